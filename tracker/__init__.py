@@ -1,0 +1,1 @@
+"""tracker: EU funding opportunity tracker for Swedish municipalities."""
