@@ -315,5 +315,23 @@ def users_list(obj: CliContext, as_json: bool) -> None:
         click.echo(f"{row['email']:<40} {row['role']:<7} {row['office'] or '-'}")
 
 
+@users.command("ical-url")
+@click.argument("email")
+@pass_context
+@expected_failures
+def users_ical_url(obj: CliContext, email: str) -> None:
+    """Print the address of EMAIL's personal deadline calendar (iCalendar feed)."""
+    from tracker.errors import NotFound
+    from tracker.i18n import msg
+    from tracker.services.calendar import feed_url
+    from tracker.services.users import get_user_by_email
+
+    with session_scope(obj.session_factory) as session:
+        user = get_user_by_email(session, email)
+        if user is None:
+            raise NotFound(msg("no user with email %(email)s", email=email))
+        click.echo(feed_url(obj.settings.mail.base_url, user))
+
+
 for _module in SUBCOMMAND_MODULES:
     main.add_command(importlib.import_module(_module).group)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base
@@ -154,3 +154,30 @@ class Milestone(Base):
     due_on: Mapped[date] = mapped_column(index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+
+
+class InboxEntry(Base):
+    """What the inbox filters and sorts on, for each call that matched at least one active
+    focus area: a narrow copy of the call's dates and its best score.
+
+    Derived data, rebuilt by ``tracker.services.inbox.refresh_inbox_entries`` whenever a call,
+    its deadlines or its matches change. It exists so that the inbox, with 100,000 calls, scans
+    a narrow table instead of the calls' long texts; the dates kept here do not depend on the
+    current time (the first and the last deadline), so nothing needs refreshing as time passes.
+    """
+
+    __tablename__ = "inbox_entries"
+    __table_args__ = (Index("ix_inbox_entries_rank", "best_score", "first_deadline_at"),)
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("funding_calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    best_score: Mapped[float]
+    opens_at: Mapped[datetime | None]
+    first_deadline_at: Mapped[datetime | None]
+    last_deadline_at: Mapped[datetime | None] = mapped_column(index=True)
+    is_continuous: Mapped[bool] = mapped_column(default=False)
+    programme_code: Mapped[str | None] = mapped_column(String(100), index=True)
+    refreshed_at: Mapped[datetime]
+
+    call: Mapped[FundingCall] = relationship()

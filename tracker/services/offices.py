@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.errors import ValidationFailed
+from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import Office, User
 from tracker.services.audit import record_event
 
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -47,5 +48,51 @@ def create_office(
     session.flush()
     record_event(
         session, "office.created", "office", office.id, actor=actor, now=now, details={"slug": slug}
+    )
+    return office
+
+
+def get_office(session: Session, office_id: int) -> Office:
+    office = session.get(Office, office_id)
+    if office is None:
+        raise NotFound(msg("no office with id %(id)s", id=office_id))
+    return office
+
+
+def update_office(
+    session: Session,
+    office: Office,
+    *,
+    name_sv: str,
+    name_en: str,
+    shared_mailbox: str | None,
+    is_active: bool,
+    actor: User,
+    now: datetime,
+) -> Office:
+    """Rename an office, change its shared mailbox, or close it (a closed office keeps its
+    history but is no longer offered for assignment)."""
+    if not name_sv.strip():
+        raise ValidationFailed(
+            msg("a Swedish name is required"), {"name_sv": msg("a Swedish name is required")}
+        )
+    if shared_mailbox and not EMAIL_PATTERN.match(shared_mailbox.strip()):
+        raise ValidationFailed(
+            msg("%(email)r is not an email address", email=shared_mailbox),
+            {"shared_mailbox": msg("%(email)r is not an email address", email=shared_mailbox)},
+        )
+    office.name_sv = name_sv.strip()
+    office.name_en = name_en.strip() or name_sv.strip()
+    office.shared_mailbox = shared_mailbox.strip() if shared_mailbox else None
+    office.is_active = is_active
+    session.flush()
+    record_event(
+        session,
+        "office.updated",
+        "office",
+        office.id,
+        actor=actor,
+        now=now,
+        details={"slug": office.slug, "active": is_active},
     )
     return office

@@ -137,3 +137,63 @@ def authenticate(
     user.last_login_at = now
     session.flush()
     return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(msg("no user with id %(id)s", id=user_id))
+    return user
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: Role,
+    office: Office | None,
+    display_name: str,
+    language: str,
+    is_active: bool,
+    actor: User,
+    now: datetime,
+) -> User:
+    """Change a user's role, office, name, language or whether they can sign in. The last
+    active administrator can be neither demoted nor deactivated, and nobody deactivates
+    themselves (so an administrator cannot lock everyone out)."""
+    errors: dict[str, str] = {}
+    losing_admin = (
+        user.role == Role.ADMIN and user.is_active and (role != Role.ADMIN or not is_active)
+    )
+    if losing_admin and count_admins(session) <= 1:
+        errors["role"] = msg("the last administrator must stay an active administrator")
+    if user.id == actor.id and not is_active:
+        errors["is_active"] = msg("you cannot deactivate yourself")
+    if language not in ("sv", "en"):
+        errors["language"] = msg("language must be sv or en")
+    if office is not None and not office.is_active and office.id != user.office_id:
+        errors["office"] = msg("the office %(slug)s is closed", slug=office.slug)
+    if errors:
+        raise ValidationFailed("; ".join(errors.values()), errors)
+    before = {
+        "role": user.role.value,
+        "office": user.office.slug if user.office else None,
+        "active": user.is_active,
+    }
+    user.role = role
+    user.office = office
+    user.display_name = display_name.strip() or user.display_name
+    user.language = language
+    user.is_active = is_active
+    session.flush()
+    after = {"role": role.value, "office": office.slug if office else None, "active": is_active}
+    record_event(
+        session,
+        "user.updated",
+        "user",
+        user.id,
+        actor=actor,
+        now=now,
+        details={"before": before, "after": after},
+    )
+    return user

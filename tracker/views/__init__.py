@@ -4,4 +4,6 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.auth",
     "tracker.views.main",
     "tracker.views.admin",
+    "tracker.views.calls",
+    "tracker.views.calendar",
 )

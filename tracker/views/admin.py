@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -10,8 +10,14 @@ from werkzeug.wrappers import Response
 from tracker import web
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import Office, Role, utcnow
-from tracker.services.offices import create_office
-from tracker.services.users import create_user, get_office_by_slug, list_users
+from tracker.services.offices import create_office, get_office, update_office
+from tracker.services.users import (
+    create_user,
+    get_office_by_slug,
+    get_user,
+    list_users,
+    update_user,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -88,3 +94,97 @@ def offices() -> Response | str | tuple[str, int]:
     offices_ = list(session.scalars(select(Office).order_by(Office.slug)))
     status = 422 if errors else 200
     return render_template("admin/offices.html", offices=offices_, form=form, errors=errors), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@web.requires(Role.ADMIN)
+def edit_user(user_id: int) -> Response | str | tuple[str, int]:
+    session = web.db()
+    try:
+        user = get_user(session, user_id)
+    except NotFound:
+        abort(404)
+    offices = list(session.scalars(select(Office).order_by(Office.slug)))
+    form = {
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "office": user.office.slug if user.office else "",
+        "language": user.language,
+        "is_active": "1" if user.is_active else "",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "").strip() for key in form}
+        try:
+            role = Role(form["role"])
+        except ValueError:
+            role = None
+            errors["role"] = _("Choose a role.")
+        office = None
+        if form["office"]:
+            office = session.scalar(select(Office).where(Office.slug == form["office"]))
+            if office is None:
+                errors["office"] = _("Choose an office.")
+        if not errors and role is not None:
+            try:
+                update_user(
+                    session,
+                    user,
+                    role=role,
+                    office=office,
+                    display_name=form["display_name"],
+                    language=form["language"],
+                    is_active=form["is_active"] == "1",
+                    actor=web.require_user(),
+                    now=utcnow(),
+                )
+            except ValidationFailed as exc:
+                session.rollback()
+                errors.update(exc.errors)
+        if not errors:
+            session.commit()
+            flash(_("User %(email)s saved.", email=user.email), "info")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/user_edit.html", user=user, offices=offices, form=form, errors=errors
+    ), 422 if errors else 200
+
+
+@bp.route("/offices/<int:office_id>", methods=["GET", "POST"])
+@web.requires(Role.ADMIN)
+def edit_office(office_id: int) -> Response | str | tuple[str, int]:
+    session = web.db()
+    try:
+        office = get_office(session, office_id)
+    except NotFound:
+        abort(404)
+    form = {
+        "name_sv": office.name_sv,
+        "name_en": office.name_en,
+        "shared_mailbox": office.shared_mailbox or "",
+        "is_active": "1" if office.is_active else "",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "").strip() for key in form}
+        try:
+            update_office(
+                session,
+                office,
+                name_sv=form["name_sv"],
+                name_en=form["name_en"],
+                shared_mailbox=form["shared_mailbox"] or None,
+                is_active=form["is_active"] == "1",
+                actor=web.require_user(),
+                now=utcnow(),
+            )
+        except ValidationFailed as exc:
+            session.rollback()
+            errors.update(exc.errors)
+        else:
+            session.commit()
+            flash(_("Office %(slug)s saved.", slug=office.slug), "info")
+            return redirect(url_for("admin.offices"))
+    return render_template(
+        "admin/office_edit.html", office=office, form=form, errors=errors
+    ), 422 if errors else 200

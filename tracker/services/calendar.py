@@ -1,0 +1,306 @@
+"""The deadline calendar: the deadlines of the calls a person watches and of the calls the
+municipality is interested in or preparing, and the internal milestones; shown as a month
+and published as a personal iCalendar feed (RFC 5545)."""
+
+from __future__ import annotations
+
+import calendar as calendar_module
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from tracker.errors import NotFound
+from tracker.i18n import msg
+from tracker.models import (
+    CallDeadline,
+    CallReview,
+    FundingCall,
+    Milestone,
+    User,
+    Watch,
+)
+from tracker.security import generate_token
+from tracker.services.audit import record_event
+from tracker.services.review import CALENDAR_STATES, deadline_history
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    """One thing on the calendar: a call's deadline (a moment) or a milestone (a day)."""
+
+    uid: str
+    kind: str  # deadline | milestone
+    call_id: int
+    call_title: str
+    title: str
+    day: date  # in the calendar's time zone
+    at: datetime | None  # the deadline's moment; None for a milestone
+    url: str | None
+    sequence: int = 0
+    updated_at: datetime | None = None
+
+
+def _calendar_calls(user: User) -> ColumnElement[bool]:
+    watched = select(Watch.call_id).where(Watch.user_id == user.id)
+    active = select(CallReview.call_id).where(CallReview.state.in_(CALENDAR_STATES))
+    return or_(FundingCall.id.in_(watched), FundingCall.id.in_(active))
+
+
+def deadline_uid(call_id: int, position: int, stage: str | None, domain: str) -> str:
+    """The same for a deadline however often it moves: the call, and the stage's name or its
+    position among the call's deadlines, never the date."""
+    key = "".join(ch if ch.isalnum() else "-" for ch in stage.lower()) if stage else str(position)
+    return f"call-{call_id}-deadline-{key}@{domain}"
+
+
+def calendar_entries(
+    session: Session,
+    user: User,
+    *,
+    start: date,
+    end: date,
+    tz: ZoneInfo,
+    domain: str = "tracker",
+) -> list[CalendarEntry]:
+    """Deadlines and milestones from ``start`` up to (not including) ``end``, in date order.
+    Deadlines are those of calls the user watches and of calls in state interested or
+    preparing; milestones are everyone's (they are the municipality's internal dates)."""
+    begin = datetime.combine(start, time.min, tz).astimezone(UTC)
+    finish = datetime.combine(end, time.min, tz).astimezone(UTC)
+    entries: list[CalendarEntry] = []
+    calls = session.scalars(
+        select(FundingCall)
+        .where(_calendar_calls(user))
+        .where(
+            FundingCall.id.in_(
+                select(CallDeadline.call_id).where(
+                    CallDeadline.deadline_at >= begin, CallDeadline.deadline_at < finish
+                )
+            )
+        )
+    )
+    for call in calls:
+        moves = deadline_history(session, call)
+        for position, deadline in enumerate(call.deadlines, start=1):
+            if not begin <= deadline.deadline_at < finish:
+                continue
+            entries.append(
+                CalendarEntry(
+                    uid=deadline_uid(call.id, position, deadline.stage, domain),
+                    kind="deadline",
+                    call_id=call.id,
+                    call_title=call.title,
+                    title=call.title if not deadline.stage else f"{call.title} ({deadline.stage})",
+                    day=deadline.deadline_at.astimezone(tz).date(),
+                    at=deadline.deadline_at,
+                    url=call.url,
+                    sequence=sum(1 for m in moves if m.stage == deadline.stage),
+                    updated_at=call.updated_at,
+                )
+            )
+    for milestone, call in session.execute(
+        select(Milestone, FundingCall)
+        .join(FundingCall, FundingCall.id == Milestone.call_id)
+        .where(Milestone.due_on >= start, Milestone.due_on < end)
+    ):
+        entries.append(
+            CalendarEntry(
+                uid=f"milestone-{milestone.id}@{domain}",
+                kind="milestone",
+                call_id=call.id,
+                call_title=call.title,
+                title=milestone.title,
+                day=milestone.due_on,
+                at=None,
+                url=call.url,
+                updated_at=milestone.created_at,
+            )
+        )
+    entries.sort(key=lambda e: (e.day, e.at or datetime.combine(e.day, time.min, UTC), e.uid))
+    return entries
+
+
+@dataclass(frozen=True)
+class MonthGrid:
+    first: date
+    weeks: list[list[date | None]]  # Monday first
+    previous: date
+    next: date
+
+
+def month_grid(first: date) -> MonthGrid:
+    first = first.replace(day=1)
+    weeks = calendar_module.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    grid = [[d if d.month == first.month else None for d in week] for week in weeks]
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return MonthGrid(first, grid, previous, following)
+
+
+def user_by_calendar_token(session: Session, token: str) -> User:
+    """The active user whose feed this is; NotFound otherwise (same answer for a wrong token
+    and a deactivated user, so a token cannot be probed)."""
+    user = session.scalar(select(User).where(User.calendar_token == token))
+    if user is None or not user.is_active:
+        raise NotFound(msg("no such calendar"))
+    return user
+
+
+def reset_calendar_token(session: Session, user: User, *, now: datetime) -> str:
+    """Give the user a new feed address; the old one stops working."""
+    user.calendar_token = generate_token()
+    session.flush()
+    record_event(session, "user.calendar_token_reset", "user", user.id, actor=user, now=now)
+    return user.calendar_token
+
+
+def feed_url(base_url: str, user: User) -> str:
+    return f"{base_url.rstrip('/')}/calendar/{user.calendar_token}.ics"
+
+
+# --- iCalendar ----------------------------------------------------------------------------------
+
+# Sweden's rules since 1996 (EU summer time): enough for every date the tracker shows.
+VTIMEZONE_STOCKHOLM = (
+    "BEGIN:VTIMEZONE",
+    "TZID:Europe/Stockholm",
+    "X-LIC-LOCATION:Europe/Stockholm",
+    "BEGIN:DAYLIGHT",
+    "TZOFFSETFROM:+0100",
+    "TZOFFSETTO:+0200",
+    "TZNAME:CEST",
+    "DTSTART:19700329T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+    "END:DAYLIGHT",
+    "BEGIN:STANDARD",
+    "TZOFFSETFROM:+0200",
+    "TZOFFSETTO:+0100",
+    "TZNAME:CET",
+    "DTSTART:19701025T030000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+)
+
+
+def escape_text(value: str) -> str:
+    """TEXT value escaping (RFC 5545 3.3.11)."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """Fold a content line into pieces of at most 75 octets (RFC 5545 3.1), never inside a
+    UTF-8 character; continuation lines start with a space."""
+    encoded = line.encode("utf-8")
+    if len(encoded) <= 75:
+        return line
+    pieces: list[str] = []
+    current = ""
+    size = 0
+    limit = 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            pieces.append(current)
+            current = ""
+            size = 0
+            limit = 74  # the leading space of a continuation line counts
+        current += char
+        size += width
+    pieces.append(current)
+    return "\r\n ".join(pieces)
+
+
+def _utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def render_ical(
+    entries: Sequence[CalendarEntry],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    calendar_name: str,
+    call_url: str,
+    reminder_label: str,
+) -> str:
+    """An iCalendar document: one event per deadline (at its moment, in Europe/Stockholm) and
+    an all-day event per milestone. ``call_url`` holds ``{id}`` for the link to the call page."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Norrkoping municipality//tracker//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{escape_text(calendar_name)}",
+        f"X-WR-TIMEZONE:{tz.key}",
+        *VTIMEZONE_STOCKHOLM,
+    ]
+    for entry in entries:
+        link = call_url.format(id=entry.call_id)
+        description = entry.call_title if entry.kind == "milestone" else ""
+        if entry.url:
+            description = f"{description}\n{entry.url}".strip()
+        description = f"{description}\n{link}".strip()
+        lines += ["BEGIN:VEVENT", f"UID:{entry.uid}", f"DTSTAMP:{_utc_stamp(now)}"]
+        if entry.at is not None:
+            local = entry.at.astimezone(tz)
+            # No DTEND: the event is the moment itself (RFC 5545 3.6.1).
+            lines.append(f"DTSTART;TZID={tz.key}:{local.strftime('%Y%m%dT%H%M%S')}")
+        else:
+            lines.append(f"DTSTART;VALUE=DATE:{entry.day.strftime('%Y%m%d')}")
+            following = entry.day + timedelta(days=1)
+            lines.append(f"DTEND;VALUE=DATE:{following.strftime('%Y%m%d')}")
+        lines += [
+            f"SEQUENCE:{entry.sequence}",
+            f"SUMMARY:{escape_text(entry.title)}",
+            f"DESCRIPTION:{escape_text(description)}",
+            f"URL:{link}",
+            "TRANSP:TRANSPARENT",
+        ]
+        if entry.updated_at is not None:
+            lines.append(f"LAST-MODIFIED:{_utc_stamp(entry.updated_at)}")
+        if entry.kind == "deadline":
+            lines += [
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
+                f"DESCRIPTION:{escape_text(reminder_label)}",
+                "TRIGGER:-P7D",
+                "END:VALARM",
+            ]
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def feed_entries(
+    session: Session, user: User, *, now: datetime, tz: ZoneInfo, domain: str
+) -> list[CalendarEntry]:
+    """What a personal feed holds: from three months back to two years ahead."""
+    today = now.astimezone(tz).date()
+    return calendar_entries(
+        session,
+        user,
+        start=today - timedelta(days=92),
+        end=today + timedelta(days=731),
+        tz=tz,
+        domain=domain,
+    )
+
+
+def entries_by_day(entries: Iterable[CalendarEntry]) -> dict[date, list[CalendarEntry]]:
+    days: dict[date, list[CalendarEntry]] = {}
+    for entry in entries:
+        days.setdefault(entry.day, []).append(entry)
+    return days

@@ -1,0 +1,554 @@
+"""The review workspace: the inbox of matched calls, its exports, and the call page where
+staff triage, assign, comment, watch and plan."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import nh3
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tracker import web
+from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
+from tracker.i18n import msg
+from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User, utcnow
+from tracker.services import review as review_service
+from tracker.services.inbox import (
+    InboxFilters,
+    InboxPage,
+    InboxRow,
+    UnknownFilterValue,
+    filter_options,
+    inbox_page,
+    iter_inbox_rows,
+    parse_filters,
+)
+from tracker.views import labels
+
+bp = Blueprint("calls", __name__)
+bp.record_once(lambda state: labels.register(state.app))
+
+
+@bp.before_request
+def _start_timer() -> None:
+    g.calls_started = time.perf_counter()
+
+
+@bp.after_request
+def _server_timing(response: Response) -> Response:
+    # The server's own time for the request, read by bench/bench_inbox.py.
+    started = g.get("calls_started")
+    if started is not None:
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+
+def _load_inbox(
+    filters: InboxFilters, errors: dict[str, Any], now: datetime
+) -> tuple[InboxFilters, InboxPage]:
+    """The page for ``filters``; values that name nothing are dropped and reported."""
+    while True:
+        try:
+            return filters, inbox_page(web.db(), filters, now=now)
+        except UnknownFilterValue as exc:
+            errors[exc.name] = exc.message
+            dropped: dict[str, Any] = {exc.name: None}
+            filters = replace(filters, **dropped)
+
+
+@bp.route("/calls")
+@web.requires(Role.VIEWER)
+def inbox() -> tuple[str, int]:
+    session = web.db()
+    user = web.require_user()
+    now = utcnow()
+    filters, parse_errors = parse_filters(request.args)
+    errors: dict[str, Any] = dict(parse_errors)
+    filters, page = _load_inbox(filters, errors, now)
+    query = filters.to_query(page=1)
+    return render_template(
+        "calls/inbox.html",
+        page=page,
+        filters=filters,
+        errors=errors,
+        options=filter_options(session),
+        saved_filters=review_service.list_saved_filters(session, user),
+        current_query=urlencode(query),
+        reasons=list(DismissReason),
+        can_edit=user.role.allows(Role.EDITOR),
+        page_url=lambda n: _inbox_url(filters.to_query(page=n)),
+        area_url=lambda slug: _inbox_url(filters.to_query(area=slug, page=1)),
+        export_csv_url=url_for("calls.export_csv") + ("?" + urlencode(query) if query else ""),
+        export_xlsx_url=url_for("calls.export_xlsx") + ("?" + urlencode(query) if query else ""),
+        now=now,
+    ), 400 if errors else 200
+
+
+def _inbox_url(query: dict[str, str]) -> str:
+    return url_for("calls.inbox") + ("?" + urlencode(query) if query else "")
+
+
+def _filters_or_400() -> InboxFilters:
+    filters, errors = parse_filters(request.args)
+    if errors:
+        abort(400)
+    return filters
+
+
+def _export_rows(filters: InboxFilters, now: datetime) -> Iterator[InboxRow]:
+    try:
+        yield from iter_inbox_rows(web.db(), filters, now=now)
+    except UnknownFilterValue:
+        return
+
+
+def _export_header() -> list[str]:
+    return [
+        _("Call page"),
+        _("Identifier"),
+        _("Title"),
+        _("Programme"),
+        _("Status"),
+        _("Opens"),
+        _("Next deadline"),
+        _("Score"),
+        _("Focus areas"),
+        _("Triage state"),
+        _("Reason"),
+        _("Office"),
+        _("Assigned to"),
+        _("Budget (EUR)"),
+        _("Official page"),
+    ]
+
+
+def _export_values(row: InboxRow, now: datetime) -> list[Any]:
+    language = web.current_language()
+    tz = web.settings().tz
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(tz).replace(tzinfo=None) if moment is not None else None
+
+    return [
+        url_for("calls.call_page", call_id=row.call_id, _external=True),
+        row.identifier or "",
+        row.title,
+        row.programme_label or row.programme_code or "",
+        labels.status_label(row.status),
+        local(row.opens_at),
+        local(row.next_deadline),
+        round(row.score, 1),
+        ", ".join(f"{a.name(language)} ({a.score:.0f})" for a in row.areas),
+        labels.state_label(row.state),
+        labels.reason_label(row.dismiss_reason),
+        row.office_name(language) or "",
+        row.assignee_name or "",
+        float(row.budget_total_eur) if row.budget_total_eur is not None else None,
+        row.url or "",
+    ]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_text(value: str) -> str:
+    # Titles come from outside: never let a spreadsheet read one as a formula.
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e15 else f"{value:.0f}"
+    return _safe_text(str(value))
+
+
+def _filename(extension: str, now: datetime) -> str:
+    stamp = now.astimezone(web.settings().tz).strftime("%Y-%m-%d")
+    return f"calls-{stamp}.{extension}"
+
+
+@bp.route("/calls/export.csv")
+@web.requires(Role.VIEWER)
+def export_csv() -> Response:
+    filters = _filters_or_400()
+    now = utcnow()
+
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write("\ufeff")  # lets Excel read the file as UTF-8 (å, ä, ö)
+        writer.writerow(_export_header())
+        for n, row in enumerate(_export_rows(filters, now)):
+            writer.writerow([_csv_cell(v) for v in _export_values(row, now)])
+            if n % 200 == 199:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{_filename("csv", now)}"',
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
+
+
+@bp.route("/calls/export.xlsx")
+@web.requires(Role.VIEWER)
+def export_xlsx() -> Response:
+    filters = _filters_or_400()
+    now = utcnow()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Calls"))
+    bold = Font(bold=True)
+    header = []
+    for title in _export_header():
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in _export_rows(filters, now):
+        cells = []
+        for value in _export_values(row, now):
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even when it starts with "="
+            elif isinstance(value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            cells.append(cell)
+        sheet.append(cells)
+    output = io.BytesIO()
+    workbook.save(output)
+    return Response(
+        output.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx", now)}"'},
+    )
+
+
+@bp.route("/calls/bulk-dismiss", methods=["POST"])
+@web.requires(Role.EDITOR)
+def bulk_dismiss() -> Response:
+    session = web.db()
+    back = url_for("calls.inbox") + _back_query()
+    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdigit()]
+    try:
+        reason = review_service.parse_reason(request.form.get("reason"))
+        if reason is None:
+            raise ValidationFailed(msg("choose a reason"), {"reason": msg("choose a reason")})
+        result = review_service.bulk_dismiss(
+            session,
+            ids,
+            reason=reason,
+            note=request.form.get("note"),
+            actor=web.require_user(),
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        flash(_("Nothing was dismissed: %(why)s", why=_error_text(exc)), "error")
+        return redirect(back)
+    session.commit()
+    flash(
+        _(
+            "%(count)d calls dismissed: %(reason)s.",
+            count=len(result.dismissed),
+            reason=labels.reason_label(reason),
+        ),
+        "info",
+    )
+    if result.skipped:
+        flash(
+            _(
+                "%(count)d calls were left as they were: they cannot be dismissed in their state.",
+                count=len(result.skipped),
+            ),
+            "error",
+        )
+    return redirect(back)
+
+
+def _back_query() -> str:
+    """The inbox filter the bulk form was posted from, validated, to return to."""
+    filters, errors = parse_filters(dict(parse_qsl(request.form.get("back", "").lstrip("?"))))
+    query = filters.to_query()
+    return "?" + urlencode(query) if query and not errors else ""
+
+
+def _error_text(exc: TrackerError) -> str:
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        return "; ".join(web.translate(v) for v in exc.errors.values())
+    return web.translate(exc.args[0] if exc.args else exc)
+
+
+@bp.route("/calls/filters", methods=["POST"])
+@web.requires(Role.VIEWER)
+def save_filter() -> Response:
+    session = web.db()
+    query = request.form.get("query", "")
+    try:
+        review_service.save_filter(
+            session, web.require_user(), request.form.get("name", ""), query, now=utcnow()
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        flash(_("The filter was not saved: %(why)s", why=_error_text(exc)), "error")
+        return redirect(url_for("calls.inbox") + ("?" + query if query else ""))
+    session.commit()
+    flash(_("Filter saved."), "info")
+    return redirect(url_for("calls.inbox") + ("?" + query if query else ""))
+
+
+@bp.route("/calls/filters/<int:filter_id>/delete", methods=["POST"])
+@web.requires(Role.VIEWER)
+def delete_filter(filter_id: int) -> Response:
+    session = web.db()
+    review_service.delete_saved_filter(session, web.require_user(), filter_id)
+    session.commit()
+    flash(_("Filter removed."), "info")
+    return redirect(url_for("calls.inbox"))
+
+
+# --- the call page ------------------------------------------------------------------------------
+
+
+def _call_or_404(call_id: int) -> FundingCall:
+    try:
+        return review_service.get_call(web.db(), call_id)
+    except NotFound:
+        abort(404)
+
+
+def _render_call(
+    call: FundingCall,
+    *,
+    status: int = 200,
+    errors: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
+    error_form: str | None = None,
+) -> tuple[str, int]:
+    session = web.db()
+    user = web.require_user()
+    now = utcnow()
+    state = review_service.current_state(session, call)
+    review = review_service.get_review(session, call)
+    description_html = nh3.clean(call.description_html) if call.description_html else None
+    return render_template(
+        "calls/call.html",
+        call=call,
+        review=review,
+        state=state,
+        next_states=review_service.allowed_states(state),
+        reasons=list(DismissReason),
+        evidence=review_service.match_evidence(session, call),
+        timeline=review_service.timeline(session, call),
+        comments=review_service.comments(session, call),
+        history=review_service.deadline_history(session, call),
+        sources=review_service.call_sources(session, call),
+        projects=review_service.programme_projects(session, call),
+        earlier=review_service.earlier_calls(session, call),
+        milestones=review_service.milestones(session, call),
+        watching=review_service.is_watching(session, call, user),
+        watchers=review_service.watchers(session, call),
+        offices=list(
+            session.scalars(select(Office).where(Office.is_active).order_by(Office.name_sv))
+        ),
+        people=review_service.assignable_users(session),
+        description_html=description_html,
+        can_edit=user.role.allows(Role.EDITOR),
+        errors=errors or {},
+        form=form or {},
+        error_form=error_form,
+        sek_per_eur=web.settings().reports.sek_per_eur,
+        now=now,
+    ), status
+
+
+@bp.route("/calls/<int:call_id>")
+@web.requires(Role.VIEWER)
+def call_page(call_id: int) -> tuple[str, int]:
+    return _render_call(_call_or_404(call_id))
+
+
+def _failed(call: FundingCall, exc: TrackerError, form_name: str) -> tuple[str, int]:
+    web.db().rollback()
+    errors: dict[str, Any] = {}
+    if isinstance(exc, ValidationFailed):
+        errors = dict(exc.errors)
+    if not errors:
+        errors["form"] = exc.args[0] if exc.args else str(exc)
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    return _render_call(
+        call, status=exc.status_code, errors=errors, form=form, error_form=form_name
+    )
+
+
+@bp.route("/calls/<int:call_id>/triage", methods=["POST"])
+@web.requires(Role.EDITOR)
+def triage(call_id: int) -> Response | tuple[str, int]:
+    session = web.db()
+    call = _call_or_404(call_id)
+    try:
+        state = review_service.parse_state(request.form.get("state", ""))
+        reason = review_service.parse_reason(request.form.get("reason"))
+        if state != TriageState.DISMISSED:
+            reason = None  # the form keeps the reason list visible; only a dismissal reads it
+        review_service.change_state(
+            session,
+            call,
+            state,
+            reason=reason,
+            note=request.form.get("note"),
+            actor=web.require_user(),
+            now=utcnow(),
+        )
+    except (ValidationFailed, InvalidTransition) as exc:
+        return _failed(call, exc, "triage")
+    session.commit()
+    flash(_("The call is now: %(state)s.", state=labels.state_label(state)), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/assign", methods=["POST"])
+@web.requires(Role.EDITOR)
+def assign(call_id: int) -> Response | tuple[str, int]:
+    session = web.db()
+    call = _call_or_404(call_id)
+    office = None
+    assignee = None
+    office_slug = request.form.get("office", "")
+    assignee_id = request.form.get("assignee", "")
+    try:
+        if office_slug:
+            office = session.scalar(select(Office).where(Office.slug == office_slug))
+            if office is None:
+                raise ValidationFailed(msg("choose an office"), {"office": msg("choose an office")})
+        if assignee_id:
+            assignee = session.get(User, int(assignee_id)) if assignee_id.isdigit() else None
+            if assignee is None:
+                raise ValidationFailed(msg("choose a person"), {"assignee": msg("choose a person")})
+        review_service.assign(
+            session,
+            call,
+            office=office,
+            assignee=assignee,
+            note=request.form.get("note"),
+            actor=web.require_user(),
+            now=utcnow(),
+        )
+    except (ValidationFailed, InvalidTransition) as exc:
+        return _failed(call, exc, "assign")
+    session.commit()
+    flash(_("Assignment saved."), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/comments", methods=["POST"])
+@web.requires(Role.EDITOR)
+def comment(call_id: int) -> Response | tuple[str, int]:
+    session = web.db()
+    call = _call_or_404(call_id)
+    try:
+        added = review_service.add_comment(
+            session, call, request.form.get("body", ""), author=web.require_user(), now=utcnow()
+        )
+    except ValidationFailed as exc:
+        return _failed(call, exc, "comment")
+    session.commit()
+    flash(_("Comment added."), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id) + f"#comment-{added.id}")
+
+
+@bp.route("/calls/<int:call_id>/watch", methods=["POST"])
+@web.requires(Role.VIEWER)
+def watch(call_id: int) -> Response:
+    session = web.db()
+    call = _call_or_404(call_id)
+    review_service.watch(session, call, web.require_user(), now=utcnow())
+    session.commit()
+    flash(_("You are watching this call. Its deadlines are in your calendar."), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/unwatch", methods=["POST"])
+@web.requires(Role.VIEWER)
+def unwatch(call_id: int) -> Response:
+    session = web.db()
+    call = _call_or_404(call_id)
+    review_service.unwatch(session, call, web.require_user())
+    session.commit()
+    flash(_("You no longer watch this call."), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/milestones", methods=["POST"])
+@web.requires(Role.EDITOR)
+def add_milestone(call_id: int) -> Response | tuple[str, int]:
+    session = web.db()
+    call = _call_or_404(call_id)
+    try:
+        try:
+            due_on = date.fromisoformat(request.form.get("due_on", ""))
+        except ValueError:
+            message = msg("give a date as YYYY-MM-DD")
+            raise ValidationFailed(message, {"due_on": message}) from None
+        review_service.add_milestone(
+            session,
+            call,
+            request.form.get("title", ""),
+            due_on,
+            actor=web.require_user(),
+            now=utcnow(),
+        )
+    except ValidationFailed as exc:
+        return _failed(call, exc, "milestone")
+    session.commit()
+    flash(_("Milestone added."), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id) + "#milestones")
+
+
+@bp.route("/calls/<int:call_id>/milestones/<int:milestone_id>/delete", methods=["POST"])
+@web.requires(Role.EDITOR)
+def delete_milestone(call_id: int, milestone_id: int) -> Response:
+    session = web.db()
+    call = _call_or_404(call_id)
+    try:
+        review_service.delete_milestone(session, milestone_id, call=call)
+    except NotFound:
+        abort(404)
+    session.commit()
+    flash(_("Milestone removed."), "info")
+    return redirect(url_for("calls.call_page", call_id=call.id) + "#milestones")
