@@ -378,7 +378,11 @@ def _conditions(
 
 
 def _from(
-    statement: Select[*tuple[Any, ...]], filters: InboxFilters, resolved: _Resolved, *, with_area: bool = True
+    statement: Select[*tuple[Any, ...]],
+    filters: InboxFilters,
+    resolved: _Resolved,
+    *,
+    with_area: bool = True,
 ) -> Select[*tuple[Any, ...]]:
     statement = statement.select_from(InboxEntry).outerjoin(
         CallReview, CallReview.call_id == InboxEntry.call_id
@@ -396,7 +400,9 @@ def _from(
     return statement
 
 
-def _ranked_select(filters: InboxFilters, resolved: _Resolved, now: datetime) -> Select[*tuple[Any, ...]]:
+def _ranked_select(
+    filters: InboxFilters, resolved: _Resolved, now: datetime
+) -> Select[*tuple[Any, ...]]:
     """Call ids with what is needed to show their status, most relevant and most urgent
     first: the score in steps of ten, then the nearest deadline, then the exact score."""
     score: SQLColumnExpression[Any] = (

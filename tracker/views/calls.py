@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -283,18 +285,20 @@ def bulk_dismiss() -> Response:
         return redirect(back)
     session.commit()
     flash(
-        _(
-            "%(count)d calls dismissed: %(reason)s.",
-            count=len(result.dismissed),
+        ngettext(
+            "%(num)d call dismissed: %(reason)s.",
+            "%(num)d calls dismissed: %(reason)s.",
+            len(result.dismissed),
             reason=labels.reason_label(reason),
         ),
         "info",
     )
     if result.skipped:
         flash(
-            _(
-                "%(count)d calls were left as they were: they cannot be dismissed in their state.",
-                count=len(result.skipped),
+            ngettext(
+                "%(num)d call was left as it was: it cannot be dismissed in its state.",
+                "%(num)d calls were left as they were: they cannot be dismissed in their state.",
+                len(result.skipped),
             ),
             "error",
         )
@@ -392,7 +396,7 @@ def _render_call(
         errors=errors or {},
         form=form or {},
         error_form=error_form,
-        sek_per_eur=web.settings().reports.sek_per_eur,
+        sek_per_eur=Decimal(str(web.settings().reports.sek_per_eur)),
         now=now,
     ), status
 
@@ -435,7 +439,15 @@ def triage(call_id: int) -> Response | tuple[str, int]:
             actor=web.require_user(),
             now=utcnow(),
         )
-    except (ValidationFailed, InvalidTransition) as exc:
+    except InvalidTransition:
+        before = review_service.current_state(session, call)
+        message = _(
+            "A call that is “%(old)s” cannot become “%(new)s”.",
+            old=labels.state_label(before),
+            new=labels.state_label(state),
+        )
+        return _failed(call, InvalidTransition(message), "triage")
+    except ValidationFailed as exc:
         return _failed(call, exc, "triage")
     session.commit()
     flash(_("The call is now: %(state)s.", state=labels.state_label(state)), "info")
