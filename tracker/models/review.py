@@ -10,7 +10,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base
-from tracker.models.calls import FundingCall
+from tracker.models.calls import CallMatch, FundingCall
 from tracker.models.users import Office, User
 
 
@@ -157,27 +157,58 @@ class Milestone(Base):
 
 
 class InboxEntry(Base):
-    """What the inbox filters and sorts on, for each call that matched at least one active
-    focus area: a narrow copy of the call's dates and its best score.
+    """What the inbox filters, sorts and counts on, for each call that matched at least one
+    active focus area: a narrow copy of the call's dates, its best score, the areas it matched,
+    and the municipality's decision on it.
 
-    Derived data, rebuilt by ``tracker.services.inbox.refresh_inbox_entries`` whenever a call,
-    its deadlines or its matches change. It exists so that the inbox, with 100,000 calls, scans
-    a narrow table instead of the calls' long texts; the dates kept here do not depend on the
-    current time (the first and the last deadline), so nothing needs refreshing as time passes.
+    Derived data. ``tracker.services.inbox.refresh_inbox_entries`` rebuilds entries whenever a
+    call, its deadlines or its matches change; the review services keep ``state`` and
+    ``office_id`` in step with ``CallReview``. It exists so that the inbox, with 100,000 calls,
+    reads one narrow table instead of joining the calls' long texts and their matches' evidence.
+    Nothing here depends on the current time, so nothing needs refreshing as time passes.
     """
 
     __tablename__ = "inbox_entries"
-    __table_args__ = (Index("ix_inbox_entries_rank", "best_score", "first_deadline_at"),)
 
     call_id: Mapped[int] = mapped_column(
         ForeignKey("funding_calls.id", ondelete="CASCADE"), primary_key=True
     )
     best_score: Mapped[float]
+    # The best score in steps of ten: calls about equally relevant are ordered by deadline.
+    best_band: Mapped[int]
     opens_at: Mapped[datetime | None]
     first_deadline_at: Mapped[datetime | None]
-    last_deadline_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_deadline_at: Mapped[datetime | None]
+    # The call may be open or forthcoming until then (far in the future for continuous calls
+    # and calls without a deadline): "still applicable" is one range on an index.
+    active_until: Mapped[datetime] = mapped_column(index=True)
     is_continuous: Mapped[bool] = mapped_column(default=False)
     programme_code: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The ids of the matched areas, sorted, as ",3,5,": counting per area is one GROUP BY.
+    area_key: Mapped[str] = mapped_column(String(500))
+    state: Mapped[TriageState] = mapped_column(_enum(TriageState), default=TriageState.NEW)
+    office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("offices.id", ondelete="SET NULL"), index=True
+    )
     refreshed_at: Mapped[datetime]
 
     call: Mapped[FundingCall] = relationship()
+
+
+# The inbox's ways into the matches: from a call to its matched areas (counts per area, the
+# areas shown on each row) and from an area to its calls (the area filter). Both cover every
+# column they need, so the matches' evidence is never read for the inbox.
+Index(
+    "ix_call_matches_call_match_area",
+    CallMatch.call_id,
+    CallMatch.is_match,
+    CallMatch.focus_area_id,
+    CallMatch.score,
+)
+Index(
+    "ix_call_matches_area_match_score",
+    CallMatch.focus_area_id,
+    CallMatch.is_match,
+    CallMatch.score,
+    CallMatch.call_id,
+)

@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,14 +27,13 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    false,
     func,
     insert,
-    literal,
     null,
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -234,9 +233,13 @@ def active_areas(session: Session) -> list[AreaOption]:
     return [AreaOption(*row) for row in rows]
 
 
+def score_band(score: float) -> int:
+    """Steps of ten points: calls that are about equally relevant are ordered by deadline."""
+    return max(0, min(10, int(score // 10)))
+
+
 def _score_band(score: SQLColumnExpression[Any]) -> ColumnElement[int]:
-    # Steps of ten points: calls that are about equally relevant are then ordered by their
-    # deadline. A CASE instead of floor() because SQLite may lack math functions.
+    # score_band in SQL; a CASE because SQLite may lack floor().
     return case(*((score >= step * 10, step) for step in range(10, 0, -1)), else_=0)
 
 
@@ -256,35 +259,31 @@ def _next_deadline(now: datetime) -> ColumnElement[datetime | None]:
 
 
 def _status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
-    forthcoming = InboxEntry.opens_at > now
-    running = or_(
-        InboxEntry.is_continuous,
-        InboxEntry.last_deadline_at.is_(None),
-        InboxEntry.last_deadline_at >= now,
-    )
+    """The status computed from the dates, as FundingCall.status does. ``active_until``
+    narrows the rows through its index; the exact test follows."""
+    E = InboxEntry
+    forthcoming = E.opens_at > now
+    started = or_(E.opens_at.is_(None), E.opens_at <= now)
+    running = or_(E.is_continuous, E.last_deadline_at.is_(None), E.last_deadline_at >= now)
     if status == "forthcoming":
-        return forthcoming
+        return and_(E.active_until >= now, forthcoming)
     if status == "open":
-        return and_(or_(InboxEntry.opens_at.is_(None), InboxEntry.opens_at <= now), running)
+        return and_(E.active_until >= now, started, running)
     if status == "closed":
         return and_(
-            or_(InboxEntry.opens_at.is_(None), InboxEntry.opens_at <= now),
-            InboxEntry.is_continuous.is_(False),
-            InboxEntry.last_deadline_at < now,
+            E.active_until <= now, started, E.is_continuous.is_(False), E.last_deadline_at < now
         )
     if status == "all":
         return None
-    return or_(forthcoming, running)
+    return and_(E.active_until >= now, or_(forthcoming, running))
 
 
 def _state_condition(state: str) -> ColumnElement[bool] | None:
     if state == STATE_ALL:
         return None
     if state == "":
-        return or_(CallReview.state.is_(None), CallReview.state != TriageState.DISMISSED)
-    if state == TriageState.NEW:
-        return or_(CallReview.state.is_(None), CallReview.state == TriageState.NEW)
-    return CallReview.state == TriageState(state)
+        return InboxEntry.state != TriageState.DISMISSED
+    return InboxEntry.state == TriageState(state)
 
 
 def source_call_ids(session: Session, source: Source) -> Select[int] | None:
@@ -295,8 +294,7 @@ def source_call_ids(session: Session, source: Source) -> Select[int] | None:
 
 def sources_for_filter(session: Session) -> list[Source]:
     """The sources offered in the inbox's source filter (none until calls record them)."""
-    probe = select(Source).order_by(Source.name)
-    sources = list(session.scalars(probe))
+    sources = list(session.scalars(select(Source).order_by(Source.name)))
     if sources and source_call_ids(session, sources[0]) is None:
         return []
     return sources
@@ -307,7 +305,7 @@ class _Resolved:
     """Filter values looked up in the database."""
 
     area: AreaOption | None
-    active_area_ids: list[int]
+    areas: list[AreaOption]
     office_id: int | None
     source_ids: Select[int] | None
 
@@ -330,25 +328,25 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
         if source is None:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
         source_ids = source_call_ids(session, source)
-    return _Resolved(area, [a.id for a in areas], office_id, source_ids)
+    return _Resolved(area, areas, office_id, source_ids)
+
+
+def _score(resolved: _Resolved) -> SQLColumnExpression[Any]:
+    """The score the filter shows and sorts by: the chosen area's, or the best one."""
+    return CallMatch.score if resolved.area is not None else InboxEntry.best_score
 
 
 def _conditions(
-    filters: InboxFilters,
-    resolved: _Resolved,
-    now: datetime,
-    score: SQLColumnExpression[Any],
-    *,
-    with_area: bool = True,
+    filters: InboxFilters, resolved: _Resolved, now: datetime
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for condition in (_status_condition(filters.status, now), _state_condition(filters.state)):
         if condition is not None:
             conditions.append(condition)
-    if with_area and resolved.area is not None:
+    if resolved.area is not None:
         conditions.append(CallMatch.is_match == true())
     if resolved.office_id is not None:
-        conditions.append(CallReview.office_id == resolved.office_id)
+        conditions.append(InboxEntry.office_id == resolved.office_id)
     if filters.programme is not None:
         conditions.append(InboxEntry.programme_code == filters.programme)
     if filters.deadline_within is not None:
@@ -364,7 +362,7 @@ def _conditions(
     if resolved.source_ids is not None:
         conditions.append(InboxEntry.call_id.in_(resolved.source_ids.scalar_subquery()))
     if filters.min_score is not None:
-        conditions.append(score >= filters.min_score)
+        conditions.append(_score(resolved) >= filters.min_score)
     if filters.q:
         conditions.append(
             or_(
@@ -377,17 +375,15 @@ def _conditions(
     return conditions
 
 
-def _from(
+def _filtered(
     statement: Select[*tuple[Any, ...]],
     filters: InboxFilters,
     resolved: _Resolved,
-    *,
-    with_area: bool = True,
+    now: datetime,
 ) -> Select[*tuple[Any, ...]]:
-    statement = statement.select_from(InboxEntry).outerjoin(
-        CallReview, CallReview.call_id == InboxEntry.call_id
-    )
-    if with_area and resolved.area is not None:
+    """``statement`` over the inbox entries that ``filters`` let through."""
+    statement = statement.select_from(InboxEntry)
+    if resolved.area is not None:
         statement = statement.join(
             CallMatch,
             and_(
@@ -397,7 +393,7 @@ def _from(
         )
     if filters.q:
         statement = statement.join(FundingCall, FundingCall.id == InboxEntry.call_id)
-    return statement
+    return statement.where(*_conditions(filters, resolved, now))
 
 
 def _ranked_select(
@@ -405,9 +401,8 @@ def _ranked_select(
 ) -> Select[*tuple[Any, ...]]:
     """Call ids with what is needed to show their status, most relevant and most urgent
     first: the score in steps of ten, then the nearest deadline, then the exact score."""
-    score: SQLColumnExpression[Any] = (
-        CallMatch.score if resolved.area is not None else InboxEntry.best_score
-    )
+    score = _score(resolved)
+    band = _score_band(score) if resolved.area is not None else InboxEntry.best_band
     next_deadline = _next_deadline(now).label("next_deadline")
     statement: Select[*tuple[Any, ...]] = select(
         InboxEntry.call_id,
@@ -417,11 +412,8 @@ def _ranked_select(
         InboxEntry.last_deadline_at,
         InboxEntry.is_continuous,
     )
-    statement = _from(statement, filters, resolved).where(
-        *_conditions(filters, resolved, now, score)
-    )
-    return statement.order_by(
-        _score_band(score).desc(),
+    return _filtered(statement, filters, resolved, now).order_by(
+        band.desc(),
         next_deadline.asc().nulls_last(),
         score.desc(),
         InboxEntry.call_id,
@@ -429,43 +421,49 @@ def _ranked_select(
 
 
 def _count(session: Session, filters: InboxFilters, resolved: _Resolved, now: datetime) -> int:
-    score: SQLColumnExpression[Any] = (
-        CallMatch.score if resolved.area is not None else InboxEntry.best_score
-    )
-    statement = _from(select(func.count()), filters, resolved).where(
-        *_conditions(filters, resolved, now, score)
-    )
-    return int(session.scalar(statement) or 0)
+    return int(session.scalar(_filtered(select(func.count()), filters, resolved, now)) or 0)
 
 
-def _area_counts(
-    session: Session, filters: InboxFilters, resolved: _Resolved, now: datetime
-) -> tuple[dict[int, int], int]:
-    """For every active area, how many calls the filter would show with that area chosen;
-    and how many it shows with no area chosen."""
-    unfiltered = replace(filters, area=None, min_score=None)
-    plain = replace(resolved, area=None)
-    candidates = _from(select(InboxEntry.call_id), unfiltered, plain, with_area=False).where(
-        *_conditions(unfiltered, plain, now, InboxEntry.best_score, with_area=False)
+@dataclass(frozen=True)
+class _Counts:
+    total: int  # what the filter shows
+    per_area: dict[int, int]  # what it would show with each area chosen
+    all_areas: int  # what it would show with no area chosen
+
+
+def _counts(session: Session, filters: InboxFilters, resolved: _Resolved, now: datetime) -> _Counts:
+    no_area = replace(resolved, area=None)
+    per_area: dict[int, int] = defaultdict(int)
+    if filters.min_score is None:
+        # One pass: every entry matched at least one area, and its area key names them all.
+        all_areas = 0
+        grouped = _filtered(
+            select(InboxEntry.area_key, func.count()), filters, no_area, now
+        ).group_by(InboxEntry.area_key)
+        for key, count in session.execute(grouped):
+            all_areas += count
+            for area_id in key.strip(",").split(","):
+                per_area[int(area_id)] += count
+        total = all_areas if resolved.area is None else per_area.get(resolved.area.id, 0)
+        return _Counts(total, dict(per_area), all_areas)
+    # With a lowest score, each area's count depends on the call's score in that area.
+    candidates = _filtered(
+        select(InboxEntry.call_id), replace(filters, min_score=None), no_area, now
     )
-    conditions = [
-        CallMatch.is_match,
-        CallMatch.focus_area_id.in_(resolved.active_area_ids or [-1]),
-        CallMatch.call_id.in_(candidates.scalar_subquery()),
-    ]
-    if filters.min_score is not None:
-        conditions.append(CallMatch.score >= filters.min_score)
-    per_area = {
-        area_id: int(count)
-        for area_id, count in session.execute(
-            select(CallMatch.focus_area_id, func.count())
-            .where(*conditions)
-            .group_by(CallMatch.focus_area_id)
+    for area_id, count in session.execute(
+        select(CallMatch.focus_area_id, func.count())
+        .where(
+            CallMatch.is_match == true(),
+            CallMatch.focus_area_id.in_([a.id for a in resolved.areas] or [-1]),
+            CallMatch.score >= filters.min_score,
+            CallMatch.call_id.in_(candidates.scalar_subquery()),
         )
-    }
-    without_area = replace(filters, area=None)
-    total = _count(session, without_area, plain, now)
-    return per_area, total
+        .group_by(CallMatch.focus_area_id)
+    ):
+        per_area[area_id] = int(count)
+    all_areas = _count(session, filters, no_area, now)
+    total = all_areas if resolved.area is None else per_area.get(resolved.area.id, 0)
+    return _Counts(total, dict(per_area), all_areas)
 
 
 # --- rows -----------------------------------------------------------------------------------------
@@ -565,22 +563,20 @@ def inbox_page(
     """One page of the inbox, the number of calls in it and the counts per focus area.
     Raises UnknownFilterValue for an area, office or source that does not exist."""
     resolved = _resolve(session, filters)
-    total = _count(session, filters, resolved, now)
-    page_count = max(1, math.ceil(total / page_size))
+    counts = _counts(session, filters, resolved, now)
+    page_count = max(1, math.ceil(counts.total / page_size))
     page = min(filters.page, page_count)
     ranked = session.execute(
         _ranked_select(filters, resolved, now).limit(page_size).offset((page - 1) * page_size)
     ).all()
-    areas = active_areas(session)
-    per_area, all_count = _area_counts(session, filters, resolved, now)
     return InboxPage(
         filters=filters,
-        rows=_load_rows(session, ranked, areas, now),
-        total=total,
+        rows=_load_rows(session, ranked, resolved.areas, now),
+        total=counts.total,
         page=page,
         page_count=page_count,
-        area_counts=[(a, per_area.get(a.id, 0)) for a in areas],
-        all_areas_count=all_count,
+        area_counts=[(a, counts.per_area.get(a.id, 0)) for a in resolved.areas],
+        all_areas_count=counts.all_areas,
     )
 
 
@@ -590,9 +586,8 @@ def iter_inbox_rows(
     """Every row of the filter, all pages, in the inbox's order (for the exports)."""
     resolved = _resolve(session, filters)
     ranked = session.execute(_ranked_select(filters, resolved, now)).all()
-    areas = active_areas(session)
     for start in range(0, len(ranked), EXPORT_CHUNK):
-        yield from _load_rows(session, ranked[start : start + EXPORT_CHUNK], areas, now)
+        yield from _load_rows(session, ranked[start : start + EXPORT_CHUNK], resolved.areas, now)
 
 
 def filter_options(session: Session) -> dict[str, Any]:
@@ -624,75 +619,137 @@ def filter_options(session: Session) -> dict[str, Any]:
 # --- keeping the entries up to date --------------------------------------------------------------
 
 
+# Continuous calls and calls without a deadline stay applicable; SQLite and PostgreSQL both
+# store this date.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+REFRESH_CHUNK = 1000
+
+
 def refresh_inbox_entries(
     session: Session, call_ids: Iterable[int] | None = None, *, now: datetime
 ) -> int:
     """Rebuild the inbox entries of ``call_ids`` (every call when None) from the calls, their
-    deadlines and their matches; returns how many calls are in the inbox afterwards.
+    deadlines, their matches and the decisions on them; returns how many of those calls are
+    in the inbox afterwards.
 
     A call is in the inbox when it matched at least one focus area of the active profile that
     is not retired, was not excluded by a gate, and was not withdrawn. Ingestion calls this
-    after storing calls and deadlines, matching after storing matches."""
-    chunks: list[list[int] | None]
+    after storing calls and deadlines, matching after storing matches, and whatever changes
+    the active profile or retires an area calls it for every call."""
+    area_ids = [a.id for a in active_areas(session)]
     if call_ids is None:
-        chunks = [None]
+        session.execute(delete(InboxEntry))
+        ids = list(
+            session.scalars(
+                select(CallMatch.call_id)
+                .where(CallMatch.is_match == true(), CallMatch.focus_area_id.in_(area_ids or [-1]))
+                .distinct()
+                .order_by(CallMatch.call_id)
+            )
+        )
     else:
         ids = sorted(set(call_ids))
-        chunks = [ids[i : i + EXPORT_CHUNK] for i in range(0, len(ids), EXPORT_CHUNK)]
-    area_ids = [a.id for a in active_areas(session)]
     inserted = 0
-    for chunk in chunks:
-        wipe = delete(InboxEntry)
-        if chunk is not None:
-            wipe = wipe.where(InboxEntry.call_id.in_(chunk))
-        session.execute(wipe)
-        if not area_ids:
-            continue
-        best = (
-            select(CallMatch.call_id, func.max(CallMatch.score).label("best_score"))
-            .where(CallMatch.is_match, CallMatch.focus_area_id.in_(area_ids))
-            .group_by(CallMatch.call_id)
-        )
-        dates = select(
-            CallDeadline.call_id,
-            func.min(CallDeadline.deadline_at).label("first_at"),
-            func.max(CallDeadline.deadline_at).label("last_at"),
-        ).group_by(CallDeadline.call_id)
-        if chunk is not None:
-            best = best.where(CallMatch.call_id.in_(chunk))
-            dates = dates.where(CallDeadline.call_id.in_(chunk))
-        best_q = best.subquery()
-        dates_q = dates.subquery()
-        rows = (
-            select(
-                FundingCall.id,
-                best_q.c.best_score,
-                FundingCall.opens_at,
-                dates_q.c.first_at,
-                dates_q.c.last_at,
-                case((FundingCall.deadline_model == "continuous", true()), else_=false()),
-                FundingCall.programme_code,
-                literal(now, InboxEntry.refreshed_at.type),
-            )
-            .join(best_q, best_q.c.call_id == FundingCall.id)
-            .outerjoin(dates_q, dates_q.c.call_id == FundingCall.id)
-            .where(FundingCall.gate_code.is_(None), FundingCall.is_withdrawn.is_(False))
-        )
-        result = session.execute(
-            insert(InboxEntry).from_select(
-                [
-                    InboxEntry.call_id,
-                    InboxEntry.best_score,
-                    InboxEntry.opens_at,
-                    InboxEntry.first_deadline_at,
-                    InboxEntry.last_deadline_at,
-                    InboxEntry.is_continuous,
-                    InboxEntry.programme_code,
-                    InboxEntry.refreshed_at,
-                ],
-                rows,
-            )
-        )
-        inserted += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[start : start + REFRESH_CHUNK]
+        if call_ids is not None:
+            session.execute(delete(InboxEntry).where(InboxEntry.call_id.in_(chunk)))
+        rows = _entry_rows(session, chunk, area_ids, now)
+        if rows:
+            session.execute(insert(InboxEntry), rows)
+        inserted += len(rows)
     session.flush()
     return inserted
+
+
+def _entry_rows(
+    session: Session, chunk: list[int], area_ids: list[int], now: datetime
+) -> list[dict[str, Any]]:
+    matched: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for call_id, area_id, score in session.execute(
+        select(CallMatch.call_id, CallMatch.focus_area_id, CallMatch.score).where(
+            CallMatch.call_id.in_(chunk),
+            CallMatch.is_match == true(),
+            CallMatch.focus_area_id.in_(area_ids or [-1]),
+        )
+    ):
+        matched[call_id].append((area_id, score))
+    if not matched:
+        return []
+    dates = {
+        call_id: (first, last)
+        for call_id, first, last in session.execute(
+            select(
+                CallDeadline.call_id,
+                func.min(CallDeadline.deadline_at),
+                func.max(CallDeadline.deadline_at),
+            )
+            .where(CallDeadline.call_id.in_(list(matched)))
+            .group_by(CallDeadline.call_id)
+        )
+    }
+    reviews = {
+        call_id: (state, office_id)
+        for call_id, state, office_id in session.execute(
+            select(CallReview.call_id, CallReview.state, CallReview.office_id).where(
+                CallReview.call_id.in_(list(matched))
+            )
+        )
+    }
+    rows = []
+    for call in session.execute(
+        select(
+            FundingCall.id,
+            FundingCall.opens_at,
+            FundingCall.deadline_model,
+            FundingCall.programme_code,
+        ).where(
+            FundingCall.id.in_(list(matched)),
+            FundingCall.gate_code.is_(None),
+            FundingCall.is_withdrawn.is_(False),
+        )
+    ):
+        first, last = dates.get(call.id, (None, None))
+        continuous = call.deadline_model == "continuous"
+        if continuous or last is None:
+            active_until = FAR_FUTURE
+        else:
+            active_until = max(last, call.opens_at) if call.opens_at is not None else last
+        best = max(score for _, score in matched[call.id])
+        state, office_id = reviews.get(call.id, (TriageState.NEW, None))
+        rows.append(
+            {
+                "call_id": call.id,
+                "best_score": best,
+                "best_band": score_band(best),
+                "opens_at": call.opens_at,
+                "first_deadline_at": first,
+                "last_deadline_at": last,
+                "active_until": active_until,
+                "is_continuous": continuous,
+                "programme_code": call.programme_code,
+                "area_key": ","
+                + ",".join(str(a) for a in sorted({a for a, _ in matched[call.id]}))
+                + ",",
+                "state": state,
+                "office_id": office_id,
+                "refreshed_at": now,
+            }
+        )
+    return rows
+
+
+def area_key(area_ids: Iterable[int]) -> str:
+    """ ",3,5,": the sorted ids, so that equal sets give equal keys."""
+    return "," + ",".join(str(a) for a in sorted(set(area_ids))) + ","
+
+
+def sync_entry_review(
+    session: Session, call_id: int, *, state: TriageState, office_id: int | None
+) -> None:
+    """Copy a call's decision and assigned office to its inbox entry (if it has one)."""
+    session.execute(
+        update(InboxEntry)
+        .where(InboxEntry.call_id == call_id)
+        .values(state=state, office_id=office_id)
+    )

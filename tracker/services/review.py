@@ -39,7 +39,7 @@ from tracker.models import (
     Watch,
 )
 from tracker.services.audit import record_event
-from tracker.services.inbox import PARAMETERS, parse_filters
+from tracker.services.inbox import PARAMETERS, parse_filters, sync_entry_review
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,7 @@ def change_state(
     review.state = state
     review.dismiss_reason = reason
     review.updated_at = now
+    sync_entry_review(session, call.id, state=state, office_id=review.office_id)
     event = TriageEvent(
         call_id=call.id,
         actor_id=actor.id,
@@ -407,6 +408,7 @@ def assign(
     review.office = office
     review.assignee = assignee
     review.updated_at = now
+    sync_entry_review(session, call.id, state=review.state, office_id=office.id if office else None)
     event = TriageEvent(
         call_id=call.id,
         actor_id=actor.id,

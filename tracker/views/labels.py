@@ -9,24 +9,65 @@ from decimal import Decimal
 
 from babel.numbers import format_decimal
 from flask.sansio.app import App
-from flask_babel import gettext as _
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from tracker import web
 from tracker.models import DismissReason, TriageState
 
+STATE_LABELS: dict[str, LazyString] = {
+    "new": _l("New"),
+    "interested": _l("Interested"),
+    "preparing": _l("Preparing an application"),
+    "submitted": _l("Submitted"),
+    "awarded": _l("Awarded"),
+    "not_funded": _l("Not funded"),
+    "withdrawn": _l("Withdrawn"),
+    "dismissed": _l("Dismissed"),
+}
+
+
+REASON_LABELS: dict[str, LazyString] = {
+    "not_our_goals": _l("Not in line with our goals"),
+    "not_eligible": _l("We are not eligible"),
+    "no_cofinancing": _l("No co-financing"),
+    "no_partner": _l("No partner"),
+    "deadline_too_close": _l("Deadline too close"),
+    "no_capacity": _l("No capacity"),
+    "other": _l("Other reason"),
+}
+
+
+STATUS_LABELS: dict[str, LazyString] = {
+    "open": _l("Open"),
+    "forthcoming": _l("Forthcoming"),
+    "closed": _l("Closed"),
+    "all": _l("All"),
+    "": _l("Open or forthcoming"),
+}
+
+
+EVIDENCE_LABELS: dict[str, LazyString] = {
+    "term": _l("Words of the area"),
+    "negative": _l("Words against the area"),
+    "applicant": _l("Who may apply"),
+    "exclusion": _l("Signs of a call for others"),
+    "prior": _l("Programme"),
+    "breadth": _l("Breadth of the match"),
+    "feedback": _l("Learned from decisions"),
+}
+
+
+FIELD_LABELS: dict[str, LazyString] = {
+    "title": _l("title"),
+    "keywords": _l("keywords and tags"),
+    "description": _l("description"),
+}
+
 
 def state_label(state: TriageState | str | None) -> str:
-    labels = {
-        "new": _("New"),
-        "interested": _("Interested"),
-        "preparing": _("Preparing an application"),
-        "submitted": _("Submitted"),
-        "awarded": _("Awarded"),
-        "not_funded": _("Not funded"),
-        "withdrawn": _("Withdrawn"),
-        "dismissed": _("Dismissed"),
-    }
+    labels = STATE_LABELS
     key = state.value if isinstance(state, TriageState) else (state or "new")
     return str(labels.get(key, key))
 
@@ -34,49 +75,23 @@ def state_label(state: TriageState | str | None) -> str:
 def reason_label(reason: DismissReason | str | None) -> str:
     if reason is None:
         return ""
-    labels = {
-        "not_our_goals": _("Not in line with our goals"),
-        "not_eligible": _("We are not eligible"),
-        "no_cofinancing": _("No co-financing"),
-        "no_partner": _("No partner"),
-        "deadline_too_close": _("Deadline too close"),
-        "no_capacity": _("No capacity"),
-        "other": _("Other reason"),
-    }
+    labels = REASON_LABELS
     key = reason.value if isinstance(reason, DismissReason) else reason
     return str(labels.get(key, key))
 
 
 def status_label(status: str) -> str:
-    labels = {
-        "open": _("Open"),
-        "forthcoming": _("Forthcoming"),
-        "closed": _("Closed"),
-        "all": _("All"),
-        "": _("Open or forthcoming"),
-    }
+    labels = STATUS_LABELS
     return str(labels.get(status, status))
 
 
 def evidence_label(kind: str) -> str:
-    labels = {
-        "term": _("Words of the area"),
-        "negative": _("Words against the area"),
-        "applicant": _("Who may apply"),
-        "exclusion": _("Signs of a call for others"),
-        "prior": _("Programme"),
-        "breadth": _("Breadth of the match"),
-        "feedback": _("Learned from decisions"),
-    }
+    labels = EVIDENCE_LABELS
     return str(labels.get(kind, kind))
 
 
 def field_label(name: str | None) -> str:
-    labels = {
-        "title": _("title"),
-        "keywords": _("keywords and tags"),
-        "description": _("description"),
-    }
+    labels = FIELD_LABELS
     return str(labels.get(name or "", name or ""))
 
 
