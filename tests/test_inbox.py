@@ -239,3 +239,33 @@ def test_refresh_follows_the_active_profile_and_retired_areas(session: Session) 
     refresh_inbox_entries(session, None, now=NOW)
     session.expire_all()
     assert session.get(InboxEntry, call.id) is None
+
+
+@pytest.mark.usefixtures("profile")
+def test_free_text_search_finds_parts_of_words_in_any_case(session: Session) -> None:
+    make_matched_call(
+        session, {"education": 70}, title="ÖSTGÖTA SKOLOR", description_text="Elever i Norrköping"
+    )
+    make_matched_call(
+        session,
+        {"education": 70},
+        title="Vinnova call",
+        identifier="VIN-2027-01",
+        description_text='Say "hello" to innovation',
+    )
+    make_matched_call(session, {"education": 70}, title="AI in schools")
+    assert titles(session, q="östgöta") == ["ÖSTGÖTA SKOLOR"]
+    assert titles(session, q="rrköp") == ["ÖSTGÖTA SKOLOR"]
+    assert titles(session, q="vin-2027") == ["Vinnova call"]
+    assert titles(session, q='"hello"') == ["Vinnova call"]
+    assert titles(session, q="AI") == ["AI in schools"]  # too short for the index
+    assert titles(session, q="nothing like this") == []
+
+
+@pytest.mark.usefixtures("profile")
+def test_search_follows_edited_calls(session: Session) -> None:
+    call = make_matched_call(session, {"education": 70}, title="Old title")
+    call.title = "Brand new wording"
+    session.flush()
+    assert titles(session, q="old title") == []
+    assert titles(session, q="new wording") == ["Brand new wording"]

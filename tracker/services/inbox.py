@@ -22,16 +22,20 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     SQLColumnExpression,
+    String,
     and_,
     case,
     delete,
     func,
     insert,
+    literal_column,
     null,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -270,9 +274,8 @@ def _status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
     if status == "open":
         return and_(E.active_until >= now, started, running)
     if status == "closed":
-        return and_(
-            E.active_until <= now, started, E.is_continuous.is_(False), E.last_deadline_at < now
-        )
+        # Most entries are closed: reading them all beats going through the index.
+        return and_(started, E.is_continuous.is_(False), E.last_deadline_at < now)
     if status == "all":
         return None
     return and_(E.active_until >= now, or_(forthcoming, running))
@@ -308,6 +311,7 @@ class _Resolved:
     areas: list[AreaOption]
     office_id: int | None
     source_ids: Select[int] | None
+    dialect: str
 
 
 def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
@@ -328,7 +332,7 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
         if source is None:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
         source_ids = source_call_ids(session, source)
-    return _Resolved(area, areas, office_id, source_ids)
+    return _Resolved(area, areas, office_id, source_ids, session.get_bind().dialect.name)
 
 
 def _score(resolved: _Resolved) -> SQLColumnExpression[Any]:
@@ -364,15 +368,40 @@ def _conditions(
     if filters.min_score is not None:
         conditions.append(_score(resolved) >= filters.min_score)
     if filters.q:
-        conditions.append(
-            or_(
-                FundingCall.title.icontains(filters.q, autoescape=True),
-                FundingCall.description_text.icontains(filters.q, autoescape=True),
-                FundingCall.title_sv.icontains(filters.q, autoescape=True),
-                FundingCall.identifier.icontains(filters.q, autoescape=True),
-            )
-        )
+        conditions.append(_text_condition(filters.q, resolved.dialect))
     return conditions
+
+
+# The same expression as the trigram index of migration 0003 on PostgreSQL.
+CALL_SEARCH_EXPRESSION = (
+    "(coalesce(title, '') || ' ' || coalesce(title_sv, '') || ' ' || "
+    "coalesce(identifier, '') || ' ' || coalesce(description_text, ''))"
+)
+# Trigram indexes find strings of three characters or more; shorter ones are looked for
+# directly in the texts.
+MIN_INDEXED_QUERY = 3
+
+
+def _uses_search_join(q: str, dialect: str) -> bool:
+    return bool(q) and not (dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY)
+
+
+def _text_condition(q: str, dialect: str) -> ColumnElement[bool]:
+    """Calls whose title, Swedish title, identifier or description contains ``q``, whatever
+    the case (Ö and ö alike)."""
+    if dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY:
+        phrase = '"' + q.replace('"', '""') + '"'
+        found = text("SELECT rowid FROM call_search WHERE call_search MATCH :phrase")
+        return InboxEntry.call_id.in_(found.bindparams(phrase=phrase).columns(rowid=Integer))
+    if dialect == "postgresql":
+        pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        return literal_column(CALL_SEARCH_EXPRESSION, String).ilike(pattern, escape="/")
+    return or_(
+        FundingCall.title.icontains(q, autoescape=True),
+        FundingCall.description_text.icontains(q, autoescape=True),
+        FundingCall.title_sv.icontains(q, autoescape=True),
+        FundingCall.identifier.icontains(q, autoescape=True),
+    )
 
 
 def _filtered(
@@ -391,7 +420,7 @@ def _filtered(
                 CallMatch.focus_area_id == resolved.area.id,
             ),
         )
-    if filters.q:
+    if _uses_search_join(filters.q, resolved.dialect):
         statement = statement.join(FundingCall, FundingCall.id == InboxEntry.call_id)
     return statement.where(*_conditions(filters, resolved, now))
 
