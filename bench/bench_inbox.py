@@ -144,6 +144,20 @@ WORDS = [
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+def _vocabulary(rng: random.Random) -> tuple[list[str], list[float]]:
+    """A few thousand made-up words with the topical ones among them, drawn with Zipf's
+    law as words in real texts are: a searched word is in a few percent of the calls."""
+    syllables = ["ka", "lo", "mi", "ter", "san", "vo", "ri", "pen", "dus", "al", "gre", "tion"]
+    made_up = sorted({"".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(4000)})
+    rng.shuffle(made_up)
+    words = made_up[:150] + WORDS + made_up[150:3000]
+    cumulative, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1 / rank
+        cumulative.append(total)
+    return words, cumulative
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 
@@ -202,18 +216,22 @@ def fill(engine: Engine, calls: int, matches_per_call: int, export_rows: int) ->
         match_rows: list[dict[str, Any]] = []
         export_left = export_rows
         export_step = max(1, calls // (export_rows * 2))
+        vocabulary, weights = _vocabulary(rng)
         for n in range(1, calls + 1):
             # Deadlines from six years back to a year ahead: most calls are history.
             deadline = NOW + timedelta(days=rng.uniform(-6 * 365, 365), hours=rng.randint(0, 8))
             model = rng.choices(["single-stage", "two-stage", "continuous"], [85, 10, 5])[0]
             opens = deadline - timedelta(days=rng.uniform(30, 150))
             programme = f"PROG-{rng.randint(1, 40):02d}"
-            words = rng.choices(WORDS, k=160)
+            words = rng.choices(vocabulary, cum_weights=weights, k=160)
             call_rows.append(
                 {
                     "id": n,
                     "identifier": f"BENCH-{n:06d}",
-                    "title": " ".join(rng.choices(WORDS, k=9)).capitalize() + f" {n}",
+                    "title": " ".join(
+                        rng.choices(vocabulary, cum_weights=weights, k=9)
+                    ).capitalize()
+                    + f" {n}",
                     "programme_code": programme,
                     "programme_label": f"Programme {programme}",
                     "description_text": " ".join(words),
@@ -336,7 +354,7 @@ def fill(engine: Engine, calls: int, matches_per_call: int, export_rows: int) ->
     }
 
 
-# --- load -------------------------------------------------------------------------------------------
+# --- load ----------------------------------------------------------------------------------------
 
 
 def _free_port() -> int:
