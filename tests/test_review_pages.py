@@ -388,7 +388,7 @@ def _all_inbox_rows(client: FlaskClient, query: str) -> list[str]:
     rows: list[str] = []
     page = 1
     while True:
-        html_page = html(client.get(f"/calls?{query}&page={page}"))
+        html_page = html(client.get(f"/calls?{query}&page={page}", follow_redirects=True))
         rows += re.findall(r'<td class="call"><a href="/calls/(\d+)">', html_page)
         if 'rel="next"' not in html_page:
             return rows

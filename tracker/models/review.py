@@ -230,3 +230,10 @@ Index(
     CallMatch.score,
     CallMatch.call_id,
 )
+# Earlier calls of the same programme, for the call page, without reading the calls' texts.
+Index(
+    "ix_funding_calls_programme_dates",
+    FundingCall.programme_code,
+    FundingCall.opens_at,
+    FundingCall.first_seen_at,
+)

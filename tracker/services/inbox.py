@@ -621,20 +621,25 @@ def iter_inbox_rows(
 
 def filter_options(session: Session) -> dict[str, Any]:
     """The values offered in the inbox's filter controls."""
-    codes = select(InboxEntry.programme_code).where(InboxEntry.programme_code.is_not(None))
-    first_ids = (
-        select(func.min(FundingCall.id))
-        .where(FundingCall.programme_code.in_(codes.distinct().scalar_subquery()))
-        .group_by(FundingCall.programme_code)
+    codes = (
+        select(InboxEntry.programme_code)
+        .where(InboxEntry.programme_code.is_not(None))
+        .distinct()
+        .subquery()
     )
-    programmes = [
-        (code, label or code)
-        for code, label in session.execute(
-            select(FundingCall.programme_code, FundingCall.programme_label)
-            .where(FundingCall.id.in_(first_ids.scalar_subquery()))
-            .order_by(FundingCall.programme_label, FundingCall.programme_code)
-        )
-    ]
+    label = (
+        select(FundingCall.programme_label)
+        .where(FundingCall.programme_code == codes.c.programme_code)
+        .limit(1)
+        .scalar_subquery()
+    )
+    programmes = sorted(
+        (
+            (code, name or code)
+            for code, name in session.execute(select(codes.c.programme_code, label))
+        ),
+        key=lambda option: (option[1].casefold(), option[0]),
+    )
     offices = list(session.scalars(select(Office).where(Office.is_active).order_by(Office.name_sv)))
     return {
         "areas": active_areas(session),

@@ -15,13 +15,12 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import (
-    CallDeadline,
     CallMatch,
     CallReview,
     Comment,
@@ -164,28 +163,30 @@ def earlier_calls(session: Session, call: FundingCall, *, limit: int = 10) -> li
     """Other calls of the same programme that opened before this one, latest first."""
     if not call.programme_code:
         return []
-    first_deadline = (
-        select(func.min(CallDeadline.deadline_at))
-        .where(CallDeadline.call_id == FundingCall.id)
-        .scalar_subquery()
-    )
     anchor = call.opens_at or call.first_seen_at
-    return list(
+    opened = func.coalesce(FundingCall.opens_at, FundingCall.first_seen_at)
+    # Ids first, through an index of the programme's dates; then the few calls themselves.
+    ids = list(
         session.scalars(
-            select(FundingCall)
+            select(FundingCall.id)
             .where(
                 FundingCall.programme_code == call.programme_code,
                 FundingCall.id != call.id,
-                or_(
-                    FundingCall.opens_at < anchor,
-                    FundingCall.opens_at.is_(None) & (FundingCall.first_seen_at < anchor),
-                ),
+                opened < anchor,
             )
-            .options(selectinload(FundingCall.deadlines))
-            .order_by(func.coalesce(FundingCall.opens_at, first_deadline).desc(), FundingCall.id)
+            .order_by(opened.desc(), FundingCall.id.desc())
             .limit(limit)
         )
     )
+    found = {
+        c.id: c
+        for c in session.scalars(
+            select(FundingCall)
+            .where(FundingCall.id.in_(ids))
+            .options(selectinload(FundingCall.deadlines))
+        )
+    }
+    return [found[i] for i in ids]
 
 
 # --- triage -------------------------------------------------------------------------------------

@@ -86,11 +86,16 @@ def _load_inbox(
 
 @bp.route("/calls")
 @web.requires(Role.VIEWER)
-def inbox() -> tuple[str, int]:
+def inbox() -> Response | tuple[str, int]:
     session = web.db()
     user = web.require_user()
     now = utcnow()
     filters, parse_errors = parse_filters(request.args)
+    if not parse_errors and list(request.args.items(multi=True)) != list(
+        filters.to_query().items()
+    ):
+        # The filter form sends every field; the address to bookmark names only those used.
+        return redirect(_inbox_url(filters.to_query()))
     errors: dict[str, Any] = dict(parse_errors)
     filters, page = _load_inbox(filters, errors, now)
     query = filters.to_query(page=1)
@@ -150,7 +155,7 @@ def _export_header() -> list[str]:
     ]
 
 
-def _export_values(row: InboxRow, now: datetime) -> list[Any]:
+def _export_values(row: InboxRow, now: datetime, pages: str) -> list[Any]:
     language = web.current_language()
     tz = web.settings().tz
 
@@ -158,7 +163,7 @@ def _export_values(row: InboxRow, now: datetime) -> list[Any]:
         return moment.astimezone(tz).replace(tzinfo=None) if moment is not None else None
 
     return [
-        url_for("calls.call_page", call_id=row.call_id, _external=True),
+        f"{pages}/{row.call_id}",
         row.identifier or "",
         row.title,
         row.programme_label or row.programme_code or "",
@@ -205,13 +210,15 @@ def export_csv() -> Response:
     filters = _filters_or_400()
     now = utcnow()
 
+    pages = url_for("calls.inbox", _external=True)
+
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         buffer.write("\ufeff")  # lets Excel read the file as UTF-8 (å, ä, ö)
         writer.writerow(_export_header())
         for n, row in enumerate(_export_rows(filters, now)):
-            writer.writerow([_csv_cell(v) for v in _export_values(row, now)])
+            writer.writerow([_csv_cell(v) for v in _export_values(row, now, pages)])
             if n % 200 == 199:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -233,6 +240,7 @@ def export_csv() -> Response:
 def export_xlsx() -> Response:
     filters = _filters_or_400()
     now = utcnow()
+    pages = url_for("calls.inbox", _external=True)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Calls"))
     bold = Font(bold=True)
@@ -244,7 +252,7 @@ def export_xlsx() -> Response:
     sheet.append(header)
     for row in _export_rows(filters, now):
         cells = []
-        for value in _export_values(row, now):
+        for value in _export_values(row, now, pages):
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text, even when it starts with "="
