@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
 from tests.conftest import TrackerCli
+from tests.review_factories import make_matched_call, make_profile
+from tracker.models import InboxEntry
 
 
 def test_cli_prints_the_feed_address(runner: TrackerCli) -> None:
@@ -15,3 +20,17 @@ def test_cli_prints_the_feed_address(runner: TrackerCli) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:5000/calendar/[\w-]{20,}\.ics\n", result.output)
     missing = runner("users", "ical-url", "nobody@norrkoping.test")
     assert missing.exit_code == 1 and "no user with email" in missing.output
+
+
+def test_inbox_refresh_rebuilds_the_entries(runner: TrackerCli, engine: Engine) -> None:
+    with Session(engine) as session:
+        make_profile(session)
+        make_matched_call(session, {"education": 70})
+        make_matched_call(session, {"education": 20})
+        session.execute(delete(InboxEntry))
+        session.commit()
+    result = runner("inbox", "refresh")
+    assert result.exit_code == 0, result.output
+    assert result.output == "1 calls in the inbox\n"
+    with Session(engine) as session:
+        assert len(session.scalars(select(InboxEntry)).all()) == 1
