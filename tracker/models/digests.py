@@ -47,9 +47,7 @@ class DigestSubscription(Base):
 
     __tablename__ = "digest_subscriptions"
     __table_args__ = (
-        CheckConstraint(
-            "(user_id IS NULL) <> (office_id IS NULL)", name="one_of_user_or_office"
-        ),
+        CheckConstraint("(user_id IS NULL) <> (office_id IS NULL)", name="one_of_user_or_office"),
         CheckConstraint("min_score >= 0 AND min_score <= 100", name="min_score_range"),
         CheckConstraint(
             "closing_soon_days >= 1 AND closing_soon_days <= 365", name="horizon_range"
@@ -148,9 +146,7 @@ class DigestItem(Base):
     __table_args__ = (UniqueConstraint("digest_id", "call_id", "section"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    digest_id: Mapped[int] = mapped_column(
-        ForeignKey("digests.id", ondelete="CASCADE"), index=True
-    )
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), index=True)
     call_id: Mapped[int] = mapped_column(
         ForeignKey("funding_calls.id", ondelete="CASCADE"), index=True
     )
@@ -162,7 +158,7 @@ class DigestItem(Base):
 
 
 class DigestDismissal(Base):
-    """"Not relevant to me": the call leaves this subscriber's digests. Also a decision the
+    """ "Not relevant to me": the call leaves this subscriber's digests. Also a decision the
     matching engine learns from (who, which call, which focus area)."""
 
     __tablename__ = "digest_dismissals"
