@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -26,6 +26,10 @@ from tracker.app import create_app
 from tracker.config import Settings
 from tracker.models import (
     CallMatch,
+    Digest,
+    DigestItem,
+    DigestSection,
+    DigestStatus,
     DigestSubscription,
     FocusArea,
     FundingCall,
@@ -201,3 +205,37 @@ def make_subscription(
     session.add(subscription)
     session.flush()
     return subscription
+
+
+def make_previous_digest(
+    session: Session,
+    subscription: DigestSubscription,
+    *,
+    period_end: datetime,
+    items: Sequence[tuple[FundingCall, DigestSection, dict[str, Any]]] = (),
+    week: str = "2026-W46",
+    status: DigestStatus = DigestStatus.SENT,
+) -> Digest:
+    """A digest sent earlier, with what it said about each call."""
+    digest = Digest(
+        subscription_id=subscription.id,
+        iso_week=week,
+        status=status,
+        period_start=period_end - timedelta(days=7),
+        period_end=period_end,
+        address=subscription.address or "",
+        language=subscription.language,
+        counts={},
+        subject="earlier digest",
+        text_body="",
+        html_body="",
+        message_id=f"<earlier.{next(_counter)}@test>",
+        attempts=1,
+        sent_at=period_end,
+        created_at=period_end,
+    )
+    for call, section, snapshot in items:
+        digest.items.append(DigestItem(call_id=call.id, section=section, snapshot=snapshot))
+    session.add(digest)
+    session.flush()
+    return digest

@@ -248,18 +248,17 @@ class _Formatter:
 
     def subject(self, counts: dict[str, int], week_number: int) -> str:
         t = self.t
-        forms = [
-            ("new", "%(num)d new match", "%(num)d new matches"),
-            ("changed", "%(num)d changed", "%(num)d changed"),
-            ("closing", "%(num)d closing soon", "%(num)d closing soon"),
-            ("mentions", "%(num)d mention", "%(num)d mentions"),
-            ("assignments", "%(num)d assignment", "%(num)d assignments"),
-        ]
-        parts = [
-            t.ngettext(singular, plural, counts[key]) % {"num": counts[key]}
-            for key, singular, plural in forms
-            if counts.get(key)
-        ]
+        parts = []
+        if n := counts.get("new", 0):
+            parts.append(t.ngettext("%(num)d new match", "%(num)d new matches", n) % {"num": n})
+        if n := counts.get("changed", 0):
+            parts.append(t.ngettext("%(num)d changed", "%(num)d changed", n) % {"num": n})
+        if n := counts.get("closing", 0):
+            parts.append(t.ngettext("%(num)d closing soon", "%(num)d closing soon", n) % {"num": n})
+        if n := counts.get("mentions", 0):
+            parts.append(t.ngettext("%(num)d mention", "%(num)d mentions", n) % {"num": n})
+        if n := counts.get("assignments", 0):
+            parts.append(t.ngettext("%(num)d assignment", "%(num)d assignments", n) % {"num": n})
         summary = ", ".join(parts) if parts else t.gettext("nothing new")
         return t.gettext("Funding digest, week %(week)d: %(summary)s") % {
             "week": week_number,
