@@ -4,6 +4,7 @@ subscriptions."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import threading
@@ -64,11 +65,16 @@ class SmtpHandler:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     fail_next: list[str] = field(default_factory=list)
+    # Seconds to wait before answering DATA (the message is accepted all the same), to lose
+    # the reply to a client with a shorter timeout.
+    reply_delay: float = 0.0
+    recipients_tried: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
     ) -> str:
+        self.recipients_tried.append(address)
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -81,6 +87,8 @@ class SmtpHandler:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
             )
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return "250 2.0.0 accepted"
 
     def to(self, address: str) -> list[Received]:

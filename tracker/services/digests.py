@@ -1129,7 +1129,12 @@ def _attempt(
             digest = session.get(Digest, digest_id)
             if digest is None:
                 raise NotFound(msg("no digest %(id)s", id=digest_id))
-            status = "taken" if digest.status == DigestStatus.SENDING else "not-due"
+            if digest.status == DigestStatus.SENDING:
+                status = "taken"
+            elif digest.status in (DigestStatus.PENDING, DigestStatus.FAILED_TEMPORARY):
+                status = "not-due"
+            else:
+                status = f"already-{digest.status.value}"
             return DigestOutcome(digest.subscription_id, digest.address, digest.iso_week, status)
         session.commit()
         digest = session.get(Digest, digest_id)
