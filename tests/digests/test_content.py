@@ -67,7 +67,9 @@ def test_new_matches_follow_the_subscribers_areas_score_and_dismissals(
         matched_at=NOW - timedelta(days=10),
     )
     make_match(
-        session, make_call(session, title="Already closed", deadlines=[NOW - timedelta(days=1)]), culture
+        session,
+        make_call(session, title="Already closed", deadlines=[NOW - timedelta(days=1)]),
+        culture,
     )
     team_dismissed = make_call(session, title="Dismissed by the team")
     make_match(session, team_dismissed, culture)
@@ -125,7 +127,9 @@ def test_changes_of_followed_calls_since_the_subscriber_last_heard(
     quiet = make_call(session, title="Nothing changed", deadlines=[first_deadline])
     opened = make_call(session, title="Now open", opens_at=NOW + timedelta(days=1))
     passed = make_call(session, title="Deadline passed", deadlines=[NOW + timedelta(days=1)])
-    snapshots = {c.id: call_snapshot(c, NOW - timedelta(days=7)) for c in (moved, budget, quiet, opened)}
+    snapshots = {
+        c.id: call_snapshot(c, NOW - timedelta(days=7)) for c in (moved, budget, quiet, opened)
+    }
     snapshots[passed.id] = call_snapshot(passed, NOW - timedelta(days=7))
     make_previous_digest(
         session,
@@ -150,9 +154,7 @@ def test_changes_of_followed_calls_since_the_subscriber_last_heard(
 
     changes = {e.title: [(c.field, c.old, c.new) for c in e.changes] for e in content.changed}
     assert changes == {
-        "Deadline moved": [
-            ("deadline", "2026-12-10T16:00:00+00:00", "2026-12-17T16:00:00+00:00")
-        ],
+        "Deadline moved": [("deadline", "2026-12-10T16:00:00+00:00", "2026-12-17T16:00:00+00:00")],
         "Budget published": [("budget", None, "1500000")],
         "Now open": [("status", "forthcoming", "open")],
     }
@@ -246,7 +248,9 @@ def test_mentions_and_assignments_since_the_last_digest(
     assert "Björn assigned it to Anna" in rendered.text
 
 
-def test_an_office_mailbox_gets_the_office_assignments(session: Session, settings: Settings) -> None:
+def test_an_office_mailbox_gets_the_office_assignments(
+    session: Session, settings: Settings
+) -> None:
     make_areas(session)
     office = make_office(session, shared_mailbox="kultur@norrkoping.test")
     sub = make_subscription(session, office=office)

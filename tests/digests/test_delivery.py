@@ -6,9 +6,10 @@ from __future__ import annotations
 import html
 import re
 import threading
-from zoneinfo import ZoneInfo
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -28,7 +29,7 @@ from tests.factories import NOW, make_call, make_user
 from tracker.config import Settings
 from tracker.db import make_session_factory
 from tracker.errors import ValidationFailed
-from tracker.models import Digest, DigestStatus, DigestSubscription, FundingCall
+from tracker.models import Digest, DigestStatus, DigestSubscription, FundingCall, User
 from tracker.services import digests as service
 from tracker.services.digests import (
     iso_week,
@@ -47,7 +48,7 @@ class SimulatedCrash(Exception):
 
 
 def _subscriber(
-    session: Session, language: str = "en", **overrides: object
+    session: Session, language: str = "en", **overrides: Any
 ) -> tuple[DigestSubscription, FundingCall]:
     areas = make_areas(session)
     user = make_user(session, language=language)
@@ -57,18 +58,17 @@ def _subscriber(
 
 
 def _send(
-    session_factory: sessionmaker[Session], settings: Settings, **kwargs: object
+    session_factory: sessionmaker[Session], settings: Settings, now: datetime = NOW
 ) -> list[service.DigestOutcome]:
-    now = kwargs.pop("now", NOW)
     with SmtpMailer(settings.mail) as mailer:
-        return send_weekly_digests(session_factory, settings, mailer, now=now, **kwargs)  # type: ignore[arg-type]
+        return send_weekly_digests(session_factory, settings, mailer, now=now)
 
 
 def _retry(
-    session_factory: sessionmaker[Session], settings: Settings, now: object
+    session_factory: sessionmaker[Session], settings: Settings, now: datetime
 ) -> list[service.DigestOutcome]:
     with SmtpMailer(settings.mail) as mailer:
-        return retry_due_digests(session_factory, settings, mailer, now=now)  # type: ignore[arg-type]
+        return retry_due_digests(session_factory, settings, mailer, now=now)
 
 
 def _digest(session: Session, subscription: DigestSubscription) -> Digest:
@@ -153,9 +153,7 @@ def test_nothing_to_say_means_no_mail_unless_asked_for(
 ) -> None:
     make_areas(session)
     quiet = make_subscription(session, make_user(session, language="en"))
-    wants_it = make_subscription(
-        session, make_user(session, language="en"), send_when_empty=True
-    )
+    wants_it = make_subscription(session, make_user(session, language="en"), send_when_empty=True)
     wants_address = wants_it.address
 
     outcomes = _send(session_factory, mail_settings)
@@ -201,9 +199,11 @@ def test_exactly_once_across_two_concurrent_runs(
             call = make_call(session, deadlines=[NOW + timedelta(days=12)])
             make_match(session, call, areas["culture-music"])
             addresses = [
-                make_subscription(session, make_user(session, language="en")).address
-                for _ in range(8)
+                make_user(session, email=f"racer{i}@norrkoping.test", language="en").email
+                for i in range(8)
             ]
+            for user in session.scalars(select(User)):
+                make_subscription(session, user)
             session.commit()
         barrier = threading.Barrier(2)
         results: list[list[service.DigestOutcome]] = []
