@@ -41,9 +41,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, load_only, selectinload, sessionmaker
 
 from tracker.config import Settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
@@ -651,6 +651,19 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 3] + "..."
 
 
+_DIGEST_CALL_COLUMNS = (
+    FundingCall.title,
+    FundingCall.title_sv,
+    FundingCall.programme_code,
+    FundingCall.programme_label,
+    FundingCall.url,
+    FundingCall.opens_at,
+    FundingCall.deadline_model,
+    FundingCall.is_withdrawn,
+    FundingCall.budget_total_eur,
+)
+
+
 class _Builder:
     """Gathers one subscriber's digest. Each section is one or two queries."""
 
@@ -693,7 +706,8 @@ class _Builder:
         for call in self.session.scalars(
             select(FundingCall)
             .where(FundingCall.id.in_(missing))
-            .options(selectinload(FundingCall.deadlines))
+            # Only what a digest shows: descriptions and raw payloads can be large.
+            .options(load_only(*_DIGEST_CALL_COLUMNS), selectinload(FundingCall.deadlines))
         ):
             self.calls[call.id] = call
 
@@ -1043,10 +1057,6 @@ def claim_digest(
     keys.update(
         (call_id, DigestSection.BASELINE) for call_id in content.snapshots if call_id not in shown
     )
-    digest.items = [
-        DigestItem(call_id=call_id, section=section, snapshot=content.snapshots.get(call_id, {}))
-        for call_id, section in sorted(keys)
-    ]
     try:
         with session.begin_nested():
             session.add(digest)
@@ -1060,6 +1070,20 @@ def claim_digest(
         if taken is None:
             raise
         return None
+    if keys:
+        # One multi-row insert: a digest can hold dozens of items.
+        session.execute(
+            insert(DigestItem),
+            [
+                {
+                    "digest_id": digest.id,
+                    "call_id": call_id,
+                    "section": section,
+                    "snapshot": content.snapshots.get(call_id, {}),
+                }
+                for call_id, section in sorted(keys)
+            ],
+        )
     session.execute(
         update(DigestSubscription)
         .where(DigestSubscription.id == subscription.id)
