@@ -287,13 +287,14 @@ def render_digest(
     sections = []
     for section, entries in content.sections():
         views = []
+        # Mentions and assignments are about people, not about how well a call fits.
+        about_fit = section.value in ("new", "changed", "closing")
         for entry in entries:
-            dismissable = section.value in ("new", "changed", "closing")
             token = (
                 make_not_relevant_token(
                     settings, content.subscription_id, entry.call_id, entry.focus_area_id
                 )
-                if dismissable
+                if about_fit
                 else None
             )
             views.append(
@@ -304,9 +305,9 @@ def render_digest(
                     days_left=fmt.days_left(entry.deadline_at) if entry.deadline_at else None,
                     urgent=entry.deadline_at is not None
                     and entry.deadline_at - now <= timedelta(days=URGENT_DAYS),
-                    score=round(entry.score) if entry.score is not None else None,
-                    focus_area=entry.focus_area_name,
-                    evidence=entry.evidence,
+                    score=round(entry.score) if about_fit and entry.score is not None else None,
+                    focus_area=entry.focus_area_name if about_fit else None,
+                    evidence=entry.evidence if about_fit else (),
                     changes=tuple(fmt.change(c) for c in entry.changes),
                     note=fmt.note(section.value, entry),
                     call_url=links.call(entry.call_id),
