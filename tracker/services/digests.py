@@ -673,8 +673,11 @@ class _Builder:
         self.now = now
         self.language = subscription.language
         self.since = _period_start(session, subscription, now)
-        slugs = set(subscription.focus_area_slugs)
-        self.areas = [a for a in active_focus_areas(session) if not slugs or a.slug in slugs]
+        active = active_focus_areas(session)
+        chosen = [a for a in active if a.slug in set(subscription.focus_area_slugs)]
+        # Areas retired since they were chosen leave nothing chosen: that reads as "all", as
+        # it does on the settings page.
+        self.areas = chosen or active
         self.area_by_id = {area.id: area for area in self.areas}
         self.office_ids: set[int] = set()
         if subscription.office_slugs:
