@@ -360,3 +360,17 @@ def test_the_digest_speaks_the_subscribers_language(session: Session, settings: 
     assert english.subject == "Funding digest, week 47: 1 new match, 1 closing soon"
     assert "* Music cities" in english.text
     assert "1 day left" in english.text
+
+
+def test_areas_retired_since_they_were_chosen_read_as_all(
+    session: Session, settings: Settings
+) -> None:
+    areas = make_areas(session)
+    sub = make_subscription(session, make_user(session), focus_area_slugs=["education"])
+    make_match(session, make_call(session, title="Culture call"), areas["culture-music"])
+    make_match(session, make_call(session, title="Education call"), areas["education"])
+
+    assert [e.title for e in build_digest(session, sub, now=NOW).new] == ["Education call"]
+    areas["education"].is_retired = True
+    session.flush()
+    assert [e.title for e in build_digest(session, sub, now=NOW).new] == ["Culture call"]
