@@ -16,6 +16,7 @@ from tests.digests.conftest import (
     SmtpServer,
     make_areas,
     make_match,
+    make_previous_digest,
     make_subscription,
 )
 from tests.factories import NOW, login, make_call, make_office, make_user
@@ -335,3 +336,27 @@ def test_one_click_unsubscribe_from_the_list_header(
         select(AuditEvent).where(AuditEvent.action == "digest.unsubscribed")
     ).one()
     assert event.entity_id == str(sub.id)
+
+
+def test_admin_settles_an_unconfirmed_delivery(mail_client: FlaskClient, session: Session) -> None:
+    sub, _call = _subscriber(session)
+    digest = make_previous_digest(
+        session, sub, period_end=NOW - timedelta(days=7), status=DigestStatus.SENDING
+    )
+    digest.sent_at, digest.last_attempt_at = None, NOW - timedelta(days=7)
+    session.flush()
+    login(mail_client, make_user(session, role=Role.ADMIN, language="en"))
+
+    overview = mail_client.get("/admin/digests").text
+    assert "Delivery unconfirmed" in overview and "It arrived" in overview
+
+    mail_client.post(
+        f"/admin/digests/sent/{digest.id}/confirm", data={"csrf_token": _csrf(mail_client)}
+    )
+
+    session.refresh(digest)
+    assert digest.status == DigestStatus.SENT and digest.sent_at == NOW - timedelta(days=7)
+    assert "Delivery unconfirmed" not in mail_client.get("/admin/digests").text
+    # Only an unconfirmed digest can be confirmed.
+    again = mail_client.post(f"/admin/digests/sent/{digest.id}/confirm", data={"csrf_token": CSRF})
+    assert again.status_code == 409

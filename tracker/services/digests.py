@@ -98,6 +98,7 @@ __all__ = [
     "build_digest",
     "changed_calls",
     "clear_bounce",
+    "confirm_delivered",
     "digest_for_week",
     "get_digest",
     "get_subscription",
@@ -1465,6 +1466,27 @@ def resend_digest(
     if outcome.status == "taken":
         raise Conflict(msg("this digest is being sent right now"))
     return outcome
+
+
+def confirm_delivered(
+    session: Session, digest: Digest, *, now: datetime, actor: User | None
+) -> None:
+    """An admin learnt that an unconfirmed digest did arrive: record it as sent."""
+    if digest.status != DigestStatus.SENDING:
+        raise Conflict(msg("only a digest whose delivery is unconfirmed can be confirmed"))
+    digest.status = DigestStatus.SENT
+    digest.sent_at = digest.last_attempt_at or now
+    digest.error = None
+    session.flush()
+    record_event(
+        session,
+        "digest.delivery_confirmed",
+        "digest",
+        digest.id,
+        actor=actor,
+        now=now,
+        details={"address": digest.address, "week": digest.iso_week},
+    )
 
 
 def unconfirmed_digests(session: Session, *, now: datetime) -> list[Digest]:

@@ -332,6 +332,17 @@ def admin_digest(digest_id: int) -> str:
     )
 
 
+@bp.route("/admin/digests/sent/<int:digest_id>/confirm", methods=["POST"])
+@web.requires(Role.ADMIN)
+def admin_confirm(digest_id: int) -> Response:
+    session = web.db()
+    digest = service.get_digest(session, digest_id)
+    service.confirm_delivered(session, digest, now=utcnow(), actor=web.require_user())
+    session.commit()
+    flash(_("Recorded as delivered."), "info")
+    return redirect(url_for("digests.admin_index"))
+
+
 @bp.route("/admin/digests/sent/<int:digest_id>/resend", methods=["POST"])
 @web.requires(Role.ADMIN)
 def admin_resend(digest_id: int) -> Response:
