@@ -426,3 +426,22 @@ def test_iso_week_is_the_local_week() -> None:
     assert service.parse_iso_week(" 2026-w48 ") == "2026-W48"
     with pytest.raises(ValidationFailed):
         service.parse_iso_week("2026-W54")
+
+
+def test_a_sender_with_a_display_name(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    mail_settings: Settings,
+    smtp: SmtpServer,
+) -> None:
+    _subscriber(session)
+    named = replace(
+        mail_settings, mail=replace(mail_settings.mail, sender=f"Norrköpings kommun <{SENDER}>")
+    )
+
+    _send(session_factory, named)
+
+    [received] = smtp.handler.received
+    assert received.sender == SENDER
+    assert received.message["From"] == f"Norrköpings kommun <{SENDER}>"
+    assert received.message["Message-ID"].endswith("@norrkoping.test>")

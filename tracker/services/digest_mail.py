@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -351,6 +352,11 @@ def render_digest(
 # --- the message --------------------------------------------------------------------------
 
 
+def sender_address(settings: Settings) -> str:
+    """The bare address of ``[mail] sender``, which may also be written "Name <address>"."""
+    return parseaddr(settings.mail.sender)[1] or settings.mail.sender
+
+
 def _domain(sender: str) -> str:
     domain = sender.rpartition("@")[2].strip(" >")
     return domain or "tracker.invalid"
@@ -368,10 +374,10 @@ def build_message(digest: Digest, settings: Settings, *, now: datetime) -> Email
     t = translations(digest.language)
     links = Links(settings.mail.base_url)
     unsubscribe_url = links.unsubscribe(make_unsubscribe_token(settings, digest.subscription_id))
-    sender = settings.mail.sender
+    name, sender = parseaddr(settings.mail.sender)
+    sender = sender or settings.mail.sender
     message = EmailMessage()
-    local, _, domain = sender.partition("@")
-    message["From"] = Address(t.gettext("Funding tracker"), local, domain) if domain else sender
+    message["From"] = Address(name or t.gettext("Funding tracker"), addr_spec=sender)
     message["To"] = digest.address
     message["Subject"] = digest.subject
     message["Date"] = rfc2822_date(now)

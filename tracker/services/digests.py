@@ -77,6 +77,7 @@ from tracker.services.digest_mail import (
     read_not_relevant_token,
     read_unsubscribe_token,
     render_digest,
+    sender_address,
 )
 from tracker.services.mailer import (
     PermanentFailure,
@@ -1197,7 +1198,7 @@ def _attempt(
             log.warning("digest %s: %s", digest_id, error)
             return fail(DigestStatus.FAILED_PERMANENT, error)
         try:
-            mailer.send(message, sender=settings.mail.sender, recipient=digest.address)
+            mailer.send(message, sender=sender_address(settings), recipient=digest.address)
         except TemporaryFailure as exc:
             if digest.attempts >= settings.digest.max_attempts:
                 log.error(
@@ -1328,7 +1329,7 @@ def _build_and_claim(
         rendered,
         week=week,
         address=address,
-        sender=settings.mail.sender,
+        sender=sender_address(settings),
         now=now,
     )
     if digest is None:
