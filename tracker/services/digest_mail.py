@@ -391,7 +391,7 @@ def build_message(digest: Digest, settings: Settings, *, now: datetime) -> Email
     message["X-Auto-Response-Suppress"] = "All"
     message["Content-Language"] = digest.language
     message.set_content(digest.text_body, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(
-        digest.html_body, subtype="html", charset="utf-8", cte="quoted-printable"
-    )
+    # Base64: quoted-printable encoding of a long HTML part is slow in Python, and every
+    # mail client reads either.
+    message.add_alternative(digest.html_body, subtype="html", charset="utf-8", cte="base64")
     return message

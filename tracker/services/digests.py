@@ -666,6 +666,15 @@ _DIGEST_CALL_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class _Match:
+    call_id: int
+    focus_area_id: int
+    score: float
+    is_match: bool
+    evidence: list[Any]
+
+
 class _Builder:
     """Gathers one subscriber's digest. Each section is one or two queries."""
 
@@ -700,7 +709,7 @@ class _Builder:
             )
         self.baselines = _baselines(session, subscription, now)
         self.calls: dict[int, FundingCall] = {}
-        self.best_match: dict[int, CallMatch] = {}
+        self.best_match: dict[int, _Match] = {}
 
     # helpers
 
@@ -720,14 +729,25 @@ class _Builder:
         missing = set(ids) - set(self.best_match)
         if not missing or not self.areas:
             return
-        for match in self.session.scalars(
-            select(CallMatch).where(
-                CallMatch.call_id.in_(missing), CallMatch.focus_area_id.in_(self.area_by_id)
-            )
+        for match in self.matches(
+            CallMatch.call_id.in_(missing), CallMatch.focus_area_id.in_(self.area_by_id)
         ):
             best = self.best_match.get(match.call_id)
             if best is None or (match.is_match, match.score) > (best.is_match, best.score):
                 self.best_match[match.call_id] = match
+
+    def matches(self, *conditions: Any) -> list[_Match]:
+        # Plain rows rather than ORM objects: a subscriber's areas can match hundreds of calls.
+        rows = self.session.execute(
+            select(
+                CallMatch.call_id,
+                CallMatch.focus_area_id,
+                CallMatch.score,
+                CallMatch.is_match,
+                CallMatch.evidence,
+            ).where(*conditions)
+        )
+        return [_Match(*row) for row in rows]
 
     def entry(self, call_id: int, **extra: Any) -> DigestEntry:
         call = self.calls[call_id]
@@ -768,16 +788,13 @@ class _Builder:
     def new_matches(self) -> list[DigestEntry]:
         if not self.areas:
             return []
-        matches = self.session.scalars(
-            select(CallMatch).where(
-                CallMatch.is_match,
-                CallMatch.score >= self.subscription.min_score,
-                CallMatch.matched_at > self.since,
-                CallMatch.matched_at <= self.now,
-                CallMatch.focus_area_id.in_(self.area_by_id),
-            )
-        )
-        for match in matches:
+        for match in self.matches(
+            CallMatch.is_match,
+            CallMatch.score >= self.subscription.min_score,
+            CallMatch.matched_at > self.since,
+            CallMatch.matched_at <= self.now,
+            CallMatch.focus_area_id.in_(self.area_by_id),
+        ):
             best = self.best_match.get(match.call_id)
             if best is None or match.score > best.score:
                 self.best_match[match.call_id] = match
