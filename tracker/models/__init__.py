@@ -4,6 +4,27 @@ from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
 from tracker.models.calls import CallDeadline, CallMatch, FundingCall
 from tracker.models.jobs import JobLease, JobRun
+from tracker.models.organisations import (
+    NetworkMembership,
+    Organisation,
+    OrganisationKind,
+    SisterCity,
+    SisterCityRelation,
+)
+from tracker.models.projects import (
+    CoFinancingLine,
+    Contribution,
+    Currency,
+    Delegation,
+    DelegationKind,
+    Funder,
+    FunderKind,
+    LineStatus,
+    Project,
+    ProjectPartner,
+    ProjectRole,
+    ProjectStatus,
+)
 from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
 from tracker.models.strategy import FocusArea, StrategyProfile
 from tracker.models.users import LoginAttempt, Office, Role, User
@@ -13,15 +34,32 @@ __all__ = [
     "Base",
     "CallDeadline",
     "CallMatch",
+    "CoFinancingLine",
+    "Contribution",
+    "Currency",
+    "Delegation",
+    "DelegationKind",
     "FetchRun",
     "FetchStatus",
     "FocusArea",
+    "Funder",
+    "FunderKind",
     "FundingCall",
     "JobLease",
     "JobRun",
+    "LineStatus",
     "LoginAttempt",
+    "NetworkMembership",
     "Office",
+    "Organisation",
+    "OrganisationKind",
+    "Project",
+    "ProjectPartner",
+    "ProjectRole",
+    "ProjectStatus",
     "Role",
+    "SisterCity",
+    "SisterCityRelation",
     "Source",
     "SourceKind",
     "StrategyProfile",
