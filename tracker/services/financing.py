@@ -69,11 +69,6 @@ def rate_from_settings(sek_per_eur: float) -> Decimal:
     return Decimal(str(sek_per_eur))
 
 
-def format_amount(amount: Decimal) -> str:
-    """``1 234 567.50`` (a neutral spelling used inside messages)."""
-    return f"{amount.quantize(CENT, ROUND_HALF_UP):,.2f}".replace(",", "\u00a0")
-
-
 # --- funders --------------------------------------------------------------------------------
 
 
@@ -530,9 +525,9 @@ def _coverage_findings(coverage: Coverage) -> list[Finding]:
                 msg(
                     "the EU grant and the lines cover %(covered)s of the municipality's budget "
                     "of %(budget)s %(currency)s: %(gap)s %(currency)s is missing",
-                    covered=format_amount(coverage.covered),
-                    budget=format_amount(coverage.municipality_budget or Decimal(0)),
-                    gap=format_amount(gap),
+                    covered=coverage.covered,
+                    budget=coverage.municipality_budget,
+                    gap=gap,
                     currency=unit,
                 ),
             )
@@ -545,7 +540,7 @@ def _coverage_findings(coverage: Coverage) -> list[Finding]:
                 msg(
                     "the EU grant and the lines exceed the municipality's budget by "
                     "%(excess)s %(currency)s",
-                    excess=format_amount(-gap),
+                    excess=-gap,
                     currency=unit,
                 ),
             )
@@ -645,7 +640,7 @@ def _rule_findings(project: Project, line: CoFinancingLine, sek_per_eur: Decimal
                         "%(funder)s usually covers at most %(rate)s %% of the costs; this line "
                         "is %(share)s %% of the municipality's budget",
                         funder=name,
-                        rate=funder.typical_max_rate.normalize(),
+                        rate=funder.typical_max_rate,
                         share=share,
                     ),
                     line.id,
@@ -672,7 +667,7 @@ def _deadline_findings(project: Project, *, now: datetime, tz: ZoneInfo) -> list
                         "%(funder)s has not decided yet and no decision date is recorded; "
                         "the call's deadline is %(deadline)s",
                         funder=line.funder.name,
-                        deadline=deadline_day.isoformat(),
+                        deadline=deadline_day,
                     ),
                     line.id,
                 )
@@ -686,8 +681,8 @@ def _deadline_findings(project: Project, *, now: datetime, tz: ZoneInfo) -> list
                         "%(funder)s decides on %(meeting)s, after the call's deadline of "
                         "%(deadline)s: the application will go in without that decision",
                         funder=line.funder.name,
-                        meeting=line.meeting_on.isoformat(),
-                        deadline=deadline_day.isoformat(),
+                        meeting=line.meeting_on,
+                        deadline=deadline_day,
                     ),
                     line.id,
                 )

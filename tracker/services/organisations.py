@@ -18,6 +18,7 @@ from tracker.models import (
     Office,
     Organisation,
     OrganisationKind,
+    ProjectPartner,
     SisterCity,
     SisterCityRelation,
     User,
@@ -298,3 +299,43 @@ def read_year(raw: Mapping[str, str], key: str, errors: dict[str, str]) -> int |
     except FieldError as exc:
         errors[key] = exc.message
         return None
+
+
+def remove_membership(
+    session: Session, network: Organisation, *, actor: User | None, now: datetime
+) -> None:
+    """Forget the municipality's membership of ``network`` (to keep it as past, set its
+    ``ended_year`` instead)."""
+    if network.membership is None:
+        return
+    session.delete(network.membership)
+    network.membership = None
+    session.flush()
+    record_event(
+        session, "network_membership.removed", "organisation", network.id, actor=actor, now=now
+    )
+
+
+def remove_sister_city(
+    session: Session, organisation: Organisation, *, actor: User | None, now: datetime
+) -> None:
+    if organisation.sister_city is None:
+        return
+    session.delete(organisation.sister_city)
+    organisation.sister_city = None
+    session.flush()
+    record_event(
+        session, "sister_city.removed", "organisation", organisation.id, actor=actor, now=now
+    )
+
+
+def partner_projects(session: Session, organisation: Organisation) -> list[ProjectPartner]:
+    """The organisation's places in projects, with the projects loaded."""
+    return list(
+        session.scalars(
+            select(ProjectPartner)
+            .where(ProjectPartner.organisation_id == organisation.id)
+            .options(selectinload(ProjectPartner.project))
+            .order_by(ProjectPartner.id.desc())
+        )
+    )
