@@ -308,10 +308,9 @@ def add_line(
 ) -> CoFinancingLine:
     """Add a line to the project's co-financing plan (audited on the project)."""
     funder = _check_line(session, project, data, None)
-    line = CoFinancingLine(
-        **dataclasses.asdict(data), funder=funder, created_at=now, updated_at=now
-    )
+    line = CoFinancingLine(**dataclasses.asdict(data), created_at=now, updated_at=now)
     project.lines.append(line)
+    line.funder = funder
     project.updated_at = now
     session.flush()
     record_event(

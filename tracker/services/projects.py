@@ -407,8 +407,9 @@ def add_partner(
     if link is not None and link.role is role:
         return link
     if link is None:
-        link = ProjectPartner(organisation=organisation, role=role)
+        link = ProjectPartner(role=role)
         project.partners.append(link)
+        link.organisation = organisation
         action = "project.partner_added"
     else:
         link.role = role
