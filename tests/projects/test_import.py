@@ -234,7 +234,7 @@ def test_an_xlsx_with_typed_cells_is_read(session: Session) -> None:
 
 
 def test_files_that_cannot_be_read_say_why() -> None:
-    with pytest.raises(ImportFileError, match="only .csv and .xlsx"):
+    with pytest.raises(ImportFileError, match=r"only \.csv and \.xlsx"):
         read_table(b"x", "projects.ods")
     with pytest.raises(ImportFileError, match="not an Excel workbook"):
         read_table(b"not a zip", "projects.xlsx")
@@ -267,3 +267,21 @@ def test_an_export_reads_back_unchanged(session: Session, extension: str) -> Non
         assert "Music bridges across the Baltic,MUSBRIDGE,Creative Europe,lead,awarded" in text
         assert "Riga (LV); Linz (AT)" in text
         assert ",24000.00," in text
+
+
+@pytest.mark.usefixtures("offices")
+def test_titles_and_partners_match_whatever_the_case_of_swedish_letters(session: Session) -> None:
+    first = read_table(
+        csv_bytes("title,lead_office,partners", "Ökad delaktighet,utb,Föreningen Ärlig (SE)"),
+        "a.csv",
+    )
+    assert import_projects(session, first, actor=None, now=NOW).created == ["Ökad delaktighet"]
+    second = read_table(
+        csv_bytes("title,lead_office,partners", "ÖKAD DELAKTIGHET,utb,FÖRENINGEN ÄRLIG (SE)"),
+        "b.csv",
+    )
+    result = import_projects(session, second, actor=None, now=NOW)
+    # The same project (its title now spelt as in the file) and the same partner.
+    assert result.updated == ["ÖKAD DELAKTIGHET"] and result.new_partners == []
+    assert count(session, Project) == 1 and count(session, Organisation) == 1
+    assert session.scalars(select(Project.title)).one() == "ÖKAD DELAKTIGHET"

@@ -142,9 +142,10 @@ def _check_funder(session: Session, data: FunderData, existing: Funder | None) -
     elif len(data.name) > 200:
         errors["name"] = msg("at most %(count)d characters", count=200)
     else:
-        twin = session.scalars(
-            select(Funder).where(func.lower(Funder.name) == data.name.lower())
-        ).first()
+        # Compared in Python: SQLite's lower() leaves Å, Ä and Ö alone.
+        wanted = data.name.casefold()
+        funders = session.scalars(select(Funder))
+        twin = next((f for f in funders if f.name.casefold() == wanted), None)
         if twin is not None and twin is not existing:
             errors["name"] = msg("a funder named %(name)s already exists", name=data.name)
     if data.url and not is_web_url(data.url):

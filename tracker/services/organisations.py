@@ -92,12 +92,15 @@ def _check(session: Session, data: OrganisationData, existing: Organisation | No
 
 def find_organisation(session: Session, name: str, country_code: str | None) -> Organisation | None:
     """The organisation of that name (any case) in that country."""
-    query = select(Organisation).where(func.lower(Organisation.name) == name.strip().lower())
+    query = select(Organisation)
     if country_code is None:
         query = query.where(Organisation.country_code.is_(None))
     else:
         query = query.where(Organisation.country_code == country_code)
-    return session.scalars(query.order_by(Organisation.id)).first()
+    # Compared in Python: SQLite's lower() leaves Å, Ä and Ö alone.
+    wanted = name.strip().casefold()
+    candidates = session.scalars(query.order_by(Organisation.id))
+    return next((o for o in candidates if o.name.casefold() == wanted), None)
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:

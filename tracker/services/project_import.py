@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import ValidationFailed
@@ -330,12 +330,16 @@ def _with_own_contribution(data: ProjectData, total: Decimal | None) -> ProjectD
 
 
 def _find_existing(session: Session, title: str, office_id: int) -> Project | None:
-    return session.scalars(
+    """The office's project with that title, compared case-insensitively in Python (SQLite's
+    lower() leaves Å, Ä and Ö alone)."""
+    wanted = title.casefold()
+    candidates = session.scalars(
         select(Project)
-        .where(func.lower(Project.title) == title.lower(), Project.lead_office_id == office_id)
+        .where(Project.lead_office_id == office_id)
         .options(selectinload(Project.partners).selectinload(ProjectPartner.organisation))
         .order_by(Project.id)
-    ).first()
+    )
+    return next((p for p in candidates if p.title.casefold() == wanted), None)
 
 
 def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResult]:
@@ -356,7 +360,7 @@ def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResul
         if read is None:
             continue
         values, partners = read
-        key = (values["title"].lower(), values["lead_office_id"])
+        key = (values["title"].casefold(), values["lead_office_id"])
         if key in first_row_of:
             result.errors.append(
                 RowError(

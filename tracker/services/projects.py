@@ -211,16 +211,11 @@ def format_documents(documents: Sequence[Document]) -> str:
 
 def find_office(session: Session, key: str) -> Office | None:
     """An office by slug, or by its Swedish or English name (any case)."""
-    lowered = key.strip().lower()
-    return session.scalars(
-        select(Office).where(
-            or_(
-                Office.slug == lowered,
-                func.lower(Office.name_sv) == lowered,
-                func.lower(Office.name_en) == lowered,
-            )
-        )
-    ).first()
+    wanted = key.strip().casefold()
+    offices = list(session.scalars(select(Office).order_by(Office.id)))
+    return next((o for o in offices if o.slug == wanted), None) or next(
+        (o for o in offices if wanted in (o.name_sv.casefold(), o.name_en.casefold())), None
+    )
 
 
 def find_call(session: Session, key: str) -> FundingCall | None:
