@@ -1,7 +1,7 @@
 """projects
 
 Revision ID: a7c3e5f91d20
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-21 08:12:08.763058
 """
 
@@ -16,7 +16,7 @@ import tracker.models.base
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'a7c3e5f91d20'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

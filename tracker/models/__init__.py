@@ -25,6 +25,17 @@ from tracker.models.projects import (
     ProjectRole,
     ProjectStatus,
 )
+from tracker.models.review import (
+    CallReview,
+    Comment,
+    DismissReason,
+    Mention,
+    Milestone,
+    SavedFilter,
+    TriageEvent,
+    TriageState,
+    Watch,
+)
 from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
 from tracker.models.strategy import FocusArea, StrategyProfile
 from tracker.models.users import LoginAttempt, Office, Role, User
@@ -34,11 +45,14 @@ __all__ = [
     "Base",
     "CallDeadline",
     "CallMatch",
+    "CallReview",
     "CoFinancingLine",
+    "Comment",
     "Contribution",
     "Currency",
     "Delegation",
     "DelegationKind",
+    "DismissReason",
     "FetchRun",
     "FetchStatus",
     "FocusArea",
@@ -49,6 +63,8 @@ __all__ = [
     "JobRun",
     "LineStatus",
     "LoginAttempt",
+    "Mention",
+    "Milestone",
     "NetworkMembership",
     "Office",
     "Organisation",
@@ -58,11 +74,15 @@ __all__ = [
     "ProjectRole",
     "ProjectStatus",
     "Role",
+    "SavedFilter",
     "SisterCity",
     "SisterCityRelation",
     "Source",
     "SourceKind",
     "StrategyProfile",
+    "TriageEvent",
+    "TriageState",
     "User",
+    "Watch",
     "utcnow",
 ]
