@@ -5,7 +5,8 @@ The networks, Riga, Esslingen, Linz, Xuzhou and Linköping University come from 
 municipality's own pages (../shared/strategy/focus-areas.md); the Nordic sister cities are the
 Nordic twin-town ring Norrköping belongs to (Kópavogur, Odense, Tampere, Trondheim). The
 funders' rules are the ones staff check first; the texts are short reminders, not the
-funders' terms. Staff edit all of it in the app; the loader only adds what is missing.
+funders' terms. Descriptions are in Swedish, the language staff work in. Staff edit all of it
+in the app; the loader only adds what is missing.
 """
 
 from __future__ import annotations
@@ -55,19 +56,19 @@ NETWORKS = (
         "https://www.unesco.org/en/creative-cities",
         2017,
         ("culture-music",),
-        "Norrköping is a UNESCO City of Music since 2017. Goals: strengthen creation, "
-        "production, distribution and dissemination of culture; improve access to and "
-        "participation in cultural life, especially for marginalised and vulnerable groups; "
-        "integrate culture in sustainable development plans.",
+        "Norrköping är UNESCO City of Music sedan 2017. Mål: stärka skapande, produktion, "
+        "spridning och förmedling av kultur; öka tillgången till och deltagandet i "
+        "kulturlivet, särskilt för marginaliserade och utsatta grupper; integrera kulturen i "
+        "planerna för hållbar utveckling.",
     ),
     NetworkSeed(
         "EUniverCities",
         "https://eunivercities.eu",
         2012,
         ("knowledge-city", "regional-development", "business-trade"),
-        "Together with Linköping and Linköping University since 2012. Five areas: local and "
-        "regional economy, internationalisation, students and the city, attractiveness and "
-        "marketing, technology and society.",
+        "Tillsammans med Linköping och Linköpings universitet sedan 2012. Fem områden: lokal "
+        "och regional ekonomi, internationalisering, studenter och staden, attraktivitet och "
+        "marknadsföring, teknik och samhälle.",
     ),
     NetworkSeed(
         "SERN – Sweden Emilia-Romagna Network",
@@ -80,17 +81,17 @@ NETWORKS = (
             "health-welfare",
             "inclusion-migration",
         ),
-        "Five areas: education and learning, energy and environment, local and regional "
-        "development, health and welfare, social inclusion and migration. Themes: services "
-        "for the growing elderly population, more citizen influence, young people and people "
-        "with foreign background in voluntary work. Helps members into EU projects.",
+        "Fem områden: utbildning och lärande, energi och miljö, lokal och regional "
+        "utveckling, hälsa och välfärd, social inkludering och migration. Teman: tjänster för "
+        "den växande äldre befolkningen, ökat medborgarinflytande, unga och personer med "
+        "utländsk bakgrund i ideellt arbete. Underlättar deltagande i EU-projekt.",
     ),
     NetworkSeed(
         "Nordic City Network",
         None,
         None,
         ("regional-development",),
-        "Urban development and planning in the transition from industrial to knowledge cities.",
+        "Stadsutveckling och planering i omställningen från industristad till kunskapsstad.",
     ),
 )
 
@@ -107,11 +108,11 @@ SISTER_CITIES = (
     CitySeed("Riga", "LV", SisterCityRelation.TWIN_TOWN),
     CitySeed("Esslingen am Neckar", "DE", SisterCityRelation.TWIN_TOWN),
     CitySeed("Linz", "AT", SisterCityRelation.TWIN_TOWN),
-    CitySeed("Kópavogur", "IS", SisterCityRelation.TWIN_TOWN, "Nordic sister city"),
-    CitySeed("Odense", "DK", SisterCityRelation.TWIN_TOWN, "Nordic sister city"),
-    CitySeed("Tampere", "FI", SisterCityRelation.TWIN_TOWN, "Nordic sister city"),
-    CitySeed("Trondheim", "NO", SisterCityRelation.TWIN_TOWN, "Nordic sister city"),
-    CitySeed("Xuzhou", "CN", SisterCityRelation.PLANNED, "Future cooperation (Jiangsu, China)"),
+    CitySeed("Kópavogur", "IS", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
+    CitySeed("Odense", "DK", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
+    CitySeed("Tampere", "FI", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
+    CitySeed("Trondheim", "NO", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
+    CitySeed("Xuzhou", "CN", SisterCityRelation.PLANNED, "Framtida samarbete (Jiangsu, Kina)"),
 )
 
 PARTNERS = (
@@ -121,7 +122,7 @@ PARTNERS = (
         "SE",
         "Norrköping",
         "https://liu.se",
-        "Campus Norrköping; partner in EUniverCities.",
+        "Campus Norrköping; partner i EUniverCities.",
     ),
     OrganisationData(
         "Linköpings kommun",
@@ -129,7 +130,7 @@ PARTNERS = (
         "SE",
         "Linköping",
         "https://www.linkoping.se",
-        "Partner in EUniverCities.",
+        "Partner i EUniverCities.",
     ),
     OrganisationData(
         "Region Östergötland",
