@@ -1,7 +1,7 @@
 """digest: subscriptions, digests (one per subscription and ISO week), their items, dismissals
 
 Revision ID: 0003
-Revises: 0002
+Revises: a7c3e5f91d20
 Create Date: 2026-11-21 08:13:37.138535
 """
 
@@ -16,7 +16,7 @@ import tracker.models.base
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0003'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = 'a7c3e5f91d20'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

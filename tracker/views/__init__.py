@@ -4,5 +4,10 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.auth",
     "tracker.views.main",
     "tracker.views.admin",
+    "tracker.views.projects",
+    "tracker.views.organisations",
+    "tracker.views.funders",
+    "tracker.views.delegations",
+    "tracker.views.reports",
     "tracker.views.digests",
 )
