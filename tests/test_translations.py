@@ -65,6 +65,10 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     stale = [
         m.id
         for m in catalog
-        if m.id and isinstance(m.id, str) and m.string and compiled.gettext(m.id) != m.string
+        if m.id
+        and isinstance(m.id, str)
+        and m.string
+        and (compiled.pgettext(m.context, m.id) if m.context else compiled.gettext(m.id))
+        != m.string
     ]
     assert stale == [], "run `make translations` (pybabel compile) and commit messages.mo"

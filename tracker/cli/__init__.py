@@ -28,7 +28,12 @@ from tracker.errors import TrackerError
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Modules whose ``group`` (a click group) joins the root command; areas append theirs.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("tracker.cli.inbox",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "tracker.cli.projects",
+    "tracker.cli.report",
+    "tracker.cli.digest",
+    "tracker.cli.inbox",
+)
 
 
 @dataclass

@@ -372,7 +372,7 @@ def _conditions(
     return conditions
 
 
-# The same expression as the trigram index of migration 0003 on PostgreSQL.
+# The same expression as the trigram index of the review migration (ae13e7664237).
 CALL_SEARCH_EXPRESSION = (
     "(coalesce(title, '') || ' ' || coalesce(title_sv, '') || ' ' || "
     "coalesce(identifier, '') || ' ' || coalesce(description_text, ''))"

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
@@ -30,6 +30,7 @@ from tracker.models import (
     Mention,
     Milestone,
     Office,
+    Project,
     SavedFilter,
     StrategyProfile,
     TriageEvent,
@@ -154,9 +155,37 @@ def call_sources(session: Session, call: FundingCall) -> list[Any]:
     return []
 
 
-def programme_projects(session: Session, call: FundingCall) -> list[Any]:
-    """The municipality's projects in the call's programme (arrive with projects)."""
-    return []
+def programme_names(call: FundingCall) -> set[str]:
+    """How staff may have written the call's programme on a project: its code, its label,
+    and the label's parts ("Creative Europe (CREA)" gives "creative europe" and "crea")."""
+    names = {call.programme_code or "", call.programme_label or ""}
+    label = call.programme_label or ""
+    if "(" in label and label.endswith(")"):
+        head, _, tail = label[:-1].partition("(")
+        names |= {head, tail}
+    return {n.strip().casefold() for n in names if n.strip()}
+
+
+def programme_projects(session: Session, call: FundingCall, *, limit: int = 20) -> list[Project]:
+    """The municipality's projects in the call's programme: those applying to a call of the
+    same programme, and those whose programme is written as the call's."""
+    conditions = [Project.call_id == call.id]
+    if call.programme_code:
+        same_programme = select(FundingCall.id).where(
+            FundingCall.programme_code == call.programme_code
+        )
+        conditions.append(Project.call_id.in_(same_programme))
+    names = programme_names(call)
+    if names:
+        conditions.append(func.lower(Project.programme).in_(names))
+    return list(
+        session.scalars(
+            select(Project)
+            .where(or_(*conditions))
+            .order_by(Project.start_on.desc().nulls_last(), Project.title)
+            .limit(limit)
+        )
+    )
 
 
 def earlier_calls(session: Session, call: FundingCall, *, limit: int = 10) -> list[FundingCall]:

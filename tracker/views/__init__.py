@@ -6,4 +6,10 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.admin",
     "tracker.views.calls",
     "tracker.views.calendar",
+    "tracker.views.projects",
+    "tracker.views.organisations",
+    "tracker.views.funders",
+    "tracker.views.delegations",
+    "tracker.views.reports",
+    "tracker.views.digests",
 )

@@ -48,7 +48,7 @@ from tracker.services.inbox import (
     iter_inbox_rows,
     parse_filters,
 )
-from tracker.views import labels
+from tracker.views import formatting, labels
 
 bp = Blueprint("calls", __name__)
 bp.record_once(lambda state: labels.register(state.app))
@@ -404,6 +404,7 @@ def _render_call(
         errors=errors or {},
         form=form or {},
         error_form=error_form,
+        project_status=lambda status: str(formatting.STATUS_LABELS.get(status, status)),
         sek_per_eur=Decimal(str(web.settings().reports.sek_per_eur)),
         now=now,
     ), status

@@ -4,27 +4,30 @@ reader's language, and the highlighting of match evidence; registered as templat
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
 from babel.numbers import format_decimal
 from flask.sansio.app import App
-from flask_babel import LazyString
+from flask_babel import LazyString, pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from tracker import web
 from tracker.models import DismissReason, TriageState
 
-STATE_LABELS: dict[str, LazyString] = {
-    "new": _l("New"),
-    "interested": _l("Interested"),
-    "preparing": _l("Preparing an application"),
-    "submitted": _l("Submitted"),
-    "awarded": _l("Awarded"),
-    "not_funded": _l("Not funded"),
-    "withdrawn": _l("Withdrawn"),
-    "dismissed": _l("Dismissed"),
+# Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
+# for a call but "Beviljat" for a project).
+STATE_LABELS: dict[str, Callable[[], str]] = {
+    "new": lambda: pgettext("triage state", "New"),
+    "interested": lambda: pgettext("triage state", "Interested"),
+    "preparing": lambda: pgettext("triage state", "Preparing an application"),
+    "submitted": lambda: pgettext("triage state", "Submitted"),
+    "awarded": lambda: pgettext("triage state", "Awarded"),
+    "not_funded": lambda: pgettext("triage state", "Not funded"),
+    "withdrawn": lambda: pgettext("triage state", "Withdrawn"),
+    "dismissed": lambda: pgettext("triage state", "Dismissed"),
 }
 
 
@@ -39,12 +42,12 @@ REASON_LABELS: dict[str, LazyString] = {
 }
 
 
-STATUS_LABELS: dict[str, LazyString] = {
-    "open": _l("Open"),
-    "forthcoming": _l("Forthcoming"),
-    "closed": _l("Closed"),
-    "all": _l("All"),
-    "": _l("Open or forthcoming"),
+STATUS_LABELS: dict[str, Callable[[], str]] = {
+    "open": lambda: pgettext("call status", "Open"),
+    "forthcoming": lambda: pgettext("call status", "Forthcoming"),
+    "closed": lambda: pgettext("call status", "Closed"),
+    "all": lambda: pgettext("call status", "All"),
+    "": lambda: pgettext("call status", "Open or forthcoming"),
 }
 
 
@@ -67,9 +70,9 @@ FIELD_LABELS: dict[str, LazyString] = {
 
 
 def state_label(state: TriageState | str | None) -> str:
-    labels = STATE_LABELS
     key = state.value if isinstance(state, TriageState) else (state or "new")
-    return str(labels.get(key, key))
+    label = STATE_LABELS.get(key)
+    return str(label()) if label is not None else key
 
 
 def reason_label(reason: DismissReason | str | None) -> str:
@@ -81,8 +84,8 @@ def reason_label(reason: DismissReason | str | None) -> str:
 
 
 def status_label(status: str) -> str:
-    labels = STATUS_LABELS
-    return str(labels.get(status, status))
+    label = STATUS_LABELS.get(status)
+    return str(label()) if label is not None else status
 
 
 def evidence_label(kind: str) -> str:

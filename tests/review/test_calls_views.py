@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_office, make_user
-from tests.review_factories import make_matched_call, make_profile
+from tests.review.factories import make_matched_call, make_profile
 from tracker.models import Milestone, Role, SavedFilter, User
 
 PLACEHOLDERS = {

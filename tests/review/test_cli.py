@@ -8,7 +8,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
-from tests.review_factories import make_matched_call, make_profile
+from tests.review.factories import make_matched_call, make_profile
 from tracker.models import InboxEntry
 
 

@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import empty_all_tables, make_settings
 from tests.factories import TEST_PASSWORD, make_office, make_user
-from tests.review_factories import evidence_for, make_matched_call, make_profile
+from tests.review.factories import evidence_for, make_matched_call, make_profile
 from tracker.app import create_app
 from tracker.db import make_session_factory
 from tracker.models import Comment, Mention, Role, TriageEvent, User, Watch

@@ -1,7 +1,7 @@
-"""review inbox
+"""review: inbox entries, the inbox's indexes and free-text search of calls
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: ae13e7664237
+Revises: 0003
 Create Date: 2026-11-21 08:30:55.892002
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 import tracker.models.base
 
 
-revision: str = '0003'
-down_revision: str | Sequence[str] | None = '0002'
+revision: str = 'ae13e7664237'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

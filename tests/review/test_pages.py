@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_call, make_office, make_user
-from tests.review_factories import evidence_for, in_days, make_matched_call, make_profile
+from tests.review.factories import evidence_for, in_days, make_matched_call, make_profile
 from tracker.models import (
     CallReview,
     Comment,
@@ -448,3 +448,15 @@ def test_server_timing_header_is_sent(client: FlaskClient) -> None:
 def test_withdrawn_reference_funding_call_model_untouched(session: Session) -> None:
     # The inbox adds a table of its own; the calls table keeps the foundation's columns.
     assert "best_score" not in FundingCall.__table__.columns
+
+
+@pytest.mark.usefixtures("editor")
+def test_call_page_lists_our_projects_in_the_programme(
+    client: FlaskClient, session: Session
+) -> None:
+    from tests.projects.helpers import make_project
+
+    call = make_matched_call(session, {"education": 70}, programme_label="Creative Europe")
+    project = make_project(session, title="Music bridges", programme="Creative Europe")
+    page = html(client.get(f"/calls/{call.id}"))
+    assert f'href="/projects/{project.id}">Music bridges</a>' in page

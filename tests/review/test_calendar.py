@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_user
-from tests.review_factories import make_matched_call, make_profile
+from tests.review.factories import make_matched_call, make_profile
 from tracker.models import DismissReason, Milestone, Role, TriageState, User
 from tracker.services import review
 from tracker.services.calendar import calendar_entries, escape_text, fold, render_ical

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, make_office, make_user
-from tests.review_factories import make_matched_call, make_profile
+from tests.review.factories import make_matched_call, make_profile
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.models import (
     AuditEvent,
@@ -236,3 +236,18 @@ def test_milestones(session: Session, call: FundingCall, actor: User) -> None:
         review.delete_milestone(session, late.id, call=other)
     review.delete_milestone(session, late.id, call=call)
     assert review.milestones(session, call) == [early]
+
+
+def test_our_projects_in_the_calls_programme(session: Session, call: FundingCall) -> None:
+    from tests.projects.helpers import make_project
+
+    call.programme_code = "43251814"
+    call.programme_label = "Creative Europe (CREA)"
+    sibling = make_matched_call(session, {"education": 60}, programme_code="43251814")
+    by_call = make_project(session, title="Applies here", programme=None, call_id=call.id)
+    by_sibling = make_project(session, title="Earlier round", programme=None, call_id=sibling.id)
+    by_name = make_project(session, title="Named", programme="creative europe")
+    by_code = make_project(session, title="Coded", programme="CREA")
+    make_project(session, title="Elsewhere", programme="Erasmus+")
+    found = {p.title for p in review.programme_projects(session, call)}
+    assert found == {by_call.title, by_sibling.title, by_name.title, by_code.title}

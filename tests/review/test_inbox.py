@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, make_office, make_user
-from tests.review_factories import area, in_days, make_matched_call, make_profile
+from tests.review.factories import area, in_days, make_matched_call, make_profile
 from tracker.models import CallMatch, DismissReason, InboxEntry, TriageState
 from tracker.services import review
 from tracker.services.inbox import (
