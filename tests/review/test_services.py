@@ -251,3 +251,21 @@ def test_our_projects_in_the_calls_programme(session: Session, call: FundingCall
     make_project(session, title="Elsewhere", programme="Erasmus+")
     found = {p.title for p in review.programme_projects(session, call)}
     assert found == {by_call.title, by_sibling.title, by_name.title, by_code.title}
+
+
+def test_decisions_that_say_something_are_kept_for_learning(
+    session: Session, call: FundingCall, actor: User
+) -> None:
+    other = make_matched_call(session, {"education": 60})
+    review.change_state(
+        session, call, S.DISMISSED, actor=actor, now=NOW, reason=DismissReason.NOT_OUR_GOALS
+    )
+    review.change_state(
+        session, other, S.DISMISSED, actor=actor, now=NOW, reason=DismissReason.NO_CAPACITY
+    )
+    decisions = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "match.decision")
+    ).all()
+    assert [(d.entity_id, d.details["decision"]) for d in decisions] == [
+        (str(call.id), "not_relevant")
+    ]

@@ -355,12 +355,27 @@ def record_learning_decision(
     actor: User,
     now: datetime,
 ) -> None:
-    """Hand a staff decision to the matching engine's learning (its MatchDecision service,
-    connected when matching lands); decisions that say nothing about relevance are skipped."""
+    """Hand a staff decision to the matching engine's learning; decisions that say nothing
+    about relevance are skipped. Integration point with matching's decision log: until its
+    MatchDecision table and service land, the audit event is the decision record."""
     label = learning_label(state, reason)
     if label is None:
         return
-    log.debug("decision on call %s: relevant=%s", call.id, label)
+    record_event(
+        session,
+        "match.decision",
+        "call",
+        call.id,
+        actor=actor,
+        now=now,
+        details={
+            "decision": "relevant" if label else "not_relevant",
+            "scope": "municipality",
+            "via": "triage",
+            "state": state.value,
+            "reason": reason.value if reason is not None else None,
+        },
+    )
 
 
 @dataclass(frozen=True)
