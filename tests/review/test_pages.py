@@ -460,3 +460,14 @@ def test_call_page_lists_our_projects_in_the_programme(
     project = make_project(session, title="Music bridges", programme="Creative Europe")
     page = html(client.get(f"/calls/{call.id}"))
     assert f'href="/projects/{project.id}">Music bridges</a>' in page
+
+
+@pytest.mark.usefixtures("editor")
+def test_export_drops_an_unknown_value_as_the_inbox_does(
+    client: FlaskClient, session: Session
+) -> None:
+    make_matched_call(session, {"education": 70}, title="Only one")
+    inbox = _all_inbox_rows(client, "office=gone")
+    body = client.get("/calls/export.csv?office=gone").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert [r[0].rsplit("/", 1)[1] for r in rows] == inbox and len(inbox) == 1

@@ -129,10 +129,15 @@ def _filters_or_400() -> InboxFilters:
 
 
 def _export_rows(filters: InboxFilters, now: datetime) -> Iterator[InboxRow]:
-    try:
-        yield from iter_inbox_rows(web.db(), filters, now=now)
-    except UnknownFilterValue:
-        return
+    """Every row of the filter; like the inbox, a value that names nothing is dropped (the
+    lookup happens before the first row, so nothing is written twice)."""
+    while True:
+        try:
+            yield from iter_inbox_rows(web.db(), filters, now=now)
+            return
+        except UnknownFilterValue as exc:
+            dropped: dict[str, Any] = {exc.name: None}
+            filters = replace(filters, **dropped)
 
 
 def _export_header() -> list[str]:
