@@ -42,6 +42,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('call_id', name=op.f('pk_inbox_entries'))
     )
     with op.batch_alter_table('inbox_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_inbox_entries_rank', ['best_band', 'best_score', 'first_deadline_at', 'last_deadline_at', 'opens_at', 'is_continuous', 'state', 'active_until', 'office_id', 'programme_code', 'call_id'], unique=False)
+        batch_op.create_index('ix_inbox_entries_areas', ['area_key', 'state', 'active_until', 'last_deadline_at', 'opens_at', 'is_continuous', 'office_id', 'programme_code'], unique=False)
         batch_op.create_index('ix_inbox_entries_applicable', ['active_until', 'state', 'best_band', 'best_score', 'first_deadline_at', 'last_deadline_at', 'opens_at', 'is_continuous', 'office_id', 'programme_code', 'area_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_entries_office_id'), ['office_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_entries_programme_code'), ['programme_code'], unique=False)
@@ -71,19 +73,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbox_entries_programme_code'))
         batch_op.drop_index(batch_op.f('ix_inbox_entries_office_id'))
         batch_op.drop_index('ix_inbox_entries_applicable')
+        batch_op.drop_index('ix_inbox_entries_rank')
+        batch_op.drop_index('ix_inbox_entries_areas')
 
     op.drop_table('inbox_entries')
     # ### end Alembic commands ###
 
 
 # Free-text search in the calls' titles and descriptions (the inbox's q), substring and case
-# insensitive: an FTS5 table with the trigram tokenizer on SQLite, a trigram GIN index on
-# PostgreSQL. Neither is part of the models' metadata; migrations/env.py tells autogenerate to
-# leave everything named call_search* alone. The PostgreSQL expression must stay the same as
-# tracker.services.inbox.CALL_SEARCH_EXPRESSION for the index to be used.
+# insensitive: an FTS5 table with the trigram tokenizer on SQLite; on PostgreSQL a generated
+# column holding the texts in lower case with a trigram GIN index (checking the index's
+# candidates with LIKE on lower-case text is several times faster than ILIKE). Neither is part
+# of the models' metadata; migrations/env.py tells autogenerate to leave everything named
+# call_search* alone.
 SEARCH_COLUMNS = "title, title_sv, identifier, description_text"
 CALL_SEARCH_EXPRESSION = (
-    "(coalesce(title, '') || ' ' || coalesce(title_sv, '') || ' ' || "
+    "lower(coalesce(title, '') || ' ' || coalesce(title_sv, '') || ' ' || "
     "coalesce(identifier, '') || ' ' || coalesce(description_text, ''))"
 )
 
@@ -117,8 +122,12 @@ def _create_call_search() -> None:
     elif dialect == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute(
+            "ALTER TABLE funding_calls ADD COLUMN call_search_text text "
+            f"GENERATED ALWAYS AS ({CALL_SEARCH_EXPRESSION}) STORED"
+        )
+        op.execute(
             "CREATE INDEX call_search_trgm ON funding_calls "
-            f"USING gin ({CALL_SEARCH_EXPRESSION} gin_trgm_ops)"
+            "USING gin (call_search_text gin_trgm_ops)"
         )
 
 
@@ -130,3 +139,4 @@ def _drop_call_search() -> None:
         op.execute("DROP TABLE IF EXISTS call_search")
     elif dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS call_search_trgm")
+        op.execute("ALTER TABLE funding_calls DROP COLUMN IF EXISTS call_search_text")

@@ -186,6 +186,34 @@ class InboxEntry(Base):
             "programme_code",
             "area_key",
         ),
+        # In order of relevance: a page of the most relevant calls is read from the start of
+        # this index, whatever the status asked for, without sorting every entry.
+        Index(
+            "ix_inbox_entries_rank",
+            "best_band",
+            "best_score",
+            "first_deadline_at",
+            "last_deadline_at",
+            "opens_at",
+            "is_continuous",
+            "state",
+            "active_until",
+            "office_id",
+            "programme_code",
+            "call_id",
+        ),
+        # In order of area key: the counts per area are one pass, without sorting.
+        Index(
+            "ix_inbox_entries_areas",
+            "area_key",
+            "state",
+            "active_until",
+            "last_deadline_at",
+            "opens_at",
+            "is_continuous",
+            "office_id",
+            "programme_code",
+        ),
     )
 
     call_id: Mapped[int] = mapped_column(

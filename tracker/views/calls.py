@@ -160,30 +160,38 @@ def _export_header() -> list[str]:
     ]
 
 
-def _export_values(row: InboxRow, now: datetime, pages: str) -> list[Any]:
-    language = web.current_language()
-    tz = web.settings().tz
+class _ExportFormat:
+    """How export cells are written for this request: words looked up once, not per row."""
 
-    def local(moment: datetime | None) -> datetime | None:
-        return moment.astimezone(tz).replace(tzinfo=None) if moment is not None else None
+    def __init__(self) -> None:
+        self.pages = url_for("calls.inbox", _external=True)
+        self.language = web.current_language()
+        self.tz = web.settings().tz
+        self.states = {s: labels.state_label(s) for s in TriageState}
+        self.reasons = {r: labels.reason_label(r) for r in DismissReason}
+        self.statuses = {s: labels.status_label(s) for s in ("open", "forthcoming", "closed")}
 
-    return [
-        f"{pages}/{row.call_id}",
-        row.identifier or "",
-        row.title,
-        row.programme_label or row.programme_code or "",
-        labels.status_label(row.status),
-        local(row.opens_at),
-        local(row.next_deadline),
-        round(row.score, 1),
-        ", ".join(f"{a.name(language)} ({a.score:.0f})" for a in row.areas),
-        labels.state_label(row.state),
-        labels.reason_label(row.dismiss_reason),
-        row.office_name(language) or "",
-        row.assignee_name or "",
-        float(row.budget_total_eur) if row.budget_total_eur is not None else None,
-        row.url or "",
-    ]
+    def local(self, moment: datetime | None) -> datetime | None:
+        return moment.astimezone(self.tz).replace(tzinfo=None) if moment is not None else None
+
+    def values(self, row: InboxRow) -> list[Any]:
+        return [
+            f"{self.pages}/{row.call_id}",
+            row.identifier or "",
+            row.title,
+            row.programme_label or row.programme_code or "",
+            self.statuses.get(row.status, row.status),
+            self.local(row.opens_at),
+            self.local(row.next_deadline),
+            round(row.score, 1),
+            ", ".join(f"{a.name(self.language)} ({a.score:.0f})" for a in row.areas),
+            self.states[row.state],
+            self.reasons[row.dismiss_reason] if row.dismiss_reason is not None else "",
+            row.office_name(self.language) or "",
+            row.assignee_name or "",
+            float(row.budget_total_eur) if row.budget_total_eur is not None else None,
+            row.url or "",
+        ]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -215,7 +223,7 @@ def export_csv() -> Response:
     filters = _filters_or_400()
     now = utcnow()
 
-    pages = url_for("calls.inbox", _external=True)
+    export = _ExportFormat()
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
@@ -223,7 +231,7 @@ def export_csv() -> Response:
         buffer.write("\ufeff")  # lets Excel read the file as UTF-8 (å, ä, ö)
         writer.writerow(_export_header())
         for n, row in enumerate(_export_rows(filters, now)):
-            writer.writerow([_csv_cell(v) for v in _export_values(row, now, pages)])
+            writer.writerow([_csv_cell(v) for v in export.values(row)])
             if n % 200 == 199:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -245,7 +253,7 @@ def export_csv() -> Response:
 def export_xlsx() -> Response:
     filters = _filters_or_400()
     now = utcnow()
-    pages = url_for("calls.inbox", _external=True)
+    export = _ExportFormat()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Calls"))
     bold = Font(bold=True)
@@ -257,7 +265,7 @@ def export_xlsx() -> Response:
     sheet.append(header)
     for row in _export_rows(filters, now):
         cells = []
-        for value in _export_values(row, now, pages):
+        for value in export.values(row):
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text, even when it starts with "="
