@@ -35,6 +35,9 @@ from tracker.matching.text import (
     CompoundSplitter,
     StemStream,
     detect_language,
+    is_acronym,
+    normalise_spelling,
+    same_word,
     snippet,
     stem_stream,
     tokenize,
@@ -62,9 +65,9 @@ class ScoringParams:
     bm25_k1: float = 1.2
     bm25_b: float = 0.6
     avg_description_tokens: float = 350.0
-    bias: float = -4.0
-    topic_gain: float = 7.0
-    topic_scale: float = 5.0
+    bias: float = -5.0
+    topic_gain: float = 9.0
+    topic_scale: float = 7.0
     single_term_penalty: float = 1.5
     applicant_gain: float = 2.5
     applicant_scale: float = 3.0
@@ -85,6 +88,8 @@ class CompiledTerm:
     owner: int  # area index, APPLICANT or EXCLUSION
     negative: bool
     stems: dict[str, tuple[str, ...]]  # per document language
+    words: tuple[str, ...]  # English surface words, checked against the text's words
+    acronyms: tuple[bool, ...]  # per English word: must be upper case in the text
 
 
 @dataclass(frozen=True)
@@ -218,7 +223,17 @@ def compile_profile(profile: Profile, params: ScoringParams | None = None) -> Co
             seq = stem_stream(term.text, lang, splitter).stems
             if seq:
                 stems[lang] = seq
-        ct = CompiledTerm(len(compiled), term, owner, negative, stems)
+        en_tokens = tokenize(term.text) if "en" in stems else []
+        raw_words = [term.text[t.start : t.end] for t in en_tokens]
+        ct = CompiledTerm(
+            len(compiled),
+            term,
+            owner,
+            negative,
+            stems,
+            words=tuple(normalise_spelling(t.word) for t in en_tokens),
+            acronyms=tuple(is_acronym(w) for w in raw_words),
+        )
         compiled.append(ct)
         for lang, seq in stems.items():
             index[lang].setdefault(seq[0], []).append((seq, ct.index))
@@ -264,11 +279,16 @@ def _scan(
     shorter terms inside it ("climate adaptation" is not also "climate")."""
     index = compiled.index[lang]
     terms = compiled.terms
+    check_words = lang == "en"
     hits: dict[int, _Hit] = {}
     for fname, stream in streams.items():
         stems = stream.stems
+        tokens = stream.tokens
+        token_of = stream.token_of
+        text = stream.text
         n = len(stems)
         covered: dict[int, int] = {}  # owner -> covered up to (exclusive)
+        phrase_end = 0  # end of the last area phrase: its words are not exclusion signals
         for i in range(n):
             entries = index.get(stems[i])
             if entries is None:
@@ -277,10 +297,27 @@ def _scan(
                 m = len(seq)
                 if m > 1 and (i + m > n or tuple(stems[i : i + m]) != seq):
                     continue
-                owner_key = terms[tid].owner * 2 + (1 if terms[tid].negative else 0)
-                if covered.get(owner_key, 0) > i:
+                ct = terms[tid]
+                if covered.get(ct.owner, 0) > i:
                     continue
-                covered[owner_key] = i + m
+                if ct.owner == EXCLUSION and phrase_end > i:
+                    continue  # "industries" inside "creative industries"
+                if check_words and ct.words:
+                    ok = True
+                    for k in range(m):
+                        tok = tokens[token_of[i + k]]
+                        if not same_word(ct.words[k], normalise_spelling(tok.word)) or (
+                            ct.acronyms[k] and not text[tok.start : tok.end].isupper()
+                        ):
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                # Within an area, positive and negative terms share the coverage: the
+                # negative "higher education institutions" hides the term "education".
+                covered[ct.owner] = i + m
+                if m > 1 and ct.owner >= 0 and not ct.negative:
+                    phrase_end = max(phrase_end, i + m)
                 h = hits.get(tid)
                 if h is None:
                     h = hits[tid] = _Hit()

@@ -96,11 +96,23 @@ _STEMMERS = {
 
 @lru_cache(maxsize=200_000)
 def stem(word: str, lang: Lang) -> str:
-    """Snowball stem of one lower-case word."""
+    """Snowball stem of one lower-case word (English -ize spellings as -ise)."""
     if len(word) <= 2 or word.isdigit():
         return word
+    if lang == "en" and "iz" in word:
+        word = normalise_spelling(word)
     result: str = _STEMMERS[lang].stemWord(word)
     return result
+
+
+def normalise_spelling(word: str) -> str:
+    """American -ize/-ization spellings in their British -ise/-isation form."""
+    for us, gb in (("ization", "isation"), ("izing", "ising"), ("ized", "ised"), ("izes", "ises")):
+        if word.endswith(us):
+            return word[: -len(us)] + gb
+    if word.endswith("ize"):
+        return word[:-3] + "ise"
+    return word
 
 
 class CompoundSplitter:
@@ -130,6 +142,9 @@ class CompoundSplitter:
         c = self._canon.get(word)
         if c is None:
             c = self._canon.get(stem(word, "sv"))
+        if c is None and word.endswith("an") and len(word) > 5:
+            # Snowball leaves the definite -n of -a nouns: "skolan", "forskarskolan".
+            c = self._canon.get(word[:-1])
         return c
 
     def stem(self, word: str) -> str:
@@ -223,6 +238,35 @@ def snippet(text: str, start: int, end: int, width: int = 100) -> str:
         hi = space if space != -1 else hi
     piece = _SPACE_RE.sub(" ", text[lo:hi]).strip()
     return ("…" if lo > 0 else "") + piece + ("…" if hi < len(text) else "")
+
+
+def _inflection_base(word: str) -> str:
+    """A noun without its plural or possessive ending: cities -> city, policies -> policy."""
+    if word.endswith("'s") or word.endswith("’s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=100_000)
+def same_word(term_word: str, doc_word: str) -> bool:
+    """Whether a text word is an inflection of a vocabulary word with the same stem.
+
+    Snowball conflates derivations ("integration" and "integrity", "education" and
+    "educators", "electricity" and "electric"); a vocabulary term should only find
+    its own singular and plural. Other forms are listed in the vocabulary.
+    """
+    return term_word == doc_word or _inflection_base(term_word) == _inflection_base(doc_word)
+
+
+def is_acronym(word: str) -> bool:
+    """Short upper-case terms (VET, TRL, NEET) only match upper-case text."""
+    return 2 <= len(word) <= 6 and word.isupper()
 
 
 def find_phrase(stems: Sequence[str], phrase: Sequence[str]) -> int:
