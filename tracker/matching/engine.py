@@ -23,7 +23,7 @@ import fnmatch
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +79,9 @@ class ScoringParams:
     # side theme of the call, not what it funds.
     dominance_ratio: float = 0.6
     dominance_penalty: float = 3.0
+    # Staff want the one or two areas a call is really about, not every theme it
+    # lists; further areas above their threshold are reported but not matched.
+    max_matches: int = 2
 
 
 @dataclass(frozen=True)
@@ -484,7 +487,20 @@ def match_call(
                 features=features,
             )
         )
+    results = _limit_matches(results, p.max_matches)
     return MatchResult(call_id=call.id, gate=gate, areas=tuple(results), language=lang)
+
+
+def _limit_matches(results: list[AreaScore], limit: int) -> list[AreaScore]:
+    matched = sorted((a for a in results if a.is_match), key=lambda a: (-a.score, a.slug))
+    if len(matched) <= limit:
+        return results
+    dropped = {a.slug for a in matched[limit:]}
+    note = Evidence("breadth", f"above its threshold, but the call's {limit} strongest areas are others", 0.0)
+    return [
+        replace(a, is_match=False, evidence=(*a.evidence, note)) if a.slug in dropped else a
+        for a in results
+    ]
 
 
 def _features(

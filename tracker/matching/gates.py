@@ -63,20 +63,23 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
     "Somalia": ("Somalia", "Somali"),
 }
 
-# A sentence restricting eligibility: the cue must come before the country names
-# ("only Slovenian and Croatian organisations", "applicants must be established in").
-_RESTRICT_RE = re.compile(
-    r"\b(?:only|exclusively|solely|restricted to|limited to|reserved for|"
-    r"must be (?:established|located|based|registered) in|eligible countries are)\b",
-    re.IGNORECASE,
-)
 # Sentences that open the call to a broad group are not restrictions.
 _BROAD_RE = re.compile(
     r"\b(?:member states|EU countries|associated countries|participating countries|"
     r"programme countries|any country|all countries|EEA|European Union)\b",
     re.IGNORECASE,
 )
-_SENTENCE_RE = re.compile(r"[^.;!?\n]+")
+# Applicants named by nationality in a title: "support to Slovenian and Croatian CSOs".
+_APPLICANT_NOUNS = (
+    r"(?:civil society )?(?:organi[sz]ations|CSOs|SCOs|NGOs|municipalities|authorities|"
+    r"stakeholders|entities|applicants|companies|SMEs|schools|actors|partners|institutions)"
+)
+_INTERREG_RE = re.compile(r"\binterreg\b|\bURBACT\b|\bESPON\b|\bINTERACT\b", re.IGNORECASE)
+EU_MEMBERS = frozenset(
+    "Austria Belgium Bulgaria Croatia Cyprus Czechia Denmark Estonia Finland France Germany "
+    "Greece Hungary Ireland Italy Latvia Lithuania Luxembourg Malta Netherlands Poland "
+    "Portugal Romania Slovakia Slovenia Spain Sweden".split()
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ class CompiledGates:
     home_re: re.Pattern[str]
     countries_re: re.Pattern[str]
     country_of: dict[str, str]
+    title_applicants_re: re.Pattern[str]
+    title_place_re: re.Pattern[str]
+    restriction_res: tuple[re.Pattern[str], ...]
 
 
 def compile_gates(gates: Gates) -> CompiledGates:
@@ -118,6 +124,9 @@ def compile_gates(gates: Gates) -> CompiledGates:
             if name.lower() not in home:
                 country_of[name.lower()] = country
     names_alt = "|".join(sorted((re.escape(n) for n in country_of), key=len, reverse=True))
+    outside = sorted(
+        (re.escape(n) for n, c in country_of.items() if c not in EU_MEMBERS), key=len, reverse=True
+    )
     home_alt = "|".join(re.escape(n) for n in sorted(home, key=len, reverse=True))
     return CompiledGates(
         gates=gates,
@@ -138,6 +147,31 @@ def compile_gates(gates: Gates) -> CompiledGates:
         home_re=re.compile(rf"\b(?:{home_alt})\b", re.IGNORECASE),
         countries_re=re.compile(rf"\b(?:{names_alt})\b", re.IGNORECASE),
         country_of=country_of,
+        title_applicants_re=re.compile(
+            rf"\b(?:{names_alt})(?:(?:,| and| or) (?:{names_alt}))* (?:[\w-]+ ){{0,3}}"
+            rf"{_APPLICANT_NOUNS}\b",
+            re.IGNORECASE,
+        ),
+        title_place_re=re.compile(rf"\b(?:in|for) (?:{'|'.join(outside)})\b", re.IGNORECASE),
+        restriction_res=(
+            # "Only activities carried out in Poland are eligible."
+            re.compile(
+                rf"\b(?<!not )(?:only|exclusively|solely)\b[^.;:]{{0,80}}?\b(?:from|in|established in|"
+                rf"based in|located in|registered in)\s+(?:the\s+)?(?:{names_alt})\b",
+                re.IGNORECASE,
+            ),
+            # "open only to Slovenian and Croatian organisations"
+            re.compile(
+                rf"\b(?<!not )(?:only|exclusively|solely)\s+(?:to\s+|for\s+)?(?:{names_alt})"
+                rf"(?:(?:,| and| or) (?:{names_alt}))* {_APPLICANT_NOUNS}\b",
+                re.IGNORECASE,
+            ),
+            # "applicants must be established in Latvia or Lithuania"
+            re.compile(
+                rf"\bmust be (?:established|located|based|registered) in\s+(?:the\s+)?(?:{names_alt})\b",
+                re.IGNORECASE,
+            ),
+        ),
     )
 
 
@@ -217,8 +251,8 @@ def call_texts(call: CallInput) -> dict[str, str]:
 def _check_interreg(compiled: CompiledGates, texts: dict[str, str]) -> GateHit | None:
     programme = texts.get("programme", "")
     title = texts.get("title", "")
-    haystack = programme if "interreg" in programme.lower() else title
-    if "interreg" not in haystack.lower():
+    haystack = programme if _INTERREG_RE.search(programme) else title
+    if not _INTERREG_RE.search(haystack):
         return None
     for pattern, name, includes_home, note in compiled.interreg:
         if pattern.search(haystack):
@@ -238,21 +272,43 @@ def _check_interreg(compiled: CompiledGates, texts: dict[str, str]) -> GateHit |
 
 
 def _check_named_countries(compiled: CompiledGates, texts: dict[str, str]) -> GateHit | None:
-    for field in ("title", "description"):
-        text = texts.get(field, "")
-        for sentence in _SENTENCE_RE.finditer(text):
-            s = sentence.group()
-            cue = _RESTRICT_RE.search(s)
-            if cue is None:
-                continue
-            after = s[cue.start() :]
-            countries = {compiled.country_of[m.group().lower()] for m in compiled.countries_re.finditer(after)}
-            if not countries or compiled.home_re.search(s) or _BROAD_RE.search(after):
-                continue
+    title = texts.get("title", "")
+    for regex in (compiled.title_applicants_re, compiled.title_place_re):
+        m = regex.search(title)
+        if m is not None and not compiled.home_re.search(title):
+            countries = {
+                compiled.country_of[c.group().lower()]
+                for c in compiled.countries_re.finditer(m.group())
+            }
             shown = " and ".join(sorted(countries)[:4])
             return GateHit(
                 "geography.countries",
-                f"Open only to applicants from {shown}; {compiled.gates.home_country} is not eligible.",
-                snippet(text, sentence.start() + cue.start(), sentence.end()),
+                f"For applicants or work in {shown} only; {compiled.gates.home_country} is not eligible.",
+                snippet(title, m.start(), m.end()),
             )
+    for field in ("title", "description"):
+        text = texts.get(field, "")
+        for regex in compiled.restriction_res:
+            for m in regex.finditer(text):
+                sentence = _sentence_around(text, m.start(), m.end())
+                if compiled.home_re.search(sentence) or _BROAD_RE.search(sentence):
+                    continue
+                countries = {
+                    compiled.country_of[c.group().lower()]
+                    for c in compiled.countries_re.finditer(m.group())
+                }
+                shown = " and ".join(sorted(countries)[:4])
+                return GateHit(
+                    "geography.countries",
+                    f"Open only to applicants or activities in {shown}; "
+                    f"{compiled.gates.home_country} is not eligible.",
+                    snippet(text, m.start(), m.end()),
+                )
     return None
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    lo = max(text.rfind(".", 0, start), text.rfind("\n", 0, start)) + 1
+    hi_candidates = [i for i in (text.find(".", end), text.find("\n", end)) if i != -1]
+    hi = min(hi_candidates) if hi_candidates else len(text)
+    return text[lo:hi]
