@@ -52,6 +52,7 @@ FIELD_LABELS = {"title": "title", "keywords": "keywords and tags", "description"
 # Owners of compiled terms other than areas.
 APPLICANT = -1
 EXCLUSION = -2
+NEUTRAL = -3
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ def compile_profile(profile: Profile, params: ScoringParams | None = None) -> Co
         all_terms += [(t, i, True) for t in area.negative_terms]
     all_terms += [(t, APPLICANT, False) for t in profile.context.applicant_terms]
     all_terms += [(t, EXCLUSION, False) for t in profile.context.exclusion_terms]
+    all_terms += [(t, NEUTRAL, False) for t in profile.context.neutral_terms]
     for term, _, _ in all_terms:
         if term.lang in ("sv", "any"):
             lexicon.update(w.word for w in tokenize(term.text) if len(w.word) >= 3)
@@ -292,7 +294,10 @@ def _scan(
         n = len(stems)
         covered: dict[int, int] = {}  # owner -> covered up to (exclusive)
         phrase_end = 0  # end of the last area phrase: its words are not exclusion signals
+        neutral_end = 0  # end of the last neutral phrase: its words count for nothing
         for i in range(n):
+            if i < neutral_end:
+                continue
             entries = index.get(stems[i])
             if entries is None:
                 continue
@@ -316,6 +321,9 @@ def _scan(
                             break
                     if not ok:
                         continue
+                if ct.owner == NEUTRAL:
+                    neutral_end = i + m
+                    break
                 # Within an area, positive and negative terms share the coverage: the
                 # negative "higher education institutions" hides the term "education".
                 covered[ct.owner] = i + m

@@ -67,10 +67,14 @@ class Context:
     can take part (local authorities, schools, NGOs); ``exclusion_terms`` say that
     the call is for industrial R&D consortia, research infrastructures, defence or
     narrow technology development. ``programme_priors`` apply to every area.
+    ``neutral_terms`` count for nothing and hide the words inside them: names of
+    programmes ("Citizens, Equality, Rights and Values") that would otherwise read as
+    topics. Their weight is ignored.
     """
 
     applicant_terms: tuple[Term, ...] = ()
     exclusion_terms: tuple[Term, ...] = ()
+    neutral_terms: tuple[Term, ...] = ()
     programme_priors: tuple[ProgrammePrior, ...] = ()
 
 
@@ -167,6 +171,7 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
         "context": {
             "applicant_terms": _terms_to_list(profile.context.applicant_terms),
             "exclusion_terms": _terms_to_list(profile.context.exclusion_terms),
+            "neutral_terms": _terms_to_list(profile.context.neutral_terms),
             "programme_priors": [_prior_to_dict(p) for p in profile.context.programme_priors],
         },
     }
@@ -287,10 +292,13 @@ def _area(data: Any, where: str) -> FocusArea:
 
 def _context(data: Any, where: str) -> Context:
     _expect_mapping(data, where)
-    _no_unknown(data, {"applicant_terms", "exclusion_terms", "programme_priors"}, where)
+    _no_unknown(
+        data, {"applicant_terms", "exclusion_terms", "neutral_terms", "programme_priors"}, where
+    )
     return Context(
         applicant_terms=_terms(data.get("applicant_terms", []), f"{where}.applicant_terms", True),
         exclusion_terms=_terms(data.get("exclusion_terms", []), f"{where}.exclusion_terms", True),
+        neutral_terms=_terms(data.get("neutral_terms", []), f"{where}.neutral_terms", True),
         programme_priors=_priors(data.get("programme_priors", []), f"{where}.programme_priors"),
     )
 
