@@ -69,7 +69,7 @@ class ScoringParams:
     bias: float = -5.0
     topic_gain: float = 9.0
     topic_scale: float = 7.0
-    single_term_penalty: float = 1.5
+    single_term_penalty: float = 4.0
     applicant_gain: float = 2.5
     applicant_scale: float = 3.0
     exclusion_gain: float = 4.0
@@ -432,7 +432,11 @@ def match_call(
         negative_pts = -p.negative_gain * _strength(negative_sum, p.negative_scale)
         priors = [cp for cp in compiled.area_priors[i] if cp.applies(label, code)]
         prior_pts = sum(cp.prior.weight for cp in priors) + context_prior_pts
-        fit_pts = applicant_pts - exclusion_pts if topic_sum > 0 else 0.0
+        # Who may apply modulates relevance but cannot create it: the applicant bonus
+        # grows with the topical strength and is complete from half of it.
+        topic_strength = _strength(topic_sum, p.topic_scale)
+        area_applicant_pts = applicant_pts * min(1.0, 2 * topic_strength)
+        fit_pts = area_applicant_pts - exclusion_pts if topic_sum > 0 else 0.0
         z = p.bias + topic_pts + breadth_pts + negative_pts + prior_pts + fit_pts
         rule_score = round(100 * _sigmoid(z), 1)
 
@@ -475,7 +479,7 @@ def match_call(
             negatives=negatives,
             negative_pts=negative_pts,
             applicant=applicant if topic_sum > 0 else [],
-            applicant_pts=applicant_pts if topic_sum > 0 else 0.0,
+            applicant_pts=area_applicant_pts if topic_sum > 0 else 0.0,
             exclusion=exclusion if topic_sum > 0 else [],
             exclusion_pts=exclusion_pts if topic_sum > 0 else 0.0,
             priors=(*priors, *context_priors),

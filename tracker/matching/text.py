@@ -155,16 +155,16 @@ class CompoundSplitter:
         """Canonical stems of a compound's parts, or None when it is not a known compound."""
         if word in self._cache:
             return self._cache[word]
-        result = self._split(word, depth=0)
+        result = self._split(word, depth=0, whole_ok=False)
         parts = None if result is None or len(result) < 2 else tuple(result)
         if len(self._cache) < 100_000:
             self._cache[word] = parts
         return parts
 
-    def _split(self, word: str, depth: int) -> list[str] | None:
+    def _split(self, word: str, depth: int, whole_ok: bool) -> list[str] | None:
         # A known word deeper in the recursion is a part; at the top we still try to
         # cut it, so that the term "äldreomsorg" and the text "omsorg" meet on "omsorg".
-        if depth > 0:
+        if whole_ok:
             known = self.canonical(word)
             if known is not None:
                 return [known]
@@ -180,9 +180,14 @@ class CompoundSplitter:
                 known = self._canon.get(h)
                 if known is None:
                     continue
-                rest = self._split(tail, depth + 1)
+                rest = self._split(tail, depth + 1, whole_ok=True)
                 if rest is not None:
-                    return [known, *rest]
+                    # A known head may itself be a compound ("klimatanpassning|s|arbete"):
+                    # use its parts, as for the same compound standing alone.
+                    head_parts = self._split(h, depth + 1, whole_ok=False)
+                    if head_parts is None or len(head_parts) < 2:
+                        head_parts = [known]
+                    return [*head_parts, *rest]
         return None
 
 
