@@ -1,0 +1,96 @@
+"""`tracker match classify|evaluate|learn` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tracker.cli.match import group
+
+
+def test_classify_writes_one_line_per_call(fixtures_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pred.jsonl"
+    result = CliRunner().invoke(
+        group, ["classify", "--input", str(fixtures_dir / "calls.jsonl"), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(lines) == 8
+    by_id = {p["id"]: p for p in lines}
+    heat = by_id["FIX-LIFE-HEAT"]
+    assert heat["gated"] is None
+    assert [a["slug"] for a in heat["areas"]] == ["energy-environment"]
+    area = heat["areas"][0]
+    assert 50 <= area["score"] <= 100
+    assert any(e["kind"] == "term" and e["snippet"] for e in area["evidence"])
+    assert by_id["FIX-EDF-TANK"]["areas"] == []
+    assert "Östergötland" in by_id["FIX-INTERREG-CZPL"]["gated"]
+    assert by_id["FIX-INTERREG-CZPL"]["areas"] == []
+    assert "classified 8 calls" in result.output
+
+
+def test_classify_with_a_profile_file(fixtures_dir: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        'name = "music only"\n[[areas]]\nslug = "music"\nname_sv = "Musik"\nname_en = "Music"\n'
+        'threshold = 40\n[[areas.terms]]\nweight = 3\ntexts = ["music", "festivals"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        group,
+        ["classify", "--input", str(fixtures_dir / "calls.jsonl"), "--output", "-", "--profile", str(profile)],
+    )
+    assert result.exit_code == 0, result.output
+    preds = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    matched = {p["id"] for p in preds if p["areas"]}
+    assert matched == {"FIX-CREA-MUSIC"}
+
+
+def test_evaluate_prints_a_table_or_json(fixtures_dir: Path) -> None:
+    args = ["evaluate", "--labels", str(fixtures_dir / "labels.jsonl"), "--calls", str(fixtures_dir / "calls.jsonl")]
+    table = CliRunner().invoke(group, args)
+    assert table.exit_code == 0, table.output
+    assert "micro" in table.output and "relevant to any area" in table.output
+    as_json = CliRunner().invoke(group, [*args, "--json"])
+    data = json.loads(as_json.output)
+    assert data["micro"]["f1"] == 1.0
+    assert {a["slug"] for a in data["areas"]} >= {"education", "culture-music"}
+    assert len(data["threshold_sweep"]) == 9
+    cv = CliRunner().invoke(group, [*args, "--json", "--cross-validate", "2"])
+    assert cv.exit_code == 0, cv.output
+    assert json.loads(cv.output)["mode"] == "cross-validation"
+
+
+def test_learn_writes_a_model_that_classify_uses(fixtures_dir: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.json"
+    result = CliRunner().invoke(
+        group,
+        ["learn", "--labels", str(fixtures_dir / "labels.jsonl"), "--calls", str(fixtures_dir / "calls.jsonl"),
+         "--model-out", str(model)],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(model.read_text("utf-8"))["format"] == 1
+    out = CliRunner().invoke(
+        group, ["classify", "--input", str(fixtures_dir / "calls.jsonl"), "--output", "-", "--model", str(model)]
+    )
+    assert out.exit_code == 0, out.output
+
+
+def test_errors_are_one_line_messages_with_exit_codes(fixtures_dir: Path, tmp_path: Path) -> None:
+    missing = CliRunner().invoke(group, ["classify", "--input", str(tmp_path / "nope.jsonl"), "--output", "-"])
+    assert missing.exit_code == 1
+    assert "Error: cannot read" in missing.output and "Traceback" not in missing.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "title": "x"}\nnot json\n', encoding="utf-8")
+    broken = CliRunner().invoke(group, ["classify", "--input", str(bad), "--output", "-"])
+    assert broken.exit_code == 1 and ":2: not valid JSON" in broken.output
+    usage = CliRunner().invoke(group, ["classify", "--input", str(bad)])
+    assert usage.exit_code == 2
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": "FIX-EDF-TANK", "areas": ["no-such-area"]}\n', encoding="utf-8")
+    unknown = CliRunner().invoke(
+        group, ["evaluate", "--labels", str(labels), "--calls", str(fixtures_dir / "calls.jsonl")]
+    )
+    assert unknown.exit_code == 1 and "unknown area 'no-such-area'" in unknown.output
