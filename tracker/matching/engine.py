@@ -44,7 +44,7 @@ from tracker.matching.text import (
 )
 
 if TYPE_CHECKING:
-    from tracker.matching.learning import LearnedModel
+    from tracker.matching.learning import CallNeighbours, LearnedModel
 
 FIELDS = ("title", "keywords", "description")
 FIELD_LABELS = {"title": "title", "keywords": "keywords and tags", "description": "description"}
@@ -410,6 +410,7 @@ def match_call(
     best_topic = max(topic_sums, default=0.0)
 
     results: list[AreaScore] = []
+    neighbours: CallNeighbours | None = None
     for i, area in enumerate(compiled.areas):
         terms = by_owner.get((i, False), [])
         negatives = by_owner.get((i, True), [])
@@ -456,18 +457,26 @@ def match_call(
         score = rule_score
         feedback: Evidence | None = None
         if model is not None:
-            delta = model.delta(area.slug, features)
+            if neighbours is None:
+                neighbours = model.neighbours({f: s.stems for f, s in streams.items()})
+            delta = model.delta(area.slug, features, neighbours)
             if delta != 0.0:
                 score = round(100 * _sigmoid(z + delta), 1)
                 moved = round(score - rule_score, 1)
                 if abs(moved) >= 0.1:
                     direction = "raised" if moved > 0 else "lowered"
-                    feedback = Evidence(
-                        "feedback",
+                    text = (
                         f"staff decisions {direction} the score by {abs(moved):.1f} points "
-                        f"(model trained on {model.decision_count(area.slug)} decisions)",
-                        delta,
+                        f"(model trained on {model.decision_count(area.slug)} decisions)"
                     )
+                    closest = neighbours.closest(area.slug)
+                    if closest is not None:
+                        verdict = "relevant" if closest.decisions[area.slug] else "not relevant"
+                        text += (
+                            f"; most similar decided call: “{closest.title[:80]}” ({verdict}, "
+                            f"similarity {closest.similarity:.2f})"
+                        )
+                    feedback = Evidence("feedback", text, delta)
         is_match = gate is None and score >= area.threshold
         want_snippets = snippets == "all" or (snippets == "matches" and is_match)
         evidence = _evidence(
@@ -608,6 +617,15 @@ def _evidence(
     if note:
         out.append(Evidence("breadth", note, pts))
     return tuple(out)
+
+
+def call_stems(compiled: CompiledProfile, call: CallInput) -> dict[str, tuple[str, ...]]:
+    """The stems of a call's fields, as the matcher reads them (for similarity)."""
+    texts = call_texts(call)
+    lang = detect_language(texts["title"] + " " + texts["description"][:3000])
+    return {
+        f: stem_stream(texts[f], lang, compiled.splitter).stems for f in FIELDS if texts[f]
+    }
 
 
 def match_calls(
