@@ -71,7 +71,8 @@ def test_learn_writes_a_model_that_classify_uses(fixtures_dir: Path, tmp_path: P
          "--model-out", str(model)],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(model.read_text("utf-8"))["format"] == 1
+    saved = json.loads(model.read_text("utf-8"))
+    assert saved["counts"]["education"] == 6  # 8 labelled calls, 2 of them gated
     out = CliRunner().invoke(
         group, ["classify", "--input", str(fixtures_dir / "calls.jsonl"), "--output", "-", "--model", str(model)]
     )

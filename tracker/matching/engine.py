@@ -41,6 +41,7 @@ from tracker.matching.text import (
     snippet,
     stem_stream,
     tokenize,
+    words_of,
 )
 
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ def _scan(
     hits: dict[int, _Hit] = {}
     for fname, stream in streams.items():
         stems = stream.stems
-        tokens = stream.tokens
+        words = stream.words
         token_of = stream.token_of
         text = stream.text
         n = len(stems)
@@ -313,12 +314,15 @@ def _scan(
                 if check_words and ct.words:
                     ok = True
                     for k in range(m):
-                        tok = tokens[token_of[i + k]]
-                        if not same_word(ct.words[k], normalise_spelling(tok.word)) or (
-                            ct.acronyms[k] and not text[tok.start : tok.end].isupper()
-                        ):
+                        w = token_of[i + k]
+                        if not same_word(ct.words[k], normalise_spelling(words[w])):
                             ok = False
                             break
+                        if ct.acronyms[k]:
+                            a, b = stream.word_span(w)
+                            if not text[a:b].isupper():
+                                ok = False
+                                break
                     if not ok:
                         continue
                 if ct.owner == NEUTRAL:
@@ -365,8 +369,7 @@ def match_call(
     p = compiled.params
     texts = call_texts(call)
     gate = check_gates(compiled.gates, call, now=now, texts=texts)
-    lang = detect_language(texts["title"] + " " + texts["description"][:3000])
-    streams = {f: stem_stream(texts[f], lang, compiled.splitter) for f in FIELDS if texts[f]}
+    lang, streams = _streams(compiled, texts)
     hits = _scan(compiled, streams, lang)
     desc_len = len(streams["description"].stems) if "description" in streams else 0
     length_norm = 1 - p.bm25_b + p.bm25_b * desc_len / p.avg_description_tokens
@@ -619,13 +622,22 @@ def _evidence(
     return tuple(out)
 
 
+def _streams(
+    compiled: CompiledProfile, texts: dict[str, str]
+) -> tuple[str, dict[str, StemStream]]:
+    """The call's language and its fields as stem streams."""
+    words = {f: words_of(texts[f]) for f in FIELDS if texts[f]}
+    lang = detect_language([*words.get("title", ()), *words.get("description", ())])
+    streams = {
+        f: stem_stream(texts[f], lang, compiled.splitter, words=w) for f, w in words.items()
+    }
+    return lang, streams
+
+
 def call_stems(compiled: CompiledProfile, call: CallInput) -> dict[str, tuple[str, ...]]:
     """The stems of a call's fields, as the matcher reads them (for similarity)."""
-    texts = call_texts(call)
-    lang = detect_language(texts["title"] + " " + texts["description"][:3000])
-    return {
-        f: stem_stream(texts[f], lang, compiled.splitter).stems for f in FIELDS if texts[f]
-    }
+    _, streams = _streams(compiled, call_texts(call))
+    return {f: s.stems for f, s in streams.items()}
 
 
 def match_calls(

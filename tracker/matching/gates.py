@@ -9,6 +9,7 @@ call for good, a missed gate only shows one call too many.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,12 +92,50 @@ class GateHit:
     snippet: str | None = None
 
 
+_ESCAPE_RE = re.compile(r"\\.")
+
+
+class TextPattern:
+    """A case-insensitive pattern, searched fast.
+
+    Python's `re` is slow with IGNORECASE and with a leading word boundary, both of
+    which defeat its literal-prefix scan; gate patterns run over every description,
+    so a pattern without upper-case letters is searched, case-sensitively, in the
+    lower-cased text, and a leading ``\\b`` is checked by hand.
+    """
+
+    __slots__ = ("boundary", "on_lower", "regex")
+
+    def __init__(self, pattern: str) -> None:
+        body = pattern[2:] if pattern.startswith("\\b") else pattern
+        self.boundary = body is not pattern
+        self.on_lower = not any(c.isupper() for c in _ESCAPE_RE.sub("", body))
+        self.regex = re.compile(body, 0 if self.on_lower else re.IGNORECASE)
+
+    def search(self, text: str, lowered: str) -> re.Match[str] | None:
+        target = lowered if self.on_lower else text
+        m = self.regex.search(target)
+        while m is not None and self.boundary and m.start() > 0 and _is_word(target[m.start() - 1]):
+            m = self.regex.search(target, m.start() + 1)
+        return m
+
+    def finditer(self, text: str, lowered: str) -> Iterator[re.Match[str]]:
+        target = lowered if self.on_lower else text
+        for m in self.regex.finditer(target):
+            if not (self.boundary and m.start() > 0 and _is_word(target[m.start() - 1])):
+                yield m
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     code: str
     reason: str
-    patterns: tuple[re.Pattern[str], ...]
-    unless: tuple[re.Pattern[str], ...]
+    patterns: tuple[TextPattern, ...]
+    unless: tuple[TextPattern, ...]
     fields: tuple[str, ...]
 
 
@@ -110,7 +149,7 @@ class CompiledGates:
     country_of: dict[str, str]
     title_applicants_re: re.Pattern[str]
     title_place_re: re.Pattern[str]
-    restriction_res: tuple[re.Pattern[str], ...]
+    restriction_res: tuple[TextPattern, ...]
 
 
 def compile_gates(gates: Gates) -> CompiledGates:
@@ -138,8 +177,8 @@ def compile_gates(gates: Gates) -> CompiledGates:
             CompiledRule(
                 code=r.code,
                 reason=r.reason,
-                patterns=tuple(re.compile(p, re.IGNORECASE) for p in r.patterns),
-                unless=tuple(re.compile(p, re.IGNORECASE) for p in r.unless),
+                patterns=tuple(TextPattern(p) for p in r.patterns),
+                unless=tuple(TextPattern(p) for p in r.unless),
                 fields=r.fields,
             )
             for r in gates.rules
@@ -155,21 +194,18 @@ def compile_gates(gates: Gates) -> CompiledGates:
         title_place_re=re.compile(rf"\b(?:in|for) (?:{'|'.join(outside)})\b", re.IGNORECASE),
         restriction_res=(
             # "Only activities carried out in Poland are eligible."
-            re.compile(
+            TextPattern(
                 rf"\b(?<!not )(?:only|exclusively|solely)\b[^.;:]{{0,80}}?\b(?:from|in|established in|"
-                rf"based in|located in|registered in)\s+(?:the\s+)?(?:{names_alt})\b",
-                re.IGNORECASE,
+                rf"based in|located in|registered in)\s+(?:the\s+)?(?:{names_alt})\b"
             ),
             # "open only to Slovenian and Croatian organisations"
-            re.compile(
+            TextPattern(
                 rf"\b(?<!not )(?:only|exclusively|solely)\s+(?:to\s+|for\s+)?(?:{names_alt})"
-                rf"(?:(?:,| and| or) (?:{names_alt}))* {_APPLICANT_NOUNS}\b",
-                re.IGNORECASE,
+                rf"(?:(?:,| and| or) (?:{names_alt}))* {_APPLICANT_NOUNS.lower()}\b"
             ),
             # "applicants must be established in Latvia or Lithuania"
-            re.compile(
-                rf"\bmust be (?:established|located|based|registered) in\s+(?:the\s+)?(?:{names_alt})\b",
-                re.IGNORECASE,
+            TextPattern(
+                rf"\bmust be (?:established|located|based|registered) in\s+(?:the\s+)?(?:{names_alt})\b"
             ),
         ),
     )
@@ -219,21 +255,25 @@ def check_gates(
                 f"Open only to the regions {shown}…; Östergötland is not among them.",
             )
 
+    lowered: dict[str, str] = {}
     for rule in compiled.rules:
         for field in rule.fields:
             text = texts.get(field, "")
             if not text:
                 continue
+            low = lowered.get(field)
+            if low is None:
+                low = lowered[field] = text.lower()
             for pattern in rule.patterns:
-                m = pattern.search(text)
+                m = pattern.search(text, low)
                 if m is None:
                     continue
-                if any(u.search(text) for u in rule.unless):
+                if any(u.search(text, low) for u in rule.unless):
                     break
                 return GateHit(rule.code, rule.reason, snippet(text, m.start(), m.end()))
 
     if g.restricted_countries:
-        return _check_named_countries(compiled, texts)
+        return _check_named_countries(compiled, texts, lowered)
     return None
 
 
@@ -271,7 +311,9 @@ def _check_interreg(compiled: CompiledGates, texts: dict[str, str]) -> GateHit |
     return None
 
 
-def _check_named_countries(compiled: CompiledGates, texts: dict[str, str]) -> GateHit | None:
+def _check_named_countries(
+    compiled: CompiledGates, texts: dict[str, str], lowered: dict[str, str]
+) -> GateHit | None:
     title = texts.get("title", "")
     for regex in (compiled.title_applicants_re, compiled.title_place_re):
         m = regex.search(title)
@@ -288,8 +330,11 @@ def _check_named_countries(compiled: CompiledGates, texts: dict[str, str]) -> Ga
             )
     for field in ("title", "description"):
         text = texts.get(field, "")
-        for regex in compiled.restriction_res:
-            for m in regex.finditer(text):
+        low = lowered.get(field)
+        if low is None:
+            low = lowered[field] = text.lower()
+        for pattern in compiled.restriction_res:
+            for m in pattern.finditer(text, low):
                 sentence = _sentence_around(text, m.start(), m.end())
                 if compiled.home_re.search(sentence) or _BROAD_RE.search(sentence):
                     continue

@@ -402,38 +402,52 @@ def _fit(
     counts: Mapping[str, int],
     params: TrainingParams,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Logistic regression of the residual over the rule logit, by AdaGrad SGD."""
-    shared: dict[str, float] = {}
-    per_area: dict[str, dict[str, float]] = {s: {} for s in counts}
-    g2_shared: dict[str, float] = {}
-    g2_area: dict[str, dict[str, float]] = {s: {} for s in counts}
+    """Logistic regression of the residual over the rule logit, by AdaGrad SGD.
+
+    Feature names are numbered first so that the inner loop indexes lists.
+    """
+    names: dict[str, int] = {"bias": 0}
+    coded: list[tuple[str, list[tuple[int, float]], float, float]] = []
+    for slug, feats, rule, y in examples:
+        row = [(0, 1.0)]
+        for name, value in feats:
+            if value != 0.0:
+                row.append((names.setdefault(name, len(names)), value))
+        coded.append((slug, row, rule, y))
+    size = len(names)
+    shared = [0.0] * size
+    g2_shared = [0.0] * size
+    area_w = {s: [0.0] * size for s in counts}
+    area_g = {s: [0.0] * size for s in counts}
     blend = {s: n / (n + params.blend_decisions) for s, n in counts.items()}
-    order = list(range(len(examples)))
+    order = list(range(len(coded)))
     rng = random.Random(params.seed)
-    lr = params.learning_rate
+    lr, l2s, l2a = params.learning_rate, params.l2_shared, params.l2_area
     for _ in range(params.epochs):
         rng.shuffle(order)
         for idx in order:
-            slug, feats, rule, y = examples[idx]
-            area_w = per_area[slug]
-            area_g = g2_area[slug]
+            slug, row, rule, y = coded[idx]
+            wa, ga = area_w[slug], area_g[slug]
             f = blend[slug]
-            raw = shared.get("bias", 0.0) + area_w.get("bias", 0.0)
-            for name, value in feats:
-                raw += value * (shared.get(name, 0.0) + area_w.get(name, 0.0))
+            raw = 0.0
+            for j, value in row:
+                raw += value * (shared[j] + wa[j])
             err = (_sigmoid(rule + f * raw) - y) * f
             if y > 0.5:
                 err *= params.positive_weight
-            for name, value in (("bias", 1.0), *feats):
+            for j, value in row:
                 grad = err * value
-                if grad == 0.0:
-                    continue
-                ws = shared.get(name, 0.0)
-                gs = grad + params.l2_shared * ws
-                g2_shared[name] = g2_shared.get(name, 0.0) + gs * gs
-                shared[name] = ws - lr * gs / math.sqrt(g2_shared[name] + 1e-8)
-                wa = area_w.get(name, 0.0)
-                ga = grad + params.l2_area * wa
-                area_g[name] = area_g.get(name, 0.0) + ga * ga
-                area_w[name] = wa - lr * ga / math.sqrt(area_g[name] + 1e-8)
-    return shared, per_area
+                gs = grad + l2s * shared[j]
+                g2_shared[j] += gs * gs
+                shared[j] -= lr * gs / math.sqrt(g2_shared[j] + 1e-8)
+                gaj = grad + l2a * wa[j]
+                ga[j] += gaj * gaj
+                wa[j] -= lr * gaj / math.sqrt(ga[j] + 1e-8)
+    index_names = sorted(names, key=names.__getitem__)
+    return (
+        {n: shared[j] for j, n in enumerate(index_names) if shared[j] != 0.0},
+        {
+            s: {n: w[j] for j, n in enumerate(index_names) if w[j] != 0.0}
+            for s, w in area_w.items()
+        },
+    )

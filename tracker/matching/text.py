@@ -76,15 +76,19 @@ def tokenize(text: str) -> list[Token]:
     return [Token(m.group().lower(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
 
 
-def detect_language(text: str) -> Lang:
-    """Guess English or Swedish from function words; English when in doubt."""
-    en = sv = 0
-    for m in _TOKEN_RE.finditer(text[:4000]):
-        w = m.group().lower()
-        if w in _EN_STOP:
-            en += 1
-        elif w in _SV_STOP:
-            sv += 1
+def words_of(text: str) -> list[str]:
+    """Lower-cased words of a text (the tokens of `tokenize`, without positions)."""
+    return [w.lower() for w in _TOKEN_RE.findall(text)]
+
+
+def detect_language(text: str | Sequence[str]) -> Lang:
+    """Guess English or Swedish from function words; English when in doubt.
+
+    Takes a text or its words (as from `words_of`).
+    """
+    words = words_of(text[:4000]) if isinstance(text, str) else text[:700]
+    en = sum(1 for w in words if w in _EN_STOP)
+    sv = sum(1 for w in words if w in _SV_STOP)
     return "sv" if sv > en else "en"
 
 
@@ -191,38 +195,62 @@ class CompoundSplitter:
         return None
 
 
-@dataclass(frozen=True, slots=True)
 class StemStream:
-    """A field as a flat sequence of stems, each pointing back to its token."""
+    """A field as a flat sequence of stems, each pointing back to its word.
 
-    text: str
-    tokens: tuple[Token, ...]
-    stems: tuple[str, ...]
-    token_of: tuple[int, ...]
+    Character spans of the words are only needed for snippets and acronym checks,
+    so they are found when first asked for.
+    """
+
+    __slots__ = ("_spans", "stems", "text", "token_of", "words")
+
+    def __init__(
+        self, text: str, words: Sequence[str], stems: Sequence[str], token_of: Sequence[int]
+    ) -> None:
+        self.text = text
+        self.words = tuple(words)
+        self.stems = tuple(stems)
+        self.token_of = tuple(token_of)
+        self._spans: list[tuple[int, int]] | None = None
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Character spans of the words."""
+        if self._spans is None:
+            self._spans = [m.span() for m in _TOKEN_RE.finditer(self.text)]
+        return self._spans
+
+    def word_span(self, index: int) -> tuple[int, int]:
+        return self.spans()[index]
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Character span covered by stems first..last (inclusive)."""
-        return self.tokens[self.token_of[first]].start, self.tokens[self.token_of[last]].end
+        spans = self.spans()
+        return spans[self.token_of[first]][0], spans[self.token_of[last]][1]
 
 
-def stem_stream(text: str, lang: Lang, splitter: CompoundSplitter | None = None) -> StemStream:
+def stem_stream(
+    text: str,
+    lang: Lang,
+    splitter: CompoundSplitter | None = None,
+    words: Sequence[str] | None = None,
+) -> StemStream:
     """Tokenise and stem a field; Swedish compounds expand into their parts."""
-    tokens = tokenize(text)
-    stems: list[str] = []
+    if words is None:
+        words = words_of(text)
+    if lang == "en" or splitter is None:
+        stems = [stem(w, lang) for w in words]
+        return StemStream(text, words, stems, range(len(words)))
+    out: list[str] = []
     token_of: list[int] = []
-    for i, tok in enumerate(tokens):
-        if lang == "sv" and splitter is not None:
-            parts = splitter.split(tok.word) if len(tok.word) >= 6 else None
-            if parts:
-                stems.extend(parts)
-                token_of.extend([i] * len(parts))
-                continue
-            stems.append(splitter.stem(tok.word))
+    for i, word in enumerate(words):
+        parts = splitter.split(word) if len(word) >= 6 else None
+        if parts:
+            out.extend(parts)
+            token_of.extend([i] * len(parts))
+        else:
+            out.append(splitter.stem(word))
             token_of.append(i)
-            continue
-        stems.append(stem(tok.word, lang))
-        token_of.append(i)
-    return StemStream(text, tuple(tokens), tuple(stems), tuple(token_of))
+    return StemStream(text, words, out, token_of)
 
 
 def stem_phrase(phrase: str, lang: Lang, splitter: CompoundSplitter | None = None) -> tuple[str, ...]:
