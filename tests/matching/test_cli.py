@@ -40,7 +40,15 @@ def test_classify_with_a_profile_file(fixtures_dir: Path, tmp_path: Path) -> Non
     )
     result = CliRunner().invoke(
         group,
-        ["classify", "--input", str(fixtures_dir / "calls.jsonl"), "--output", "-", "--profile", str(profile)],
+        [
+            "classify",
+            "--input",
+            str(fixtures_dir / "calls.jsonl"),
+            "--output",
+            "-",
+            "--profile",
+            str(profile),
+        ],
     )
     assert result.exit_code == 0, result.output
     preds = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
@@ -49,7 +57,13 @@ def test_classify_with_a_profile_file(fixtures_dir: Path, tmp_path: Path) -> Non
 
 
 def test_evaluate_prints_a_table_or_json(fixtures_dir: Path) -> None:
-    args = ["evaluate", "--labels", str(fixtures_dir / "labels.jsonl"), "--calls", str(fixtures_dir / "calls.jsonl")]
+    args = [
+        "evaluate",
+        "--labels",
+        str(fixtures_dir / "labels.jsonl"),
+        "--calls",
+        str(fixtures_dir / "calls.jsonl"),
+    ]
     table = CliRunner().invoke(group, args)
     assert table.exit_code == 0, table.output
     assert "micro" in table.output and "relevant to any area" in table.output
@@ -67,20 +81,38 @@ def test_learn_writes_a_model_that_classify_uses(fixtures_dir: Path, tmp_path: P
     model = tmp_path / "model.json"
     result = CliRunner().invoke(
         group,
-        ["learn", "--labels", str(fixtures_dir / "labels.jsonl"), "--calls", str(fixtures_dir / "calls.jsonl"),
-         "--model-out", str(model)],
+        [
+            "learn",
+            "--labels",
+            str(fixtures_dir / "labels.jsonl"),
+            "--calls",
+            str(fixtures_dir / "calls.jsonl"),
+            "--model-out",
+            str(model),
+        ],
     )
     assert result.exit_code == 0, result.output
     saved = json.loads(model.read_text("utf-8"))
     assert saved["counts"]["education"] == 6  # 8 labelled calls, 2 of them gated
     out = CliRunner().invoke(
-        group, ["classify", "--input", str(fixtures_dir / "calls.jsonl"), "--output", "-", "--model", str(model)]
+        group,
+        [
+            "classify",
+            "--input",
+            str(fixtures_dir / "calls.jsonl"),
+            "--output",
+            "-",
+            "--model",
+            str(model),
+        ],
     )
     assert out.exit_code == 0, out.output
 
 
 def test_errors_are_one_line_messages_with_exit_codes(fixtures_dir: Path, tmp_path: Path) -> None:
-    missing = CliRunner().invoke(group, ["classify", "--input", str(tmp_path / "nope.jsonl"), "--output", "-"])
+    missing = CliRunner().invoke(
+        group, ["classify", "--input", str(tmp_path / "nope.jsonl"), "--output", "-"]
+    )
     assert missing.exit_code == 1
     assert "Error: cannot read" in missing.output and "Traceback" not in missing.output
     bad = tmp_path / "bad.jsonl"

@@ -16,7 +16,8 @@ def _call(title: str, description: str = "", programme: str = "", **kw: object) 
 def test_evidence_names_the_field_and_quotes_the_text(compiled: CompiledProfile) -> None:
     call = _call(
         "Town twinning for active citizenship",
-        "Municipalities bring citizens of twinned towns together to discuss democratic participation "
+        "Municipalities bring citizens of twinned towns together to discuss democratic "
+        "participation "
         "and European remembrance at local level.",
         "Citizens, Equality, Rights and Values Programme (CERV)",
     )
@@ -37,7 +38,9 @@ def test_evidence_names_the_field_and_quotes_the_text(compiled: CompiledProfile)
 
 
 def test_keywords_and_tags_are_their_own_field(compiled: CompiledProfile) -> None:
-    call = _call("Open call 2026", "Funding for projects.", keywords=("circular economy",), tags=("waste",))
+    call = _call(
+        "Open call 2026", "Funding for projects.", keywords=("circular economy",), tags=("waste",)
+    )
     area = match_call(compiled, call, snippets="all").area("energy-environment")
     fields = {e.text: e.field for e in area.evidence if e.kind == "term"}
     assert fields["circular economy"] == "keywords and tags"
@@ -46,7 +49,8 @@ def test_keywords_and_tags_are_their_own_field(compiled: CompiledProfile) -> Non
 def test_one_shared_word_does_not_make_a_match(compiled: CompiledProfile) -> None:
     call = _call(
         "Advanced catalysts for ammonia synthesis",
-        "Research on catalysts and reactors. The results may later be relevant to schools of thought in "
+        "Research on catalysts and reactors. The results may later be relevant to schools "
+        "of thought in "
         "chemical engineering and to climate.",
         "Horizon Europe (HORIZON)",
     )
@@ -58,7 +62,9 @@ def test_one_shared_word_does_not_make_a_match(compiled: CompiledProfile) -> Non
 def test_title_weighs_more_than_description(compiled: CompiledProfile) -> None:
     body = "The action supports partners across Europe."
     in_title = match_call(compiled, _call("Energy efficiency in public buildings", body))
-    in_text = match_call(compiled, _call("Open call 2026", body + " It also mentions energy efficiency."))
+    in_text = match_call(
+        compiled, _call("Open call 2026", body + " It also mentions energy efficiency.")
+    )
     assert in_title.area("energy-environment").score > in_text.area("energy-environment").score + 20
 
 
@@ -80,7 +86,10 @@ def test_industrial_research_context_lowers_every_area(compiled: CompiledProfile
 
 
 def test_programme_priors_push_towards_and_away(compiled: CompiledProfile) -> None:
-    call = _call("Local partnerships", "Municipalities and civil society cooperate on climate adaptation plans.")
+    call = _call(
+        "Local partnerships",
+        "Municipalities and civil society cooperate on climate adaptation plans.",
+    )
     neutral = match_call(compiled, call).area("energy-environment").score
     life = match_call(compiled, replace(call, programme="LIFE")).area("energy-environment").score
     defence = match_call(compiled, replace(call, programme="European Defence Fund (EDF)"))
@@ -107,7 +116,9 @@ def test_swedish_call_matches_through_stems_and_compounds(compiled: CompiledProf
 
 def test_phrases_match_as_a_whole_and_hide_their_words(compiled: CompiledProfile) -> None:
     area = FocusArea(
-        slug="t", name_sv="T", name_en="T",
+        slug="t",
+        name_sv="T",
+        name_en="T",
         terms=(Term("climate adaptation", 3.0), Term("climate", 1.0)),
     )
     compiled_t = compile_profile(Profile(name="t", version=1, areas=(area,)))
@@ -136,10 +147,12 @@ def test_programme_names_in_the_text_are_not_topics(compiled: CompiledProfile) -
 
 def test_a_call_matches_at_most_two_areas(compiled: CompiledProfile) -> None:
     call = _call(
-        "Neighbourhoods for all: culture, music, schools, elderly care, energy efficiency, integration of "
+        "Neighbourhoods for all: culture, music, schools, elderly care, energy efficiency, "
+        "integration of "
         "migrants, citizen participation and SMEs",
-        "Municipalities and civil society in urban regeneration projects with festivals, pupils and teachers, "
-        "older people and home care, district heating, refugees and newcomers, citizens' assemblies, "
+        "Municipalities and civil society in urban regeneration projects with festivals, "
+        "pupils and teachers, older people and home care, district heating, refugees and "
+        "newcomers, citizens' assemblies, "
         "entrepreneurs and start-ups.",
     )
     result = match_call(compiled, call)
@@ -158,7 +171,9 @@ def test_scores_are_bounded_and_deterministic(compiled: CompiledProfile) -> None
 
 
 def test_snippets_only_for_matches_by_default(compiled: CompiledProfile) -> None:
-    call = _call("Energy communities", "Local energy communities and municipalities, and a museum.", "LIFE")
+    call = _call(
+        "Energy communities", "Local energy communities and municipalities, and a museum.", "LIFE"
+    )
     result = match_call(compiled, call)
     assert all(e.snippet for e in result.area("energy-environment").evidence if e.kind == "term")
     assert not any(e.snippet for e in result.area("culture-music").evidence)

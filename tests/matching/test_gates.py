@@ -18,7 +18,7 @@ def _call(**kw: object) -> CallInput:
         "id": "c1",
         "title": "Cooperation of municipalities on climate adaptation and energy efficiency",
         "programme": "",
-        "description": "Local authorities and municipalities cooperate on climate adaptation plans.",
+        "description": "Local authorities and municipalities cooperate on climate adaptation.",
     }
     base.update(kw)
     return CallInput(**base)  # type: ignore[arg-type]
@@ -26,8 +26,13 @@ def _call(**kw: object) -> CallInput:
 
 @pytest.mark.parametrize(
     "programme",
-    ["Interreg Czechia-Poland", "Interreg Hungary-Serbia", "Interreg South West Europe (SUDOE)",
-     "Interreg South Baltic", "Interreg NEXT Hungary-Slovakia-Romania-Ukraine"],
+    [
+        "Interreg Czechia-Poland",
+        "Interreg Hungary-Serbia",
+        "Interreg South West Europe (SUDOE)",
+        "Interreg South Baltic",
+        "Interreg NEXT Hungary-Slovakia-Romania-Ukraine",
+    ],
 )
 def test_interreg_programmes_outside_ostergotland_are_gated(
     compiled: CompiledProfile, programme: str
@@ -45,7 +50,9 @@ def test_interreg_programmes_outside_ostergotland_are_gated(
     "programme",
     ["Interreg Baltic Sea Region", "Interreg Central Baltic", "Interreg Europe", "URBACT IV"],
 )
-def test_interreg_programmes_covering_ostergotland_pass(compiled: CompiledProfile, programme: str) -> None:
+def test_interreg_programmes_covering_ostergotland_pass(
+    compiled: CompiledProfile, programme: str
+) -> None:
     result = match_call(compiled, _call(programme=programme), now=NOW)
     assert result.gate is None
     assert "energy-environment" in {a.slug for a in result.matches}
@@ -57,7 +64,9 @@ def test_interregional_innovation_investments_is_not_interreg(compiled: Compiled
 
 
 def test_call_open_only_to_named_countries_is_gated(compiled: CompiledProfile) -> None:
-    call = _call(description="Small grants for civil society. Only activities carried out in Poland are eligible.")
+    call = _call(
+        description="Small grants for NGOs. Only activities carried out in Poland are eligible."
+    )
     gate = check_gates(compiled.gates, call, now=NOW)
     assert gate is not None and gate.code == "geography.countries"
     assert "Poland" in gate.reason
@@ -65,7 +74,9 @@ def test_call_open_only_to_named_countries_is_gated(compiled: CompiledProfile) -
 
 
 def test_nationalities_in_the_title_gate_the_call(compiled: CompiledProfile) -> None:
-    call = _call(title="Support to Slovenian and Croatian civil society organisations for voter turnout")
+    call = _call(
+        title="Support to Slovenian and Croatian civil society organisations for voter turnout"
+    )
     gate = check_gates(compiled.gates, call, now=NOW)
     assert gate is not None and gate.code == "geography.countries"
     assert "Croatia" in gate.reason and "Slovenia" in gate.reason
@@ -74,7 +85,9 @@ def test_nationalities_in_the_title_gate_the_call(compiled: CompiledProfile) -> 
 def test_a_restriction_that_includes_sweden_is_not_a_gate(compiled: CompiledProfile) -> None:
     call = _call(description="Only organisations established in Finland or Sweden can coordinate.")
     assert check_gates(compiled.gates, call, now=NOW) is None
-    call = _call(description="Eligible are entities established in Member States. Not only in France.")
+    call = _call(
+        description="Eligible are entities established in Member States. Not only in France."
+    )
     assert check_gates(compiled.gates, call, now=NOW) is None
 
 
@@ -82,7 +95,10 @@ def test_structured_eligible_countries_without_sweden_gate(compiled: CompiledPro
     gated = _call(eligible_countries=("Spain", "Portugal", "France"))
     gate = check_gates(compiled.gates, gated, now=NOW)
     assert gate is not None and gate.code == "geography.countries"
-    assert check_gates(compiled.gates, _call(eligible_countries=("Sweden", "Finland")), now=NOW) is None
+    assert (
+        check_gates(compiled.gates, _call(eligible_countries=("Sweden", "Finland")), now=NOW)
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,18 +107,31 @@ def test_structured_eligible_countries_without_sweden_gate(compiled: CompiledPro
         ({"title": "Excellence Scholarships for master students"}, "applicant.individuals"),
         ({"title": "Internship grants in photonics"}, "applicant.individuals"),
         ({"title": "Heritage innovation grants – Step 2"}, "applicant.earlier-stage"),
-        ({"description": "The call is open only to national authorities responsible for asylum."},
-         "applicant.national-authorities"),
-        ({"description": "The grant is awarded to the identified beneficiary named in the work programme."},
-         "applicant.named-beneficiary"),
-        ({"description": "Only consortia selected in Stage 1 may submit a full proposal."},
-         "applicant.earlier-stage-text"),
-        ({"description": "Projects must be located in the Cohesion countries."}, "geography.cohesion-countries"),
-        ({"description": "For the benefit of the territories identified in the Territorial Just Transition Plans."},
-         "geography.just-transition"),
+        (
+            {"description": "The call is open only to national authorities for asylum."},
+            "applicant.national-authorities",
+        ),
+        (
+            {"description": "The grant goes to the identified beneficiary named in the programme."},
+            "applicant.named-beneficiary",
+        ),
+        (
+            {"description": "Only consortia selected in Stage 1 may submit a full proposal."},
+            "applicant.earlier-stage-text",
+        ),
+        (
+            {"description": "Projects must be located in the Cohesion countries."},
+            "geography.cohesion-countries",
+        ),
+        (
+            {"description": "For territories identified in the Territorial Just Transition Plans."},
+            "geography.just-transition",
+        ),
     ],
 )
-def test_applicant_and_region_rules(compiled: CompiledProfile, kw: dict[str, str], code: str) -> None:
+def test_applicant_and_region_rules(
+    compiled: CompiledProfile, kw: dict[str, str], code: str
+) -> None:
     gate = check_gates(compiled.gates, _call(**kw), now=NOW)
     assert gate is not None
     assert gate.code == code

@@ -43,7 +43,9 @@ def _model(compiled: CompiledProfile) -> LearnedModel:
     return train(compiled, calls, _decisions(), params=TrainingParams(epochs=30))
 
 
-def test_decisions_lower_scores_of_similar_calls_and_evidence_says_so(compiled: CompiledProfile) -> None:
+def test_decisions_lower_scores_of_similar_calls_and_evidence_says_so(
+    compiled: CompiledProfile,
+) -> None:
     model = _model(compiled)
     new_call = CallInput(
         id="heat-new",
@@ -68,7 +70,9 @@ def test_areas_without_decisions_are_untouched(compiled: CompiledProfile) -> Non
     assert not [e for e in with_model.evidence if e.kind == "feedback"]
 
 
-def test_training_is_deterministic_and_the_model_round_trips_through_json(compiled: CompiledProfile) -> None:
+def test_training_is_deterministic_and_the_model_round_trips_through_json(
+    compiled: CompiledProfile,
+) -> None:
     a = _model(compiled)
     b = _model(compiled)
     assert a.to_dict() == b.to_dict()
@@ -81,8 +85,12 @@ def test_training_is_deterministic_and_the_model_round_trips_through_json(compil
 
 
 def test_decisions_on_gated_calls_are_not_learned(compiled: CompiledProfile) -> None:
-    gated = CallInput(id="g", title="Call Interreg CZ-PL", programme="Interreg Czechia-Poland",
-                      description="Municipalities and district heating.")
+    gated = CallInput(
+        id="g",
+        title="Call Interreg CZ-PL",
+        programme="Interreg Czechia-Poland",
+        description="Municipalities and district heating.",
+    )
     model = train(compiled, {"g": gated}, [Decision("g", "energy-environment", True)])
     assert model.decision_count("energy-environment") == 0
 

@@ -16,8 +16,14 @@ from tracker.matching.profile import (
 )
 
 FOCUS_AREAS = {
-    "education", "energy-environment", "regional-development", "health-welfare",
-    "inclusion-migration", "culture-music", "participation-democracy", "business-trade",
+    "education",
+    "energy-environment",
+    "regional-development",
+    "health-welfare",
+    "inclusion-migration",
+    "culture-music",
+    "participation-democracy",
+    "business-trade",
     "knowledge-city",
 }
 
@@ -60,14 +66,27 @@ def _minimal() -> dict[str, Any]:
     [
         (lambda d: d["areas"][0].update(threshold=120), "areas[0].threshold"),
         (lambda d: d["areas"][0].update(slug="Bad Slug"), "areas[0].slug"),
-        (lambda d: d["areas"][0].update(terms=[{"text": "x", "weight": -1}]), "areas[0].terms[0].weight"),
-        (lambda d: d["areas"][0].update(terms=[{"text": "x", "lang": "de"}]), "areas[0].terms[0].lang"),
+        (
+            lambda d: d["areas"][0].update(terms=[{"text": "x", "weight": -1}]),
+            "areas[0].terms[0].weight",
+        ),
+        (
+            lambda d: d["areas"][0].update(terms=[{"text": "x", "lang": "de"}]),
+            "areas[0].terms[0].lang",
+        ),
         (lambda d: d["areas"][0].update(colour="red"), "areas[0].colour"),
         (lambda d: d["areas"].append(dict(d["areas"][0])), "areas[1].slug"),
-        (lambda d: d["areas"][0].update(programme_priors=[{"weight": 1}]), "areas[0].programme_priors[0]"),
+        (
+            lambda d: d["areas"][0].update(programme_priors=[{"weight": 1}]),
+            "areas[0].programme_priors[0]",
+        ),
         (lambda d: d["areas"][0].update(programme_priors=[{"weight": 1, "label": "("}]), "label"),
-        (lambda d: d.update(gates={"rules": [{"code": "x", "kind": "other", "reason": "r", "patterns": ["a"]}]}),
-         "gates.rules[0].kind"),
+        (
+            lambda d: d.update(
+                gates={"rules": [{"code": "x", "kind": "other", "reason": "r", "patterns": ["a"]}]}
+            ),
+            "gates.rules[0].kind",
+        ),
         (lambda d: d.update(version=0), "profile.version"),
     ],
 )

@@ -43,7 +43,10 @@ def test_swedish_stemming_matches_inflections() -> None:
 
 def test_swedish_compounds_are_split_into_known_words() -> None:
     splitter = CompoundSplitter(BASE_SWEDISH_LEXICON | {"anpassning"})
-    assert splitter.split("klimatanpassning") == (splitter.stem("klimat"), splitter.stem("anpassning"))
+    assert splitter.split("klimatanpassning") == (
+        splitter.stem("klimat"),
+        splitter.stem("anpassning"),
+    )
     assert splitter.split("äldreomsorgen") == (splitter.stem("äldre"), splitter.stem("omsorg"))
     # Linking -s-: stad|s|utveckling
     assert splitter.split("stadsutveckling") == (splitter.stem("stad"), splitter.stem("utveckling"))
@@ -68,7 +71,9 @@ def test_a_compound_in_the_text_contains_its_parts_as_a_phrase() -> None:
 
 
 def test_language_detection() -> None:
-    assert detect_language("Kommunen ska stärka arbetet med integration och att det blir bra") == "sv"
+    assert (
+        detect_language("Kommunen ska stärka arbetet med integration och att det blir bra") == "sv"
+    )
     assert detect_language("The call supports cities and their partners in the transition") == "en"
 
 

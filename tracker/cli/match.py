@@ -75,13 +75,27 @@ profile_option = click.option(
 
 
 @group.command()
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
-              help="Calls as JSON Lines: {id, title, programme, text}.")
-@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write predictions (JSON Lines); '-' for standard output.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Calls as JSON Lines: {id, title, programme, text}.",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write predictions (JSON Lines); '-' for standard output.",
+)
 @profile_option
-@click.option("--model", "model_path", type=click.Path(dir_okay=False),
-              help="A model saved by `match learn --model-out` to adjust the scores.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False),
+    help="A model saved by `match learn --model-out` to adjust the scores.",
+)
 @click.option("--now", "now_value", help="Reference time for the closed-call gate (ISO 8601).")
 def classify(
     input_path: str,
@@ -110,16 +124,34 @@ def classify(
 
 
 @group.command()
-@click.option("--labels", "labels_path", required=True, type=click.Path(dir_okay=False),
-              help="Labels as JSON Lines: {id, areas: [slug, ...]}.")
-@click.option("--calls", "calls_path", required=True, type=click.Path(dir_okay=False),
-              help="The labelled calls' texts (JSON Lines).")
+@click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Labels as JSON Lines: {id, areas: [slug, ...]}.",
+)
+@click.option(
+    "--calls",
+    "calls_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The labelled calls' texts (JSON Lines).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--cross-validate", "folds", type=click.IntRange(min=2),
-              help="Evaluate the learning mode with K-fold cross-validation.")
+@click.option(
+    "--cross-validate",
+    "folds",
+    type=click.IntRange(min=2),
+    help="Evaluate the learning mode with K-fold cross-validation.",
+)
 @profile_option
-@click.option("--model", "model_path", type=click.Path(dir_okay=False),
-              help="Evaluate rules adjusted by this saved model.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False),
+    help="Evaluate rules adjusted by this saved model.",
+)
 def evaluate(
     labels_path: str,
     calls_path: str,
@@ -151,17 +183,35 @@ def evaluate(
 
 
 @group.command()
-@click.option("--labels", "labels_path", required=True, type=click.Path(dir_okay=False),
-              help="Labels as JSON Lines: relevant for the listed areas, not for the others.")
-@click.option("--calls", "calls_path", required=True, type=click.Path(dir_okay=False),
-              help="The labelled calls' texts (JSON Lines).")
-@click.option("--model-out", "model_out", type=click.Path(dir_okay=False),
-              help="Write the trained model (JSON) to this file.")
+@click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Labels as JSON Lines: relevant for the listed areas, not for the others.",
+)
+@click.option(
+    "--calls",
+    "calls_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The labelled calls' texts (JSON Lines).",
+)
+@click.option(
+    "--model-out",
+    "model_out",
+    type=click.Path(dir_okay=False),
+    help="Write the trained model (JSON) to this file.",
+)
 @profile_option
-def learn(labels_path: str, calls_path: str, model_out: str | None, profile_path: str | None) -> None:
+def learn(
+    labels_path: str, calls_path: str, model_out: str | None, profile_path: str | None
+) -> None:
     """Import labelled calls as staff decisions and retrain the model."""
     if not model_out:
-        raise click.UsageError("give --model-out FILE (storing decisions in the database comes with it)")
+        raise click.UsageError(
+            "give --model-out FILE (storing decisions in the database comes with it)"
+        )
     profile = _profile(profile_path)
     compiled = compile_profile(profile)
     labels = _labels(labels_path, profile)
@@ -185,4 +235,3 @@ def _train(
 ) -> LearnedModel:
     decisions = decisions_from_labels(labels, compiled.profile.slugs)
     return train(compiled, calls, decisions)
-

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.matching.call import CallInput
 from tracker.matching.gates import CompiledGates, GateHit, call_texts, check_gates, compile_gates
-from tracker.matching.profile import FocusArea, ProgrammePrior, Profile, Term
+from tracker.matching.profile import FocusArea, Profile, ProgrammePrior, Term
 from tracker.matching.text import (
     BASE_SWEDISH_LEXICON,
     CompoundSplitter,
@@ -84,6 +84,9 @@ class ScoringParams:
     # Staff want the one or two areas a call is really about, not every theme it
     # lists; further areas above their threshold are reported but not matched.
     max_matches: int = 2
+    # Areas scoring below this carry no evidence unless all evidence is asked for:
+    # nobody reads why a call is 3/100 for an area, and building it costs time.
+    evidence_floor: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,28 @@ class CompiledProfile:
     context_priors: tuple[CompiledPrior, ...]
     gates: CompiledGates
     splitter: CompoundSplitter
+    _prior_cache: dict[
+        tuple[str, str], tuple[tuple[tuple[CompiledPrior, ...], ...], tuple[CompiledPrior, ...]]
+    ] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def areas(self) -> tuple[FocusArea, ...]:
         return self.profile.areas
+
+    def priors_for(
+        self, label: str, code: str
+    ) -> tuple[tuple[tuple[CompiledPrior, ...], ...], tuple[CompiledPrior, ...]]:
+        """The priors (per area, and profile-wide) that apply to a programme."""
+        key = (label, code)
+        found = self._prior_cache.get(key)
+        if found is None:
+            found = (
+                tuple(tuple(cp for cp in ps if cp.applies(label, code)) for ps in self.area_priors),
+                tuple(cp for cp in self.context_priors if cp.applies(label, code)),
+            )
+            if len(self._prior_cache) < 10_000:
+                self._prior_cache[key] = found
+        return found
 
 
 @dataclass(frozen=True)
@@ -150,7 +171,11 @@ class Evidence:
     lang: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "text": self.text, "weight": round(self.weight, 2)}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "text": self.text,
+            "weight": round(self.weight, 2),
+        }
         if self.field is not None:
             out["field"] = self.field
         if self.snippet is not None:
@@ -252,7 +277,9 @@ def compile_profile(profile: Profile, params: ScoringParams | None = None) -> Co
         params=params,
         terms=tuple(compiled),
         index=frozen_index,
-        area_priors=tuple(tuple(_compile_prior(p) for p in a.programme_priors) for a in profile.areas),
+        area_priors=tuple(
+            tuple(_compile_prior(p) for p in a.programme_priors) for a in profile.areas
+        ),
         context_priors=tuple(_compile_prior(p) for p in profile.context.programme_priors),
         gates=compile_gates(profile.gates),
         splitter=splitter,
@@ -261,9 +288,7 @@ def compile_profile(profile: Profile, params: ScoringParams | None = None) -> Co
 
 def _compile_prior(p: ProgrammePrior) -> CompiledPrior:
     label_re = re.compile(p.label, re.IGNORECASE) if p.label is not None else None
-    code_re = (
-        re.compile(fnmatch.translate(p.code), re.IGNORECASE) if p.code is not None else None
-    )
+    code_re = re.compile(fnmatch.translate(p.code), re.IGNORECASE) if p.code is not None else None
     return CompiledPrior(p, label_re, code_re)
 
 
@@ -278,9 +303,7 @@ class _Hit:
     first: dict[str, tuple[int, int]] = field(default_factory=dict)  # field -> stem span
 
 
-def _scan(
-    compiled: CompiledProfile, streams: dict[str, StemStream], lang: str
-) -> dict[int, _Hit]:
+def _scan(compiled: CompiledProfile, streams: dict[str, StemStream], lang: str) -> dict[int, _Hit]:
     """Find every term occurrence; within one owner, a longer phrase hides the
     shorter terms inside it ("climate adaptation" is not also "climate")."""
     index = compiled.index[lang]
@@ -291,7 +314,6 @@ def _scan(
         stems = stream.stems
         words = stream.words
         token_of = stream.token_of
-        text = stream.text
         n = len(stems)
         covered: dict[int, int] = {}  # owner -> covered up to (exclusive)
         phrase_end = 0  # end of the last area phrase: its words are not exclusion signals
@@ -315,14 +337,11 @@ def _scan(
                     ok = True
                     for k in range(m):
                         w = token_of[i + k]
-                        if not same_word(ct.words[k], normalise_spelling(words[w])):
+                        if not same_word(ct.words[k], words[w]) or (
+                            ct.acronyms[k] and not words[w].isupper()
+                        ):
                             ok = False
                             break
-                        if ct.acronyms[k]:
-                            a, b = stream.word_span(w)
-                            if not text[a:b].isupper():
-                                ok = False
-                                break
                     if not ok:
                         continue
                 if ct.owner == NEUTRAL:
@@ -394,7 +413,9 @@ def match_call(
     by_owner: dict[tuple[int, bool], list[tuple[CompiledTerm, _Hit, float]]] = {}
     for tid, h in hits.items():
         ct = compiled.terms[tid]
-        by_owner.setdefault((ct.owner, ct.negative), []).append((ct, h, contribution(h, ct.term.weight)))
+        by_owner.setdefault((ct.owner, ct.negative), []).append(
+            (ct, h, contribution(h, ct.term.weight))
+        )
 
     applicant = by_owner.get((APPLICANT, False), [])
     exclusion = by_owner.get((EXCLUSION, False), [])
@@ -403,8 +424,8 @@ def match_call(
     applicant_pts = p.applicant_gain * _strength(applicant_sum, p.applicant_scale)
     exclusion_pts = p.exclusion_gain * _strength(exclusion_sum, p.exclusion_scale)
 
-    label, code = texts["programme"], call.code
-    context_priors = [cp for cp in compiled.context_priors if cp.applies(label, code)]
+    area_priors, context_priors = compiled.priors_for(texts["programme"], call.code)
+    code = call.code
     context_prior_pts = sum(cp.prior.weight for cp in context_priors)
 
     topic_sums = [
@@ -434,7 +455,7 @@ def match_call(
             breadth_note = "a side theme: another area dominates this call"
         negative_sum = sum(c for _, _, c in negatives)
         negative_pts = -p.negative_gain * _strength(negative_sum, p.negative_scale)
-        priors = [cp for cp in compiled.area_priors[i] if cp.applies(label, code)]
+        priors = area_priors[i]
         prior_pts = sum(cp.prior.weight for cp in priors) + context_prior_pts
         # Who may apply modulates relevance but cannot create it: the applicant bonus
         # grows with the topical strength and is complete from half of it.
@@ -482,22 +503,25 @@ def match_call(
                     feedback = Evidence("feedback", text, delta)
         is_match = gate is None and score >= area.threshold
         want_snippets = snippets == "all" or (snippets == "matches" and is_match)
-        evidence = _evidence(
-            compiled,
-            streams,
-            terms=terms,
-            topic_sum=topic_sum,
-            topic_pts=topic_pts,
-            negatives=negatives,
-            negative_pts=negative_pts,
-            applicant=applicant if topic_sum > 0 else [],
-            applicant_pts=area_applicant_pts if topic_sum > 0 else 0.0,
-            exclusion=exclusion if topic_sum > 0 else [],
-            exclusion_pts=exclusion_pts if topic_sum > 0 else 0.0,
-            priors=(*priors, *context_priors),
-            breadth=(breadth_note, breadth_pts),
-            with_snippets=want_snippets,
-        )
+        if score < p.evidence_floor and snippets != "all":
+            evidence: tuple[Evidence, ...] = ()
+        else:
+            evidence = _evidence(
+                compiled,
+                streams,
+                terms=terms,
+                topic_sum=topic_sum,
+                topic_pts=topic_pts,
+                negatives=negatives,
+                negative_pts=negative_pts,
+                applicant=applicant if topic_sum > 0 else [],
+                applicant_pts=area_applicant_pts if topic_sum > 0 else 0.0,
+                exclusion=exclusion if topic_sum > 0 else [],
+                exclusion_pts=exclusion_pts if topic_sum > 0 else 0.0,
+                priors=(*priors, *context_priors),
+                breadth=(breadth_note, breadth_pts),
+                with_snippets=want_snippets,
+            )
         if feedback is not None:
             evidence = (*evidence, feedback)
         results.append(
@@ -520,7 +544,9 @@ def _limit_matches(results: list[AreaScore], limit: int) -> list[AreaScore]:
     if len(matched) <= limit:
         return results
     dropped = {a.slug for a in matched[limit:]}
-    note = Evidence("breadth", f"above its threshold, but the call's {limit} strongest areas are others", 0.0)
+    note = Evidence(
+        "breadth", f"above its threshold, but the call's {limit} strongest areas are others", 0.0
+    )
     return [
         replace(a, is_match=False, evidence=(*a.evidence, note)) if a.slug in dropped else a
         for a in results
@@ -622,15 +648,11 @@ def _evidence(
     return tuple(out)
 
 
-def _streams(
-    compiled: CompiledProfile, texts: dict[str, str]
-) -> tuple[str, dict[str, StemStream]]:
+def _streams(compiled: CompiledProfile, texts: dict[str, str]) -> tuple[str, dict[str, StemStream]]:
     """The call's language and its fields as stem streams."""
     words = {f: words_of(texts[f]) for f in FIELDS if texts[f]}
     lang = detect_language([*words.get("title", ()), *words.get("description", ())])
-    streams = {
-        f: stem_stream(texts[f], lang, compiled.splitter, words=w) for f, w in words.items()
-    }
+    streams = {f: stem_stream(texts[f], lang, compiled.splitter, words=w) for f, w in words.items()}
     return lang, streams
 
 

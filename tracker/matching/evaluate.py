@@ -180,7 +180,9 @@ def decide(
         out[sc.call_id] = (
             set()
             if sc.gated
-            else {s for s, v in sc.scores.items() if v >= min(100.0, max(0.0, thresholds[s] + offset))}
+            else {
+                s for s, v in sc.scores.items() if v >= min(100.0, max(0.0, thresholds[s] + offset))
+            }
         )
     return out
 
@@ -260,7 +262,9 @@ def evaluate_rules(
     return _report("model" if model else "rules", compiled, scored, joined, missing=missing)
 
 
-def fold_of(call_ids: Sequence[str], gold: Mapping[str, frozenset[str]], k: int, seed: int) -> dict[str, int]:
+def fold_of(
+    call_ids: Sequence[str], gold: Mapping[str, frozenset[str]], k: int, seed: int
+) -> dict[str, int]:
     """Deterministic folds, stratified by 'relevant to some area' so each fold has both."""
     rng = random.Random(seed)
     relevant = sorted(i for i in call_ids if gold[i])
@@ -302,7 +306,9 @@ def cross_validate(
         )
         for cid in sorted(i for i in by_id if folds[i] == fold):
             scored.append(
-                ScoredCall.of(match_call(compiled, by_id[cid], now=now, model=model, snippets="none"))
+                ScoredCall.of(
+                    match_call(compiled, by_id[cid], now=now, model=model, snippets="none")
+                )
             )
     return _report("cross-validation", compiled, scored, joined, folds=k, missing=missing)
 
@@ -316,7 +322,9 @@ def format_table(ev: Evaluation, area_names: Mapping[str, str] | None = None) ->
         "cross-validation": f"Learning mode, {ev.folds}-fold cross-validation",
     }.get(ev.mode, ev.mode)
     lines = [f"{title}: {f.calls} labelled calls", ""]
-    lines.append(f"{'area':<26}{'support':>8}{'tp':>5}{'fp':>5}{'fn':>5}{'prec':>7}{'recall':>8}{'F1':>7}")
+    lines.append(
+        f"{'area':<26}{'support':>8}{'tp':>5}{'fp':>5}{'fn':>5}{'prec':>7}{'recall':>8}{'F1':>7}"
+    )
     for a in f.areas:
         lines.append(
             f"{a.slug:<26}{a.support:>8}{a.tp:>5}{a.fp:>5}{a.fn:>5}"
@@ -324,7 +332,8 @@ def format_table(ev: Evaluation, area_names: Mapping[str, str] | None = None) ->
         )
     lines += [
         "",
-        f"micro: precision {f.micro_precision:.3f}  recall {f.micro_recall:.3f}  F1 {f.micro_f1:.3f}",
+        f"micro: precision {f.micro_precision:.3f}  recall {f.micro_recall:.3f}"
+        f"  F1 {f.micro_f1:.3f}",
         f"macro F1: {f.macro_f1:.3f}",
         f"relevant to any area: precision {f.any_precision:.3f}  recall {f.any_recall:.3f}"
         f"  (tp {f.any_tp}, fp {f.any_fp}, fn {f.any_fn})",

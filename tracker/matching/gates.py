@@ -15,7 +15,7 @@ from datetime import datetime
 
 from tracker.matching.call import CallInput
 from tracker.matching.profile import Gates
-from tracker.matching.text import snippet, strip_html
+from tracker.matching.text import snippet, strip_html, wordset
 
 # Countries (and their adjectives) that a call may name when it is open to some
 # countries only. The home country is taken from the profile and removed.
@@ -76,10 +76,10 @@ _APPLICANT_NOUNS = (
     r"stakeholders|entities|applicants|companies|SMEs|schools|actors|partners|institutions)"
 )
 _INTERREG_RE = re.compile(r"\binterreg\b|\bURBACT\b|\bESPON\b|\bINTERACT\b", re.IGNORECASE)
-EU_MEMBERS = frozenset(
+EU_MEMBERS = wordset(
     "Austria Belgium Bulgaria Croatia Cyprus Czechia Denmark Estonia Finland France Germany "
     "Greece Hungary Ireland Italy Latvia Lithuania Luxembourg Malta Netherlands Poland "
-    "Portugal Romania Slovakia Slovenia Spain Sweden".split()
+    "Portugal Romania Slovakia Slovenia Spain Sweden"
 )
 
 
@@ -195,8 +195,9 @@ def compile_gates(gates: Gates) -> CompiledGates:
         restriction_res=(
             # "Only activities carried out in Poland are eligible."
             TextPattern(
-                rf"\b(?<!not )(?:only|exclusively|solely)\b[^.;:]{{0,80}}?\b(?:from|in|established in|"
-                rf"based in|located in|registered in)\s+(?:the\s+)?(?:{names_alt})\b"
+                rf"\b(?<!not )(?:only|exclusively|solely)\b[^.;:]{{0,80}}?"
+                rf"\b(?:from|in|established in|based in|located in|registered in)\s+"
+                rf"(?:the\s+)?(?:{names_alt})\b"
             ),
             # "open only to Slovenian and Croatian organisations"
             TextPattern(
@@ -205,7 +206,8 @@ def compile_gates(gates: Gates) -> CompiledGates:
             ),
             # "applicants must be established in Latvia or Lithuania"
             TextPattern(
-                rf"\bmust be (?:established|located|based|registered) in\s+(?:the\s+)?(?:{names_alt})\b"
+                rf"\bmust be (?:established|located|based|registered) in\s+"
+                rf"(?:the\s+)?(?:{names_alt})\b"
             ),
         ),
     )
@@ -227,12 +229,16 @@ def check_gates(
     if texts is None:
         texts = call_texts(call)
 
-    if g.closed_calls and now is not None and call.deadlines:
-        if all(d < now for d in call.deadlines):
-            last = max(call.deadlines)
-            return GateHit(
-                "closed", f"Closed: the last deadline ({last.date().isoformat()}) has passed."
-            )
+    if (
+        g.closed_calls
+        and now is not None
+        and call.deadlines
+        and all(d < now for d in call.deadlines)
+    ):
+        last = max(call.deadlines)
+        return GateHit(
+            "closed", f"Closed: the last deadline ({last.date().isoformat()}) has passed."
+        )
 
     hit = _check_interreg(compiled, texts)
     if hit is not None:
@@ -325,7 +331,8 @@ def _check_named_countries(
             shown = " and ".join(sorted(countries)[:4])
             return GateHit(
                 "geography.countries",
-                f"For applicants or work in {shown} only; {compiled.gates.home_country} is not eligible.",
+                f"For applicants or work in {shown} only; "
+                f"{compiled.gates.home_country} is not eligible.",
                 snippet(title, m.start(), m.end()),
             )
     for field in ("title", "description"):

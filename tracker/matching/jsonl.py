@@ -90,7 +90,9 @@ def call_from_json(obj: dict[str, Any], where: str = "call") -> CallInput:
         tags=_strings(obj.get("tags"), f"{where}: 'tags'"),
         description=obj.get("text") or obj.get("description") or "",
         deadlines=tuple(deadlines),
-        eligible_countries=_strings(obj.get("eligible_countries"), f"{where}: 'eligible_countries'"),
+        eligible_countries=_strings(
+            obj.get("eligible_countries"), f"{where}: 'eligible_countries'"
+        ),
         eligible_regions=_strings(obj.get("eligible_regions"), f"{where}: 'eligible_regions'"),
     )
 

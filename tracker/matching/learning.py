@@ -27,13 +27,14 @@ from typing import Any
 
 from tracker.matching.call import CallInput
 from tracker.matching.engine import CompiledProfile, MatchResult, call_stems, match_call
+from tracker.matching.text import wordset
 
 MODEL_FORMAT = 2
-_STOP = frozenset(
+_STOP = wordset(
     "the and of to in for with on is are be by this that from as an or will should which their "
     "at it its can have has not also such other these into more all new well and/or within "
     "och att det som en för med på är av till den de om inte har ska kan vi från eller ett "
-    "när också samt".split()
+    "när också samt"
 )
 
 
@@ -112,7 +113,9 @@ class SimilarityIndex:
     def vector(self, tf: Counter[str]) -> dict[str, float]:
         return _vector(tf, self.idf, self.default_idf, None)
 
-    def nearest(self, vec: Mapping[str, float], k: int, exclude: str | None = None) -> list[tuple[int, float]]:
+    def nearest(
+        self, vec: Mapping[str, float], k: int, exclude: str | None = None
+    ) -> list[tuple[int, float]]:
         scores: dict[int, float] = {}
         for term, w in vec.items():
             for i, v in self.postings.get(term, ()):
@@ -197,7 +200,9 @@ class LearnedModel:
     def decision_count(self, slug: str) -> int:
         return self.counts.get(slug, 0)
 
-    def neighbours(self, stems: Mapping[str, Sequence[str]], exclude: str | None = None) -> CallNeighbours:
+    def neighbours(
+        self, stems: Mapping[str, Sequence[str]], exclude: str | None = None
+    ) -> CallNeighbours:
         """The decided calls most like a call with these stems (by field)."""
         if self.index is None:
             return CallNeighbours(())
@@ -246,7 +251,9 @@ class LearnedModel:
                 for slug, w in sorted(self.per_area.items())
             },
             "params": dict(self.params),
-            "decisions": {cid: dict(sorted(d.items())) for cid, d in sorted(self.decisions.items())},
+            "decisions": {
+                cid: dict(sorted(d.items())) for cid, d in sorted(self.decisions.items())
+            },
         }
         if self.index is not None:
             out["similarity"] = {
@@ -446,8 +453,5 @@ def _fit(
     index_names = sorted(names, key=names.__getitem__)
     return (
         {n: shared[j] for j, n in enumerate(index_names) if shared[j] != 0.0},
-        {
-            s: {n: w[j] for j, n in enumerate(index_names) if w[j] != 0.0}
-            for s, w in area_w.items()
-        },
+        {s: {n: w[j] for j, n in enumerate(index_names) if w[j] != 0.0} for s, w in area_w.items()},
     )

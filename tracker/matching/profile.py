@@ -148,7 +148,9 @@ def load_profile(path: str | Path) -> Profile:
     try:
         data = json.loads(raw) if p.suffix.lower() == ".json" else tomllib.loads(raw.decode())
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"profile {p} is not valid {p.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
+        raise ValueError(
+            f"profile {p} is not valid {p.suffix.lstrip('.') or 'TOML'}: {exc}"
+        ) from exc
     return profile_from_dict(data)
 
 
@@ -266,8 +268,15 @@ def _area(data: Any, where: str) -> FocusArea:
     _no_unknown(
         data,
         {
-            "slug", "name_sv", "name_en", "description_sv", "description_en", "threshold",
-            "terms", "negative_terms", "programme_priors",
+            "slug",
+            "name_sv",
+            "name_en",
+            "description_sv",
+            "description_en",
+            "threshold",
+            "terms",
+            "negative_terms",
+            "programme_priors",
         },
         where,
     )
@@ -285,7 +294,9 @@ def _area(data: Any, where: str) -> FocusArea:
         description_en=_str(data, "description_en", where, required=False),
         threshold=float(threshold),
         terms=_terms(data.get("terms", []), f"{where}.terms", positive=True),
-        negative_terms=_terms(data.get("negative_terms", []), f"{where}.negative_terms", positive=True),
+        negative_terms=_terms(
+            data.get("negative_terms", []), f"{where}.negative_terms", positive=True
+        ),
         programme_priors=_priors(data.get("programme_priors", []), f"{where}.programme_priors"),
     )
 
@@ -365,8 +376,13 @@ def _gates(data: Any, where: str) -> Gates:
     _no_unknown(
         data,
         {
-            "home_country", "home_names", "interreg", "gate_unknown_interreg",
-            "restricted_countries", "rules", "closed_calls",
+            "home_country",
+            "home_names",
+            "interreg",
+            "gate_unknown_interreg",
+            "restricted_countries",
+            "rules",
+            "closed_calls",
         },
         where,
     )
@@ -414,10 +430,14 @@ def _gates(data: Any, where: str) -> Gates:
         patterns = _regex_list(entry.get("patterns"), f"{w}.patterns", required=True)
         unless = _regex_list(entry.get("unless", []), f"{w}.unless", required=False)
         fields = entry.get("fields", ["title", "description"])
-        if not isinstance(fields, list) or not fields or not all(
-            f in ("title", "keywords", "description", "programme") for f in fields
+        if (
+            not isinstance(fields, list)
+            or not fields
+            or not all(f in ("title", "keywords", "description", "programme") for f in fields)
         ):
-            raise ValueError(f"{w}.fields must list some of title, keywords, description, programme")
+            raise ValueError(
+                f"{w}.fields must list some of title, keywords, description, programme"
+            )
         rules.append(
             GateRule(
                 code=code,

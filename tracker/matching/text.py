@@ -24,19 +24,25 @@ _SPACE_RE = re.compile(r"\s+")
 # "2026" or "SE123" do not glue onto neighbouring words.
 _TOKEN_RE = re.compile(r"[^\W\d_]+|\d+")
 
-_EN_STOP = frozenset(
+
+def wordset(words: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (easier to read and edit)."""
+    return frozenset(words.split())
+
+
+_EN_STOP = wordset(
     "the and of to in for with on is are be by this that from as an or will should "
-    "which their at it its can have has not".split()
+    "which their at it its can have has not"
 )
-_SV_STOP = frozenset(
+_SV_STOP = wordset(
     "och att det som en för med på är av till den de om inte har ska kan vi från "
-    "eller ett när också samt sig".split()
+    "eller ett när också samt sig"
 )
 
 # Swedish words that commonly appear as parts of compounds in funding texts. The
 # profile's own Swedish vocabulary is added to this when a profile is compiled, so
 # a new term such as "kulturskola" is split and matched without touching this list.
-BASE_SWEDISH_LEXICON: frozenset[str] = frozenset(
+BASE_SWEDISH_LEXICON: frozenset[str] = wordset(
     """
     arbete arbets barn bygg bygd bostad bostäder by digital elev energi företag förening
     forskning fritid grund gymnasie hälsa handel hav ideell infrastruktur insats insatser
@@ -49,7 +55,7 @@ BASE_SWEDISH_LEXICON: frozenset[str] = frozenset(
     omställning energieffektivisering förnybar sol vind laddning ladd lagring produktion
     hushåll folkhälsa funktionsnedsättning psykisk hemtjänst boende familj förskola
     vuxen yrke yrkes lärling språk nyanländ invandrare jämställdhet diskriminering
-    """.split()
+    """
 )
 
 
@@ -77,8 +83,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def words_of(text: str) -> list[str]:
-    """Lower-cased words of a text (the tokens of `tokenize`, without positions)."""
-    return [w.lower() for w in _TOKEN_RE.findall(text)]
+    """The words of a text as written (the tokens of `tokenize`, without positions)."""
+    return _TOKEN_RE.findall(text)
 
 
 def detect_language(text: str | Sequence[str]) -> Lang:
@@ -87,8 +93,9 @@ def detect_language(text: str | Sequence[str]) -> Lang:
     Takes a text or its words (as from `words_of`).
     """
     words = words_of(text[:4000]) if isinstance(text, str) else text[:700]
-    en = sum(1 for w in words if w in _EN_STOP)
-    sv = sum(1 for w in words if w in _SV_STOP)
+    lowered = [w.lower() for w in words]
+    en = sum(1 for w in lowered if w in _EN_STOP)
+    sv = sum(1 for w in lowered if w in _SV_STOP)
     return "sv" if sv > en else "en"
 
 
@@ -106,6 +113,21 @@ def stem(word: str, lang: Lang) -> str:
     if lang == "en" and "iz" in word:
         word = normalise_spelling(word)
     result: str = _STEMMERS[lang].stemWord(word)
+    return result
+
+
+_TOKEN_STEMS: dict[str, dict[str, str]] = {"en": {}, "sv": {}}
+_TOKEN_CACHE_SIZE = 300_000
+
+
+def stem_token(word: str, lang: Lang) -> str:
+    """Stem of a word as written in a text (any case); cached, as texts repeat words."""
+    cache = _TOKEN_STEMS[lang]
+    result = cache.get(word)
+    if result is None:
+        result = stem(word.lower(), lang)
+        if len(cache) < _TOKEN_CACHE_SIZE:
+            cache[word] = result
     return result
 
 
@@ -238,11 +260,13 @@ def stem_stream(
     if words is None:
         words = words_of(text)
     if lang == "en" or splitter is None:
-        stems = [stem(w, lang) for w in words]
+        cache = _TOKEN_STEMS[lang]
+        stems = [cache.get(w) or stem_token(w, lang) for w in words]
         return StemStream(text, words, stems, range(len(words)))
     out: list[str] = []
     token_of: list[int] = []
-    for i, word in enumerate(words):
+    for i, raw in enumerate(words):
+        word = raw.lower()
         parts = splitter.split(word) if len(word) >= 6 else None
         if parts:
             out.extend(parts)
@@ -253,7 +277,9 @@ def stem_stream(
     return StemStream(text, words, out, token_of)
 
 
-def stem_phrase(phrase: str, lang: Lang, splitter: CompoundSplitter | None = None) -> tuple[str, ...]:
+def stem_phrase(
+    phrase: str, lang: Lang, splitter: CompoundSplitter | None = None
+) -> tuple[str, ...]:
     """The stem sequence a vocabulary term must match (same treatment as documents)."""
     return stem_stream(phrase, lang, splitter).stems
 
@@ -288,12 +314,14 @@ def _inflection_base(word: str) -> str:
 
 @lru_cache(maxsize=100_000)
 def same_word(term_word: str, doc_word: str) -> bool:
-    """Whether a text word is an inflection of a vocabulary word with the same stem.
+    """Whether a text word (as written) is an inflection of a vocabulary word.
 
-    Snowball conflates derivations ("integration" and "integrity", "education" and
-    "educators", "electricity" and "electric"); a vocabulary term should only find
-    its own singular and plural. Other forms are listed in the vocabulary.
+    Called for words with the same stem. Snowball conflates derivations
+    ("integration" and "integrity", "education" and "educators", "electricity" and
+    "electric"); a vocabulary term should only find its own singular and plural.
+    Other forms are listed in the vocabulary.
     """
+    doc_word = normalise_spelling(doc_word.lower())
     return term_word == doc_word or _inflection_base(term_word) == _inflection_base(doc_word)
 
 
