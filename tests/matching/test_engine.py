@@ -122,10 +122,14 @@ def test_phrases_match_as_a_whole_and_hide_their_words(compiled: CompiledProfile
         terms=(Term("climate adaptation", 3.0), Term("climate", 1.0)),
     )
     compiled_t = compile_profile(Profile(name="t", version=1, areas=(area,)))
-    both = match_call(compiled_t, _call("Climate adaptation for towns", "")).area("t")
+    both = match_call(compiled_t, _call("Climate adaptation for towns", ""), snippets="all").area(
+        "t"
+    )
     texts = [e.text for e in both.evidence if e.kind == "term"]
     assert texts == ["climate adaptation"]
-    apart = match_call(compiled_t, _call("Adaptation of the climate model", "")).area("t")
+    apart = match_call(
+        compiled_t, _call("Adaptation of the climate model", ""), snippets="all"
+    ).area("t")
     assert [e.text for e in apart.evidence if e.kind == "term"] == ["climate"]
 
 

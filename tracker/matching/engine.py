@@ -67,7 +67,7 @@ class ScoringParams:
     bm25_k1: float = 1.2
     bm25_b: float = 0.6
     avg_description_tokens: float = 350.0
-    bias: float = -5.0
+    bias: float = -5.75
     topic_gain: float = 9.0
     topic_scale: float = 7.0
     single_term_penalty: float = 4.0
