@@ -1,1 +1,12 @@
+"""Blueprints, one per area. ``BLUEPRINTS`` lists the modules whose ``bp`` the app registers."""
 
+BLUEPRINTS: tuple[str, ...] = (
+    "tracker.views.auth",
+    "tracker.views.main",
+    "tracker.views.admin",
+    "tracker.views.projects",
+    "tracker.views.organisations",
+    "tracker.views.funders",
+    "tracker.views.delegations",
+    "tracker.views.reports",
+)
