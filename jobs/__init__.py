@@ -48,6 +48,22 @@ def _prune_login_attempts(ctx: JobContext) -> None:
         prune_login_attempts(session, now=ctx.now())
 
 
+def _match_calls(ctx: JobContext) -> None:
+    from tracker.db import session_scope
+    from tracker.services.matching import match_calls
+
+    with session_scope(ctx.session_factory) as session:
+        match_calls(session, None, now=ctx.now())
+
+
+def _retrain_matching(ctx: JobContext) -> None:
+    from tracker.db import session_scope
+    from tracker.services.matching import retrain
+
+    with session_scope(ctx.session_factory) as session:
+        retrain(session, now=ctx.now())
+
+
 JOBS: list[JobSpec] = [
     JobSpec(
         name="prune-login-attempts",
@@ -55,5 +71,19 @@ JOBS: list[JobSpec] = [
         trigger="cron",
         trigger_args={"hour": 3, "minute": 17},
         description="Forget failed logins older than a day.",
+    ),
+    JobSpec(
+        name="match-calls",
+        run=_match_calls,
+        trigger="interval",
+        trigger_args={"minutes": 15},
+        description="Match new and changed calls (all of them after a profile change).",
+    ),
+    JobSpec(
+        name="retrain-matching",
+        run=_retrain_matching,
+        trigger="cron",
+        trigger_args={"hour": 2, "minute": 40},
+        description="Retrain the matching model on staff decisions made since the last one.",
     ),
 ]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
+from tests.conftest import TrackerCli
+from tests.factories import make_call
 from tracker.cli.match import group
+from tracker.models import CallMatch, FundingCall, MatchDecision, MatchModel
 
 
 def test_classify_writes_one_line_per_call(fixtures_dir: Path, tmp_path: Path) -> None:
@@ -127,3 +133,47 @@ def test_errors_are_one_line_messages_with_exit_codes(fixtures_dir: Path, tmp_pa
         group, ["evaluate", "--labels", str(labels), "--calls", str(fixtures_dir / "calls.jsonl")]
     )
     assert unknown.exit_code == 1 and "unknown area 'no-such-area'" in unknown.output
+
+
+def test_run_and_learn_on_the_database(
+    runner: TrackerCli, fixtures_dir: Path, engine: Engine
+) -> None:
+    """`tracker match run` matches stored calls; `learn` stores decisions and a model."""
+    with Session(engine) as session:
+        make_call(
+            session,
+            title="Town twinning for active citizenship",
+            programme_label="Citizens, Equality, Rights and Values Programme (CERV)",
+            description_text="Municipalities bring citizens of twinned towns together.",
+            # Fetched in the past: the commands below run on the real clock.
+            first_seen_at=datetime(2026, 1, 1, tzinfo=UTC),
+            updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            deadlines=[datetime(2099, 1, 1, tzinfo=UTC)],
+        )
+        session.commit()
+
+    first = runner("match", "run")
+    assert first.exit_code == 0, first.output
+    assert "matched 1 calls" in first.output and "1 match an area" in first.output
+    again = runner("match", "run")
+    assert "matched 0 calls" in again.output
+    everything = runner("match", "run", "--all")
+    assert "matched 1 calls" in everything.output
+
+    learned = runner(
+        "match",
+        "learn",
+        "--labels",
+        str(fixtures_dir / "labels.jsonl"),
+        "--calls",
+        str(fixtures_dir / "calls.jsonl"),
+    )
+    assert learned.exit_code == 0, learned.output
+    assert "imported 72 decisions on 8 calls" in learned.output
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(MatchDecision)) == 72
+        assert session.scalar(select(func.count()).select_from(MatchModel)) == 1
+        assert session.scalar(select(func.count()).select_from(CallMatch)) == 9
+        assert session.scalar(select(func.count()).select_from(FundingCall)) == 1
+    # The new model makes every call due again.
+    assert "matched 1 calls" in runner("match", "run").output

@@ -1,7 +1,9 @@
-"""`tracker match ...`: classify calls, evaluate against labels, learn from decisions.
+"""`tracker match ...`: match stored calls, classify files, evaluate, learn from decisions.
 
-The root CLI imports :data:`group`. Every command works from files with the default
-profile (or one given with ``--profile``); none needs the database.
+The root CLI imports :data:`group`. ``classify`` and ``evaluate`` work on files, with the
+profile given by ``--profile``, else the database's active profile, else (an empty or
+no database) the default profile. ``run`` and ``learn`` work on the database;
+``learn --model-out FILE`` trains from the files only.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from tracker.cli import CliContext, expected_failures
+from tracker.db import session_scope
 from tracker.matching.call import CallInput
 from tracker.matching.engine import CompiledProfile, compile_profile, match_call
 from tracker.matching.evaluate import cross_validate, evaluate_rules, format_table
@@ -26,11 +31,42 @@ def group() -> None:
     """Match funding calls against the strategy profile."""
 
 
+def _cli_context() -> CliContext | None:
+    """The root command's context, when run as `tracker match ...` (not in unit tests)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_object(CliContext) if ctx is not None else None
+
+
+def _require_cli_context() -> CliContext:
+    obj = _cli_context()
+    if obj is None:
+        ctx = click.get_current_context()
+        obj = ctx.ensure_object(CliContext)
+    return obj
+
+
 def _profile(path: str | None) -> Profile:
+    if path:
+        try:
+            return load_profile(path)
+        except ValueError as exc:
+            raise click.ClickException(f"invalid profile: {exc}") from exc
+    return _database_profile() or default_profile()
+
+
+def _database_profile() -> Profile | None:
+    """The database's active profile, if there is a database with one."""
+    obj = _cli_context()
+    if obj is None:
+        return None
+    from tracker.services.matching import active_profile, profile_of
+
     try:
-        return load_profile(path) if path else default_profile()
-    except ValueError as exc:
-        raise click.ClickException(f"invalid profile: {exc}") from exc
+        with obj.session_factory() as session:
+            row = active_profile(session)
+            return profile_of(row) if row is not None else None
+    except SQLAlchemyError:
+        return None
 
 
 def _calls(path: str) -> list[CallInput]:
@@ -70,7 +106,7 @@ profile_option = click.option(
     "--profile",
     "profile_path",
     type=click.Path(dir_okay=False),
-    help="Profile file (.toml or .json); the default profile when omitted.",
+    help="Profile file (.toml or .json); else the active profile, else the default one.",
 )
 
 
@@ -184,6 +220,25 @@ def evaluate(
 
 @group.command()
 @click.option(
+    "--all", "everything", is_flag=True, help="Re-match every call, not only those that need it."
+)
+@expected_failures
+def run(everything: bool) -> None:
+    """Match the stored calls: new and changed ones (all of them after a profile change)."""
+    from tracker.models import utcnow
+    from tracker.services.matching import match_calls
+
+    obj = _require_cli_context()
+    with session_scope(obj.session_factory) as session:
+        done = match_calls(session, None, now=utcnow(), everything=everything)
+    click.echo(
+        f"matched {done.calls} calls in {done.seconds:.1f} s: "
+        f"{done.matched} match an area, {done.gated} gated"
+    )
+
+
+@group.command()
+@click.option(
     "--labels",
     "labels_path",
     required=True,
@@ -201,32 +256,54 @@ def evaluate(
     "--model-out",
     "model_out",
     type=click.Path(dir_okay=False),
-    help="Write the trained model (JSON) to this file.",
+    help="Train from the files only and write the model (JSON) here; no database.",
 )
 @profile_option
+@expected_failures
 def learn(
     labels_path: str, calls_path: str, model_out: str | None, profile_path: str | None
 ) -> None:
     """Import labelled calls as staff decisions and retrain the model."""
-    if not model_out:
-        raise click.UsageError(
-            "give --model-out FILE (storing decisions in the database comes with it)"
-        )
-    profile = _profile(profile_path)
-    compiled = compile_profile(profile)
-    labels = _labels(labels_path, profile)
     calls = {c.id: c for c in _calls(calls_path)}
-    known = {k: v.areas for k, v in labels.items() if k in calls}
-    if not known:
-        raise click.ClickException("none of the labelled calls is in the calls file")
-    model = _train(compiled, calls, known)
-    try:
-        Path(model_out).write_text(json.dumps(model.to_dict(), indent=1), encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {model_out}: {exc.strerror}") from exc
+    if model_out:
+        profile = _profile(profile_path)
+        labels = _labels(labels_path, profile)
+        known = {k: v.areas for k, v in labels.items() if k in calls}
+        if not known:
+            raise click.ClickException("none of the labelled calls is in the calls file")
+        model = _train(compile_profile(profile), calls, known)
+        try:
+            Path(model_out).write_text(json.dumps(model.to_dict(), indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {model_out}: {exc.strerror}") from exc
+        click.echo(
+            f"trained on {len(known)} labelled calls ({sum(model.counts.values())} decisions); "
+            f"model written to {model_out}"
+        )
+        return
+
+    from tracker.models import utcnow
+    from tracker.services.matching import (
+        ensure_default_profile,
+        import_decisions,
+        profile_of,
+        retrain,
+    )
+
+    obj = _require_cli_context()
+    with session_scope(obj.session_factory) as session:
+        now = utcnow()
+        row = ensure_default_profile(session, now=now)
+        labels = _labels(labels_path, profile_of(row))
+        known = {k: v.areas for k, v in labels.items() if k in calls}
+        if not known:
+            raise click.ClickException("none of the labelled calls is in the calls file")
+        stored = import_decisions(session, known, calls, actor=None, now=now)
+        trained = retrain(session, now=now, force=True)
+        used = trained.decision_count if trained is not None else 0
     click.echo(
-        f"trained on {len(known)} labelled calls ({sum(model.counts.values())} decisions); "
-        f"model written to {model_out}"
+        f"imported {stored} decisions on {len(known)} calls; model retrained on {used} "
+        "decisions (the next `tracker match run` re-matches the calls with it)"
     )
 
 

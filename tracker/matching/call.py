@@ -17,12 +17,14 @@ class CallInput:
 
     ``deadlines`` are timezone-aware; ``eligible_countries`` / ``eligible_regions``
     are filled when a source states them as data (Interreg hits list NUTS regions).
+    ``identifier`` is the topic identifier when it differs from ``id`` (a database id).
     """
 
     id: str
     title: str
     programme: str = ""
     programme_code: str = ""
+    identifier: str = ""
     call_title: str = ""
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -37,8 +39,14 @@ class CallInput:
                 raise ValueError(f"call {self.id}: deadline {d.isoformat()} has no time zone")
 
     @property
-    def code(self) -> str:
-        """Programme code, or the topic identifier when that looks like one."""
-        if self.programme_code:
-            return self.programme_code
-        return self.id if _TOPIC_ID_RE.match(self.id) else ""
+    def topic_id(self) -> str:
+        """The topic identifier ("HORIZON-CL2-2026-01-DEMOCRACY-03"), if the call has one."""
+        for candidate in (self.identifier, self.id):
+            if candidate and _TOPIC_ID_RE.match(candidate):
+                return candidate
+        return ""
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Codes that programme priors' globs are matched against."""
+        return tuple(c for c in (self.programme_code, self.topic_id) if c)

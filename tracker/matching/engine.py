@@ -106,16 +106,20 @@ class CompiledPrior:
     label_re: re.Pattern[str] | None
     code_re: re.Pattern[str] | None
 
-    def applies(self, label: str, code: str) -> bool:
+    def applies(self, label: str, codes: tuple[str, ...]) -> bool:
         if self.label_re is not None and self.label_re.search(label):
             return True
-        return self.code_re is not None and bool(code) and bool(self.code_re.match(code))
+        return self.code_re is not None and any(self.code_re.match(c) for c in codes)
 
     @property
     def description(self) -> str:
         p = self.prior
         what = p.label if p.label is not None else f"code {p.code}"
         return p.note or f"programme {what}"
+
+
+# The priors that apply to one programme: per area, and profile-wide.
+ProgrammePriors = tuple[tuple[tuple[CompiledPrior, ...], ...], tuple[CompiledPrior, ...]]
 
 
 @dataclass(frozen=True)
@@ -128,24 +132,24 @@ class CompiledProfile:
     context_priors: tuple[CompiledPrior, ...]
     gates: CompiledGates
     splitter: CompoundSplitter
-    _prior_cache: dict[
-        tuple[str, str], tuple[tuple[tuple[CompiledPrior, ...], ...], tuple[CompiledPrior, ...]]
-    ] = field(default_factory=dict, repr=False, compare=False)
+    _prior_cache: dict[tuple[str, tuple[str, ...]], ProgrammePriors] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def areas(self) -> tuple[FocusArea, ...]:
         return self.profile.areas
 
-    def priors_for(
-        self, label: str, code: str
-    ) -> tuple[tuple[tuple[CompiledPrior, ...], ...], tuple[CompiledPrior, ...]]:
+    def priors_for(self, label: str, codes: tuple[str, ...]) -> ProgrammePriors:
         """The priors (per area, and profile-wide) that apply to a programme."""
-        key = (label, code)
+        key = (label, codes)
         found = self._prior_cache.get(key)
         if found is None:
             found = (
-                tuple(tuple(cp for cp in ps if cp.applies(label, code)) for ps in self.area_priors),
-                tuple(cp for cp in self.context_priors if cp.applies(label, code)),
+                tuple(
+                    tuple(cp for cp in ps if cp.applies(label, codes)) for ps in self.area_priors
+                ),
+                tuple(cp for cp in self.context_priors if cp.applies(label, codes)),
             )
             if len(self._prior_cache) < 10_000:
                 self._prior_cache[key] = found
@@ -424,8 +428,8 @@ def match_call(
     applicant_pts = p.applicant_gain * _strength(applicant_sum, p.applicant_scale)
     exclusion_pts = p.exclusion_gain * _strength(exclusion_sum, p.exclusion_scale)
 
-    area_priors, context_priors = compiled.priors_for(texts["programme"], call.code)
-    code = call.code
+    area_priors, context_priors = compiled.priors_for(texts["programme"], call.codes)
+    code = call.topic_id
     context_prior_pts = sum(cp.prior.weight for cp in context_priors)
 
     topic_sums = [

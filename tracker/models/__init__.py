@@ -37,7 +37,13 @@ from tracker.models.review import (
     Watch,
 )
 from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
-from tracker.models.strategy import FocusArea, StrategyProfile
+from tracker.models.strategy import (
+    DecisionSource,
+    FocusArea,
+    MatchDecision,
+    MatchModel,
+    StrategyProfile,
+)
 from tracker.models.users import LoginAttempt, Office, Role, User
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "Comment",
     "Contribution",
     "Currency",
+    "DecisionSource",
     "Delegation",
     "DelegationKind",
     "DismissReason",
@@ -63,6 +70,8 @@ __all__ = [
     "JobRun",
     "LineStatus",
     "LoginAttempt",
+    "MatchDecision",
+    "MatchModel",
     "Mention",
     "Milestone",
     "NetworkMembership",
