@@ -9,4 +9,5 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.funders",
     "tracker.views.delegations",
     "tracker.views.reports",
+    "tracker.views.strategy",
 )
