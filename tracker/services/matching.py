@@ -713,7 +713,7 @@ def retrain(session: Session, *, now: datetime, force: bool = False) -> MatchMod
     stored = MatchModel(
         profile_id=row.id,
         trained_at=now,
-        decision_count=len(usable),
+        decision_count=sum(model.counts.values()),
         model=model.to_dict(),
     )
     session.add(stored)
