@@ -42,8 +42,10 @@ def test_interreg_programmes_outside_ostergotland_are_gated(
     assert result.gate.code == "geography.interreg"
     assert "Östergötland" in result.gate.reason
     assert result.matches == ()
-    # The relevance is still computed, so staff can see what the gate hid.
-    assert result.area("energy-environment").score > 50
+    # The relevance is still computed, so staff can see what the gate hid, and why.
+    energy = result.area("energy-environment")
+    assert energy.score > 50 and not energy.is_match
+    assert any(e.kind == "gate" and "Östergötland" in e.text for e in energy.evidence)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,8 @@ class Evidence:
 
     kind: "term" (area vocabulary), "negative" (area negative term), "applicant"
     (who may take part), "exclusion" (industrial/research/defence signal), "prior"
-    (programme), "breadth" (single term or side theme), "feedback" (learned model).
+    (programme), "breadth" (single term or side theme), "feedback" (learned model),
+    "gate" (why the call cannot match at all).
     ``weight`` is the logit points the item added (negative: subtracted).
     """
 
@@ -528,6 +529,8 @@ def match_call(
             )
         if feedback is not None:
             evidence = (*evidence, feedback)
+        if gate is not None:
+            evidence = (*evidence, Evidence("gate", gate.reason, 0.0, snippet=gate.snippet))
         results.append(
             AreaScore(
                 slug=area.slug,

@@ -45,6 +45,7 @@ KINDS = {
     "prior": _l("Programme"),
     "breadth": _l("Breadth"),
     "feedback": _l("Staff decisions"),
+    "gate": _l("Not eligible"),
 }
 FIELDS = {
     "title": _l("title"),
