@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import NotFound, ValidationFailed
+from tracker.i18n import msg
 from tracker.matching.call import CallInput
 from tracker.matching.engine import CompiledProfile, compile_profile, match_call
 from tracker.matching.learning import Decision, LearnedModel, train
@@ -116,7 +117,7 @@ def active_profile(session: Session) -> StrategyProfile | None:
 def get_active_profile(session: Session) -> StrategyProfile:
     row = active_profile(session)
     if row is None:
-        raise NotFound("There is no active strategy profile.")
+        raise NotFound(msg("there is no active strategy profile"))
     return row
 
 
@@ -252,10 +253,11 @@ def save_area(
     areas = list(profile.areas)
     slugs = [a.slug for a in areas]
     if original_slug is not None and original_slug not in slugs:
-        raise NotFound(f"No focus area {original_slug}.")
+        raise NotFound(msg("no focus area %(slug)s", slug=original_slug))
     taken = set(slugs) - {original_slug} | {a.slug for a in retired_areas(row)}
     if spec.slug in taken:
-        raise ValidationFailed("That slug is already used.", {"slug": "That slug is already used."})
+        taken_msg = msg("the short name %(slug)s is already used", slug=spec.slug)
+        raise ValidationFailed(taken_msg, {"slug": taken_msg})
     if original_slug is None:
         areas.append(spec)
     else:
@@ -277,9 +279,9 @@ def retire_area(
     profile = profile_of(row)
     keep = [a for a in profile.areas if a.slug != slug]
     if len(keep) == len(profile.areas):
-        raise NotFound(f"No focus area {slug}.")
+        raise NotFound(msg("no focus area %(slug)s", slug=slug))
     if not keep:
-        raise ValidationFailed("A profile needs at least one focus area.")
+        raise ValidationFailed(msg("a profile needs at least one focus area"))
     gone = next(a for a in profile.areas if a.slug == slug)
     return save_profile_version(
         session,
@@ -315,12 +317,20 @@ def save_profile_settings(
     )
 
 
+_FIELD_MESSAGES = {
+    "slug": msg("use lower-case words joined by hyphens, e.g. energy-environment"),
+    "name_sv": msg("required"),
+    "name_en": msg("required"),
+    "threshold": msg("give a number from 0 to 100"),
+}
+
+
 def _field_error(message: str) -> dict[str, str]:
     """Map "area.threshold must be ..." to the form field it is about."""
     key = message.split(" ", 1)[0]
     if key.startswith("area."):
         field = key[len("area.") :].split("[", 1)[0].split(".", 1)[0]
-        return {field: message}
+        return {field: _FIELD_MESSAGES.get(field, message)}
     return {}
 
 
@@ -504,13 +514,17 @@ def record_decision(
     """Store staff's verdict on a call for an area (replacing an earlier one)."""
     call = session.get(FundingCall, call_id)
     if call is None:
-        raise NotFound(f"No call {call_id}.")
+        raise NotFound(msg("no call %(id)d", id=call_id))
     row = ensure_default_profile(session, now=now)
     if area_slug not in {a.slug for a in row.areas}:
-        raise ValidationFailed(f"No focus area {area_slug}.", {"area": "Choose a focus area."})
+        raise ValidationFailed(
+            msg("no focus area %(slug)s", slug=area_slug), {"area": msg("choose a focus area")}
+        )
     allowed = RELEVANT_REASONS if relevant else NOT_RELEVANT_REASONS
     if source is DecisionSource.REVIEW and reason not in allowed:
-        raise ValidationFailed(f"Unknown reason {reason!r}.", {"reason": "Choose a reason."})
+        raise ValidationFailed(
+            msg("unknown reason %(reason)s", reason=reason), {"reason": msg("choose a reason")}
+        )
     decision = _upsert_decision(
         session,
         key=call_key(call),
@@ -582,7 +596,7 @@ def import_decisions(
     slugs = [a.slug for a in row.areas if not a.is_retired]
     unknown = sorted({s for areas in labels.values() for s in areas} - set(slugs))
     if unknown:
-        raise ValidationFailed(f"Unknown focus area {unknown[0]!r} in the labels.")
+        raise ValidationFailed(msg("unknown focus area %(slug)s in the labels", slug=unknown[0]))
     stored = {
         c.identifier: c.id
         for c in session.scalars(
