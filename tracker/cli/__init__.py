@@ -32,6 +32,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "tracker.cli.projects",
     "tracker.cli.report",
     "tracker.cli.match",
+    "tracker.cli.digest",
 )
 
 

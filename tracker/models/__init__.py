@@ -3,6 +3,14 @@
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
 from tracker.models.calls import CallDeadline, CallMatch, FundingCall
+from tracker.models.digests import (
+    Digest,
+    DigestDismissal,
+    DigestItem,
+    DigestSection,
+    DigestStatus,
+    DigestSubscription,
+)
 from tracker.models.jobs import JobLease, JobRun
 from tracker.models.organisations import (
     NetworkMembership,
@@ -59,6 +67,12 @@ __all__ = [
     "DecisionSource",
     "Delegation",
     "DelegationKind",
+    "Digest",
+    "DigestDismissal",
+    "DigestItem",
+    "DigestSection",
+    "DigestStatus",
+    "DigestSubscription",
     "DismissReason",
     "FetchRun",
     "FetchStatus",

@@ -10,4 +10,5 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.delegations",
     "tracker.views.reports",
     "tracker.views.strategy",
+    "tracker.views.digests",
 )
