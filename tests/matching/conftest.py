@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,3 @@ def compiled(profile: Profile) -> CompiledProfile:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
-
-
-def samples_dir() -> Path:
-    """The shared real payloads (../shared/samples), or TRACKER_SAMPLES_DIR."""
-    default = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
-    return Path(os.environ.get("TRACKER_SAMPLES_DIR", str(default)))

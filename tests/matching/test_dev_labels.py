@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.matching.conftest import samples_dir
+from tests.conftest import samples_dir
 from tracker.matching.engine import CompiledProfile
 from tracker.matching.evaluate import cross_validate, evaluate_rules
 from tracker.matching.jsonl import read_calls, read_labels

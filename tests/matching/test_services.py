@@ -108,6 +108,10 @@ def test_only_new_and_changed_calls_are_rematched(session: Session) -> None:
     run = match_calls(session, None, now=later + timedelta(minutes=1))
     assert run.calls == 1
     assert any(m.is_match for _, m in call_matches(session, second.id))
+    # A forced re-match keeps the time a match was first found (digests list it once).
+    match_calls(session, None, now=later + timedelta(hours=1), everything=True)
+    first_match = next(m for _, m in call_matches(session, first.id) if m.is_match)
+    assert first_match.matched_at == NOW
     # One row per call and area, whatever the number of runs.
     assert (
         session.scalar(

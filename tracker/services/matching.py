@@ -407,6 +407,7 @@ def match_calls(
     `call_ids` names the calls to match (after a fetch: the new and changed ones); None
     means every call that needs it: never matched, changed since, or matched before the
     active profile or the current model existed. `everything` re-matches all calls.
+    A stored match keeps the time it was first found while it stays a match.
     """
     started = time.perf_counter()
     row = ensure_default_profile(session, now=now)
@@ -440,6 +441,16 @@ def match_calls(
             .where(FundingCall.id.in_(batch))
             .options(selectinload(FundingCall.deadlines))
         ).all()
+        # A call that already matched an area keeps the time it first matched it, so
+        # that re-matching (after a profile edit or retraining) makes nothing "new".
+        matched_since = {
+            (call_id, slug): at
+            for call_id, slug, at in session.execute(
+                select(CallMatch.call_id, FocusArea.slug, CallMatch.matched_at)
+                .join(FocusArea, FocusArea.id == CallMatch.focus_area_id)
+                .where(CallMatch.call_id.in_(batch), CallMatch.is_match.is_(True))
+            )
+        }
         match_rows: list[dict[str, Any]] = []
         call_rows: list[dict[str, Any]] = []
         for call in calls:
@@ -463,7 +474,9 @@ def match_calls(
                         "score": area.score,
                         "is_match": area.is_match,
                         "evidence": [e.to_dict() for e in area.evidence],
-                        "matched_at": now,
+                        "matched_at": matched_since.get((call.id, area.slug), now)
+                        if area.is_match
+                        else now,
                     }
                 )
         found = [c.id for c in calls]
