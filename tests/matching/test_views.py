@@ -137,3 +137,12 @@ def test_viewers_cannot_decide(client: FlaskClient, session: Session, csrf: str)
         data={"csrf_token": csrf, "area": "education", "verdict": "relevant"},
     )
     assert response.status_code == 403
+
+
+def test_matching_calls_are_listed_with_their_scores(client: FlaskClient, session: Session) -> None:
+    call_id = _heating_call(session)
+    login(client, make_user(session, role=Role.VIEWER, language="en"))
+    html = client.get("/strategy/matches").get_data(as_text=True)
+    assert f"/strategy/calls/{call_id}" in html and "Energy and environment" in html
+    other = client.get("/strategy/matches?area=culture-music").get_data(as_text=True)
+    assert f"/strategy/calls/{call_id}" not in other

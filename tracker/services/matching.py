@@ -506,6 +506,40 @@ def call_matches(session: Session, call_id: int) -> list[tuple[FocusArea, CallMa
     return [(area, match) for area, match in rows]
 
 
+@dataclass(frozen=True)
+class MatchedCall:
+    call: FundingCall
+    matches: list[tuple[FocusArea, CallMatch]]
+
+    @property
+    def best_score(self) -> float:
+        return max((m.score for _, m in self.matches), default=0.0)
+
+
+def list_matched_calls(
+    session: Session, *, area_slug: str | None = None, limit: int = 100
+) -> list[MatchedCall]:
+    """Calls that match an area of the active profile (or `area_slug`), best score first."""
+    query = (
+        select(FocusArea, CallMatch)
+        .join(CallMatch, CallMatch.focus_area_id == FocusArea.id)
+        .join(StrategyProfile, StrategyProfile.id == FocusArea.profile_id)
+        .where(StrategyProfile.is_active.is_(True), CallMatch.is_match.is_(True))
+        .order_by(CallMatch.score.desc(), CallMatch.call_id)
+    )
+    if area_slug:
+        query = query.where(FocusArea.slug == area_slug)
+    by_call: dict[int, list[tuple[FocusArea, CallMatch]]] = {}
+    for area, match in session.execute(query):
+        if match.call_id not in by_call and len(by_call) >= limit:
+            continue
+        by_call.setdefault(match.call_id, []).append((area, match))
+    calls = {
+        c.id: c for c in session.scalars(select(FundingCall).where(FundingCall.id.in_(by_call)))
+    }
+    return [MatchedCall(calls[i], rows) for i, rows in by_call.items() if i in calls]
+
+
 # ------------------------------------------------------------------------ decisions
 
 

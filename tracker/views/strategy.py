@@ -26,6 +26,7 @@ from tracker.services.matching import (
     current_model_row,
     decisions_for_call,
     ensure_default_profile,
+    list_matched_calls,
     match_calls,
     profile_of,
     record_decision,
@@ -194,6 +195,21 @@ def rematch() -> Response:
         "info",
     )
     return redirect(url_for("strategy.index"))
+
+
+@bp.route("/matches")
+@web.requires(Role.VIEWER)
+def matches() -> str:
+    session = web.db()
+    row = ensure_default_profile(session, now=utcnow())
+    session.commit()
+    area = request.args.get("area") or None
+    return render_template(
+        "strategy/matches.html",
+        profile=profile_of(row),
+        area=area,
+        calls=list_matched_calls(session, area_slug=area),
+    )
 
 
 @bp.route("/calls/<int:call_id>")
