@@ -181,3 +181,15 @@ def test_snippets_only_for_matches_by_default(compiled: CompiledProfile) -> None
     result = match_call(compiled, call)
     assert all(e.snippet for e in result.area("energy-environment").evidence if e.kind == "term")
     assert not any(e.snippet for e in result.area("culture-music").evidence)
+
+
+def test_general_words_alone_do_not_carry_an_area(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Youth and social media design",
+        "Young people shape inclusive social media content.",
+        "Pilot Projects & Preparation Actions (PPPA)",
+    )
+    result = match_call(compiled, call, snippets="all")
+    assert "culture-music" not in {a.slug for a in result.matches}
+    culture = result.area("culture-music")
+    assert any(e.kind == "breadth" and "general words" in e.text for e in culture.evidence)

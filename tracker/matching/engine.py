@@ -71,6 +71,10 @@ class ScoringParams:
     topic_gain: float = 9.0
     topic_scale: float = 7.0
     single_term_penalty: float = 4.0
+    # Terms below this weight are general words ("social", "media", "youth"): together
+    # they may support an area, but not carry it.
+    specific_weight: float = 2.0
+    general_words_penalty: float = 2.0
     applicant_gain: float = 2.5
     applicant_scale: float = 3.0
     exclusion_gain: float = 4.0
@@ -447,17 +451,21 @@ def match_call(
         topic_pts = p.topic_gain * _strength(topic_sum, p.topic_scale)
         in_title = sum(1 for _, h, _ in terms if "title" in h.counts)
         in_keywords = sum(1 for _, h, _ in terms if "keywords" in h.counts)
-        breadth_pts = 0.0
-        breadth_note = ""
+        breadth: list[tuple[str, float]] = []
         if len(terms) == 1 and in_title == 0 and in_keywords == 0:
-            breadth_pts = -p.single_term_penalty
-            breadth_note = "only one term, and only in the description"
-        elif topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic:
+            breadth.append(("only one term, and only in the description", -p.single_term_penalty))
+        elif terms and max(ct.term.weight for ct, _, _ in terms) < p.specific_weight:
+            breadth.append(
+                ("only general words, no term specific to the area", -p.general_words_penalty)
+            )
+        if topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic:
             # Full penalty at half the ratio or below, easing in linearly above it.
             share = topic_sum / best_topic
             ramp = min(1.0, (p.dominance_ratio - share) / (p.dominance_ratio / 2))
-            breadth_pts = -p.dominance_penalty * ramp
-            breadth_note = "a side theme: another area dominates this call"
+            breadth.append(
+                ("a side theme: another area dominates this call", -p.dominance_penalty * ramp)
+            )
+        breadth_pts = sum(pts for _, pts in breadth)
         negative_sum = sum(c for _, _, c in negatives)
         negative_pts = -p.negative_gain * _strength(negative_sum, p.negative_scale)
         priors = area_priors[i]
@@ -524,7 +532,7 @@ def match_call(
                 exclusion=exclusion if topic_sum > 0 else [],
                 exclusion_pts=exclusion_pts if topic_sum > 0 else 0.0,
                 priors=(*priors, *context_priors),
-                breadth=(breadth_note, breadth_pts),
+                breadth=breadth,
                 with_snippets=want_snippets,
             )
         if feedback is not None:
@@ -611,7 +619,7 @@ def _evidence(
     exclusion: Sequence[tuple[CompiledTerm, _Hit, float]],
     exclusion_pts: float,
     priors: Sequence[CompiledPrior],
-    breadth: tuple[str, float],
+    breadth: Sequence[tuple[str, float]],
     with_snippets: bool,
 ) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
@@ -649,8 +657,7 @@ def _evidence(
     items("exclusion", exclusion, -exclusion_pts, 3)
     for cp in priors:
         out.append(Evidence("prior", cp.description, cp.prior.weight, field="programme"))
-    note, pts = breadth
-    if note:
+    for note, pts in breadth:
         out.append(Evidence("breadth", note, pts))
     return tuple(out)
 
