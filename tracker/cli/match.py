@@ -282,6 +282,8 @@ def learn(
         )
         return
 
+    if profile_path:
+        raise click.UsageError("--profile only applies with --model-out (the database has its own)")
     from tracker.models import utcnow
     from tracker.services.matching import (
         ensure_default_profile,
