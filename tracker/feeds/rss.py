@@ -211,7 +211,7 @@ def _item_keys(entries: list[Any]) -> list[str | None]:
 
 
 def _entry_record(
-    entry: Mapping[str, Any], key: str | None, feed_language: str | None, programme: str | None
+    entry: dict[str, Any], key: str | None, feed_language: str | None, programme: str | None
 ) -> FeedItem:
     raw = _raw(entry)
     link = _text(entry.get("link"))
@@ -249,7 +249,10 @@ def _entry_record(
         description_html=description,
         url=link,
         language=_language(entry.get("language")) or feed_language,
-        published_at=_when(entry.get("published_parsed") or entry.get("updated_parsed")),
+        # dict.get: feedparser's own get() maps "updated" to "published" with a warning
+        published_at=_when(
+            dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+        ),
         deadlines=deadlines,
         deadline_model=DeadlineModel.SINGLE_STAGE if deadlines else None,
         tags=tags,
@@ -280,10 +283,10 @@ def _when(value: Any) -> datetime | None:
         return None
 
 
-def _raw(entry: Mapping[str, Any]) -> dict[str, Any]:
+def _raw(entry: dict[str, Any]) -> dict[str, Any]:
     """The item as JSON-ready data (feedparser objects hold struct_times)."""
     keep = ("id", "title", "link", "summary", "published", "updated", "author")
-    raw: dict[str, Any] = {k: str(entry[k]) for k in keep if entry.get(k) is not None}
+    raw: dict[str, Any] = {k: str(dict.get(entry, k)) for k in keep if dict.get(entry, k)}
     content = entry.get("content")
     if isinstance(content, list) and content:
         raw["content"] = [str(c.get("value", "")) for c in content if isinstance(c, Mapping)]
