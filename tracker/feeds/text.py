@@ -31,14 +31,14 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# Elements whose boundaries separate words; inline elements (span, b, sup ...)
-# do not, so "<span>Q</span>UALITY" stays one word.
+# Elements whose boundaries separate lines; inline elements (span, b, sup ...)
+# do not, so "<span>Q</span>UALITY" stays one word. Table cells end with a space.
 _BLOCK_TAGS = frozenset(
     {
         "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
         "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-        "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot",
-        "th", "thead", "tr", "ul",
+        "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "tfoot", "thead",
+        "tr", "ul",
     }
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
