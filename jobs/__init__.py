@@ -1,1 +1,59 @@
-"""Scheduled jobs: thin wrappers that open a session and call services."""
+"""Every periodic job, declared as data. Each job is a thin wrapper: it opens a session
+through the context it is given, calls services and commits.
+
+Later areas add their jobs to ``JOBS``; the runtime in ``jobs.runtime`` schedules them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.config import Settings
+
+
+@dataclass(frozen=True)
+class JobContext:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    scheduled_for: datetime
+    now: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A periodic job: ``trigger`` is ``"cron"`` or ``"interval"`` with APScheduler keyword
+    arguments, or a function of the settings returning them (for configurable schedules)."""
+
+    name: str
+    run: Callable[[JobContext], None]
+    trigger: str
+    trigger_args: dict[str, Any] | Callable[[Settings], dict[str, Any]]
+    description: str = ""
+
+    def resolved_trigger_args(self, settings: Settings) -> dict[str, Any]:
+        args = self.trigger_args
+        return dict(args(settings) if callable(args) else args)
+
+
+def _prune_login_attempts(ctx: JobContext) -> None:
+    from tracker.db import session_scope
+    from tracker.services.maintenance import prune_login_attempts
+
+    with session_scope(ctx.session_factory) as session:
+        prune_login_attempts(session, now=ctx.now())
+
+
+JOBS: list[JobSpec] = [
+    JobSpec(
+        name="prune-login-attempts",
+        run=_prune_login_attempts,
+        trigger="cron",
+        trigger_args={"hour": 3, "minute": 17},
+        description="Forget failed logins older than a day.",
+    ),
+]

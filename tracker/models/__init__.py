@@ -1,1 +1,50 @@
+"""Typed tables, one module per area. Importing this package registers all of them."""
 
+from tracker.models.audit import AuditEvent
+from tracker.models.base import Base, utcnow
+from tracker.models.calls import CallDeadline, CallMatch, FundingCall
+from tracker.models.jobs import JobLease, JobRun
+from tracker.models.review import (
+    CallReview,
+    Comment,
+    DismissReason,
+    Mention,
+    Milestone,
+    SavedFilter,
+    TriageEvent,
+    TriageState,
+    Watch,
+)
+from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
+from tracker.models.strategy import FocusArea, StrategyProfile
+from tracker.models.users import LoginAttempt, Office, Role, User
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "CallDeadline",
+    "CallMatch",
+    "CallReview",
+    "Comment",
+    "DismissReason",
+    "FetchRun",
+    "FetchStatus",
+    "FocusArea",
+    "FundingCall",
+    "JobLease",
+    "JobRun",
+    "LoginAttempt",
+    "Mention",
+    "Milestone",
+    "Office",
+    "Role",
+    "SavedFilter",
+    "Source",
+    "SourceKind",
+    "StrategyProfile",
+    "TriageEvent",
+    "TriageState",
+    "User",
+    "Watch",
+    "utcnow",
+]

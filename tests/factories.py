@@ -1,0 +1,81 @@
+"""Test data factories: ``make_x(session, **overrides)`` adds and flushes one row."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tracker.models import CallDeadline, FundingCall, Office, Role, User
+from tracker.security import generate_token, hash_password
+
+_counter = itertools.count(1)
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+TEST_PASSWORD = "correct horse battery"
+_PASSWORD_HASH = hash_password(TEST_PASSWORD)
+
+
+def make_office(session: Session, **overrides: Any) -> Office:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "slug": f"office-{n}",
+        "name_sv": f"Kontor {n}",
+        "name_en": f"Office {n}",
+    }
+    values.update(overrides)
+    office = Office(**values)
+    session.add(office)
+    session.flush()
+    return office
+
+
+def make_user(session: Session, role: Role = Role.EDITOR, **overrides: Any) -> User:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "email": f"user{n}@norrkoping.test",
+        "display_name": f"User {n}",
+        "password_hash": _PASSWORD_HASH,
+        "role": role,
+        "language": "sv",
+        "calendar_token": generate_token(),
+        "created_at": NOW,
+    }
+    values.update(overrides)
+    user = User(**values)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_call(
+    session: Session, deadlines: list[datetime] | None = None, **overrides: Any
+) -> FundingCall:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "identifier": f"TEST-2026-CALL-{n:04d}",
+        "title": f"Test call {n}",
+        "programme_code": "43251814",
+        "programme_label": "Creative Europe (CREA)",
+        "description_text": "A call for cultural cooperation between cities.",
+        "url": f"https://example.org/calls/{n}",
+        "deadline_model": "single-stage",
+        "first_seen_at": NOW,
+        "updated_at": NOW,
+    }
+    values.update(overrides)
+    call = FundingCall(**values)
+    for deadline in deadlines if deadlines is not None else [NOW + timedelta(days=30)]:
+        call.deadlines.append(CallDeadline(deadline_at=deadline, stage=None))
+    session.add(call)
+    session.flush()
+    return call
+
+
+def login(client: FlaskClient, user: User) -> None:
+    """Sign ``user`` in on ``client`` without going through the form."""
+    with client.session_transaction() as flask_session:
+        flask_session["user_id"] = user.id
+        flask_session["lang"] = user.language

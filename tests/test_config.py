@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tracker.config import EXAMPLE_CONFIG, ConfigError, load_settings, parse_interval
+
+
+def test_example_config_loads_with_its_documented_defaults() -> None:
+    settings = load_settings(EXAMPLE_CONFIG, environ={})
+    assert settings.app.default_language == "sv"
+    assert settings.app.timezone == "Europe/Stockholm"
+    assert settings.database.url.startswith("sqlite:///instance/")
+    assert {s.kind for s in settings.sources} >= {"ft-search", "ft-bulk", "vinnova"}
+
+
+def test_every_key_of_the_example_is_documented_by_a_comment() -> None:
+    lines = EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines()
+    in_sources = False
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[["):
+            in_sources = True
+        elif stripped.startswith("["):
+            in_sources = False
+        if "=" in stripped and not stripped.startswith("#") and not in_sources:
+            previous = lines[i - 1].strip()
+            assert previous.startswith("#") or "=" in previous, f"undocumented key: {stripped}"
+
+
+def test_environment_overrides_any_key_and_converts_its_type() -> None:
+    settings = load_settings(
+        EXAMPLE_CONFIG,
+        environ={
+            "TRACKER_MAIL_PORT": "2525",
+            "TRACKER_MAIL_SECURITY": "starttls",
+            "TRACKER_SCHEDULER_ENABLED": "false",
+            "TRACKER_DATABASE_URL": "postgresql+psycopg://db/tracker",
+            "TRACKER_SECRET_KEY": "s3cret",
+        },
+    )
+    assert settings.mail.port == 2525
+    assert settings.mail.security == "starttls"
+    assert settings.scheduler.enabled is False
+    assert settings.database.url == "postgresql+psycopg://db/tracker"
+    assert settings.app.secret_key == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[mail]\nprot = 25\n", "unknown key 'prot' in [mail]"),
+        ("[mailer]\nport = 25\n", "unknown section [mailer]"),
+        ("[mail]\nport = 'twenty'\n", "mail.port: expected a whole number"),
+        ("[mail]\nsecurity = 'tls'\n", "mail.security: 'tls' is not one of"),
+        ("[app]\ntimezone = 'Mars/Olympus'\n", "app.timezone: unknown time zone"),
+        ("[[sources]]\nname = 'x'\nkind = 'rss'\nurl = 'ftp://x'\n", "sources[0].url"),
+        (
+            "[[sources]]\nname = 'x'\nkind = 'rss'\nurl = 'https://x'\nevery = 'often'\n",
+            "sources[0].every",
+        ),
+        ("[[sources]]\nkind = 'rss'\n", "lacks required key 'name'"),
+    ],
+)
+def test_bad_config_stops_with_a_message_naming_the_key(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
+    ):
+        load_settings(path, environ={})
+
+
+def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="TRACKER_WEB_PORT"):
+        load_settings(EXAMPLE_CONFIG, environ={"TRACKER_WEB_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="TRACKER_MAIL_PROT"):
+        load_settings(EXAMPLE_CONFIG, environ={"TRACKER_MAIL_PROT": "25"})
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_intervals() -> None:
+    assert parse_interval("30m") == 1800
+    assert parse_interval("6h") == 21600
+    assert parse_interval("1d") == 86400
+    with pytest.raises(ValueError):
+        parse_interval("0h")

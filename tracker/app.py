@@ -1,0 +1,128 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from flask import Flask, render_template
+from flask_babel import Babel
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from tracker import web
+from tracker.config import PROJECT_ROOT, Settings, config_path, generate_secret_key, load_settings
+from tracker.db import make_engine, make_session_factory
+from tracker.errors import TrackerError
+from tracker.views import BLUEPRINTS
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    testing: bool = False,
+) -> Flask:
+    """Build the web application. ``settings`` default to the file ``TRACKER_CONFIG`` names;
+    tests pass their own settings and a session factory bound to their database."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.app.secret_key or _instance_secret_key(),
+        TESTING=testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.app.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE=settings.app.default_language,
+        BABEL_DEFAULT_TIMEZONE=settings.app.timezone,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+    )
+    engine = make_engine(settings.database.url, echo=settings.database.echo)
+    factory = session_factory or make_session_factory(engine)
+    app.extensions["tracker"] = web.AppState(settings, engine, factory)
+
+    Babel(
+        app,
+        locale_selector=web.current_language,
+        timezone_selector=lambda: settings.app.timezone,
+    )
+    app.before_request(web.load_user)
+    app.before_request(web.check_view_declares_role)
+    app.before_request(web.check_csrf)
+    app.teardown_appcontext(web.close_db)
+    _register_template_helpers(app, settings)
+    _register_error_handlers(app)
+    for module_name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module_name).bp)
+    return app
+
+
+def _instance_secret_key() -> str:
+    """A key kept beside the config file, generated once, for installs that set none."""
+    path = config_path().parent / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = generate_secret_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def _register_template_helpers(app: Flask, settings: Settings) -> None:
+    tz = settings.tz
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value.astimezone(tz), fmt, tzinfo=tz, locale=web.current_language())
+
+    @app.template_filter("localdate")
+    def localdate(value: date | datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = value.astimezone(tz).date()
+        return format_date(value, fmt, locale=web.current_language())
+
+    app.add_template_filter(web.translate, "tr")
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {
+            "csrf_token": web.csrf_token,
+            "current_user": web.current_user(),
+            "current_language": web.current_language(),
+            "has_endpoint": lambda name: name in app.view_functions,
+        }
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(TrackerError)
+    def domain_error(exc: TrackerError) -> tuple[str, int]:
+        return (
+            render_template("error.html", code=exc.status_code, message=web.translate(exc)),
+            exc.status_code,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        code = exc.code or 500
+        return render_template(
+            "error.html", code=code, message=None, csrf=exc.description == "csrf"
+        ), code

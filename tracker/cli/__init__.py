@@ -1,0 +1,319 @@
+"""The ``tracker`` command line. Exit status: 0 ok, 1 failure, 2 usage error. Expected
+failures print one line, not a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.config import ConfigError, Settings, config_path, ensure_config_file, load_settings
+from tracker.db import make_engine, make_session_factory, session_scope
+from tracker.errors import TrackerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Modules whose ``group`` (a click group) joins the root command; areas append theirs.
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+
+
+@dataclass
+class CliContext:
+    """Settings and database handles, made on first use so ``--help`` needs no config."""
+
+    config_file: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            path = self.config_file or config_path()
+            if self.config_file is None and ensure_config_file(path):
+                click.echo(f"Created {path} from config.example.toml", err=True)
+            self._settings = load_settings(path)
+        return self._settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database.url, echo=self.settings.database.echo)
+
+    @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+
+pass_context = click.make_pass_decorator(CliContext, ensure=True)
+
+
+def expected_failures(func: F) -> F:
+    """Turn domain and configuration errors into a one-line message and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, TrackerError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return cast(F, wrapper)
+
+
+class _Root(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, TrackerError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Root)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $TRACKER_CONFIG or instance/config.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
+    """EU funding opportunity tracker."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = CliContext(config_file=config_file)
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@pass_context
+def db_upgrade(obj: CliContext, revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from tracker.migrate import upgrade
+
+    upgrade(obj.settings.database.url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@pass_context
+def db_downgrade(obj: CliContext, revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` removes every table)."""
+    from tracker.migrate import downgrade
+
+    downgrade(obj.settings.database.url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+@pass_context
+def db_current(obj: CliContext) -> None:
+    """Print the revision the database is at."""
+    from tracker.migrate import current_revision
+
+    click.echo(current_revision(obj.settings.database.url) or "empty")
+
+
+# --- setup, web and scheduler ---------------------------------------------------------------
+
+
+@main.command()
+@pass_context
+def setup(obj: CliContext) -> None:
+    """Apply migrations, load the defaults and create a first admin if there is none."""
+    _setup(obj)
+
+
+def _setup(obj: CliContext) -> None:
+    from tracker.migrate import upgrade
+    from tracker.models import utcnow
+    from tracker.services.bootstrap import ensure_first_admin, load_defaults
+
+    upgrade(obj.settings.database.url, "head")
+    with session_scope(obj.session_factory) as session:
+        now = utcnow()
+        load_defaults(session, obj.settings, now=now)
+        created = ensure_first_admin(session, now=now)
+    if created is not None:
+        user, password = created
+        click.echo("")
+        click.echo("A first administrator was created. Its password is shown only this once:")
+        click.echo(f"  email:    {user.email}")
+        click.echo(f"  password: {password}")
+        click.echo("")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from config).")
+@click.option("--port", type=int, default=None, help="Port (default from config).")
+@pass_context
+def web(obj: CliContext, host: str | None, port: int | None) -> None:
+    """Serve the web application only (for production use gunicorn tracker.wsgi:app)."""
+    _serve(obj, host, port)
+
+
+def _serve(obj: CliContext, host: str | None, port: int | None) -> None:
+    from werkzeug.serving import run_simple
+
+    from tracker.app import create_app
+
+    app = create_app(obj.settings)
+    run_simple(
+        host or obj.settings.web.host,
+        port or obj.settings.web.port,
+        app,
+        threaded=True,
+        use_reloader=False,
+    )
+
+
+@main.command()
+@click.option(
+    "--jobs",
+    "jobs_ref",
+    default="jobs:JOBS",
+    show_default=True,
+    help="Where the job list is (module:attribute).",
+)
+@pass_context
+def scheduler(obj: CliContext, jobs_ref: str) -> None:
+    """Run the scheduler process (one or more beside the web workers)."""
+    runtime = importlib.import_module("jobs.runtime")
+    specs = runtime.load_jobs(jobs_ref)
+    sched = runtime.build_scheduler(obj.settings, obj.session_factory, specs)
+    click.echo(f"scheduler running {len(specs)} jobs; Ctrl-C stops it", err=True)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        sched.start()
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from config).")
+@click.option("--port", type=int, default=None, help="Port (default from config).")
+@pass_context
+def run(obj: CliContext, host: str | None, port: int | None) -> None:
+    """Set up, then serve the web app with a scheduler process beside it (Ctrl-C stops both)."""
+    _setup(obj)
+    env = dict(os.environ)
+    if obj.config_file is not None:
+        env["TRACKER_CONFIG"] = str(obj.config_file)
+    child = None
+    if obj.settings.scheduler.enabled:
+        child = subprocess.Popen([sys.executable, "-m", "tracker", "scheduler"], env=env)
+    click.echo(
+        f"serving on http://{host or obj.settings.web.host}:{port or obj.settings.web.port}",
+        err=True,
+    )
+    try:
+        _serve(obj, host, port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
+@click.option("--office", "office_slug", default=None, help="Slug of the user's office.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--language", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+@expected_failures
+def users_add(
+    obj: CliContext,
+    email: str,
+    role: str,
+    office_slug: str | None,
+    display_name: str,
+    language: str,
+    password_stdin: bool,
+) -> None:
+    """Create a user; without --password-stdin a password is generated and printed once."""
+    from tracker.models import Role, utcnow
+    from tracker.security import generate_password
+    from tracker.services.users import create_user, get_office_by_slug
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
+    with session_scope(obj.session_factory) as session:
+        office = get_office_by_slug(session, office_slug) if office_slug else None
+        user = create_user(
+            session,
+            email,
+            password=password,
+            role=Role(role),
+            office=office,
+            display_name=display_name,
+            language=language,
+            now=utcnow(),
+        )
+        click.echo(f"created {user.email} ({role})")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_context
+def users_list(obj: CliContext, as_json: bool) -> None:
+    """List the users."""
+    from tracker.services.users import list_users
+
+    with session_scope(obj.session_factory) as session:
+        rows = [
+            {
+                "id": u.id,
+                "email": u.email,
+                "name": u.display_name,
+                "role": u.role.value,
+                "office": u.office.slug if u.office else None,
+                "language": u.language,
+                "active": u.is_active,
+            }
+            for u in list_users(session)
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['email']:<40} {row['role']:<7} {row['office'] or '-'}")
+
+
+for _module in SUBCOMMAND_MODULES:
+    main.add_command(importlib.import_module(_module).group)

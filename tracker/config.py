@@ -1,0 +1,332 @@
+"""Settings: one TOML file parsed into frozen dataclasses.
+
+The file is named by ``TRACKER_CONFIG`` (default ``instance/config.toml``). Every key can be
+overridden by an environment variable ``TRACKER_<SECTION>_<KEY>``; ``TRACKER_DATABASE_URL`` and
+``TRACKER_SECRET_KEY`` are short forms for the two secrets most deployments set that way.
+Unknown keys and values of the wrong type stop start-up with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import shutil
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
+DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    secret_key: str = ""
+    default_language: Literal["sv", "en"] = "sv"
+    timezone: str = "Europe/Stockholm"
+    session_cookie_secure: bool = False
+    login_attempts_per_15_minutes: int = 10
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///instance/tracker.db"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool = True
+    lease_seconds: int = 900
+    misfire_grace_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 60.0
+    max_response_bytes: int = 200_000_000
+    max_retries: int = 3
+    user_agent: str = "tracker/0.1 (EU funding opportunity tracker; Norrkoping municipality)"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = "localhost"
+    port: int = 25
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str = ""
+    password: str = ""
+    sender: str = "tracker@localhost"
+    base_url: str = "http://127.0.0.1:5000"
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    sek_per_eur: float = 11.5
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    name: str
+    kind: Literal["ft-search", "ft-bulk", "rss", "vinnova", "manual"]
+    url: str = ""
+    every: str = "24h"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    sources: tuple[SourceSettings, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.timezone)
+
+
+_SHORT_ENV = {
+    "TRACKER_DATABASE_URL": ("database", "url"),
+    "TRACKER_SECRET_KEY": ("app", "secret_key"),
+}
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("TRACKER_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def ensure_config_file(path: Path) -> bool:
+    """Create ``path`` from config.example.toml when it does not exist; True if created."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(EXAMPLE_CONFIG, path)
+    return True
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Read the TOML file at ``path`` (or the one ``TRACKER_CONFIG`` names), apply environment
+    overrides and then ``overrides`` (used by tests), and validate everything."""
+    env = os.environ if environ is None else environ
+    path = config_path(env) if path is None else path
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return settings_from_dict(raw, env, overrides, origin=str(path))
+
+
+def settings_from_dict(
+    raw: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    origin: str = "config",
+) -> Settings:
+    env = {} if environ is None else environ
+    data: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw.items()}
+    section_types = _field_types(Settings)
+    for name, value in env.items():
+        if not name.startswith("TRACKER_") or name == "TRACKER_CONFIG":
+            continue
+        target = _SHORT_ENV.get(name) or _env_target(name, section_types)
+        if target is None:
+            continue
+        section, key = target
+        data.setdefault(section, {})[key] = _EnvValue(name, value)
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+
+    kwargs: dict[str, Any] = {}
+    for section, value in data.items():
+        if section not in section_types:
+            raise ConfigError(f"{origin}: unknown section [{section}]")
+        if section == "sources":
+            if not isinstance(value, list):
+                raise ConfigError(f"{origin}: [[sources]] must be a list of tables")
+            kwargs["sources"] = tuple(
+                _build(SourceSettings, item, f"sources[{i}]", origin)
+                for i, item in enumerate(value)
+            )
+        else:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{origin}: [{section}] must be a table")
+            kwargs[section] = _build(section_types[section], value, section, origin)
+    settings = Settings(**kwargs)
+    _validate(settings, origin)
+    return settings
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    """A value that came from an environment variable: a string to convert to the key's type."""
+
+    variable: str
+    text: str
+
+
+def _env_target(name: str, section_types: Mapping[str, Any]) -> tuple[str, str] | None:
+    rest = name[len("TRACKER_") :].lower()
+    for section, section_type in section_types.items():
+        if section == "sources" or not rest.startswith(section + "_"):
+            continue
+        key = rest[len(section) + 1 :]
+        if key in _field_types(section_type):
+            return section, key
+        raise ConfigError(f"environment variable {name}: [{section}] has no key {key!r}")
+    return None
+
+
+def _field_types(cls: Any) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _build(cls: Any, values: Mapping[str, Any], where: str, origin: str) -> Any:
+    types_ = _field_types(cls)
+    kwargs = {}
+    for key, value in values.items():
+        if key not in types_:
+            raise ConfigError(f"{origin}: unknown key {key!r} in [{where}]")
+        kwargs[key] = _convert(value, types_[key], f"{where}.{key}", origin)
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{origin}: [{where}] lacks required key {missing[0]!r}")
+    return cls(**kwargs)
+
+
+def _convert(value: Any, type_: Any, key: str, origin: str) -> Any:
+    source = f"{origin}: {key}"
+    if isinstance(value, _EnvValue):
+        source = f"environment variable {value.variable}"
+        value = _from_text(value.text, type_, source)
+    origin_type = typing.get_origin(type_)
+    if origin_type is Literal:
+        allowed = typing.get_args(type_)
+        if value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{source}: {value!r} is not one of {choices}")
+        return value
+    if origin_type in (types.UnionType, typing.Union):
+        raise ConfigError(f"{source}: unsupported type")
+    if type_ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: expected true or false, got {value!r}")
+        return value
+    if type_ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: expected a whole number, got {value!r}")
+        return value
+    if type_ is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{source}: expected a number, got {value!r}")
+        return float(value)
+    if type_ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{source}: unsupported type {type_!r}")
+
+
+def _from_text(text: str, type_: Any, source: str) -> Any:
+    if type_ is bool:
+        lowered = text.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{source}: expected true or false, got {text!r}")
+    if type_ is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{source}: expected a whole number, got {text!r}") from None
+    if type_ is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{source}: expected a number, got {text!r}") from None
+    return text
+
+
+def parse_interval(text: str) -> int:
+    """Seconds in an interval such as ``30m``, ``6h``, ``1d``; ValueError when malformed."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+        raise ValueError(f"{text!r} is not an interval like 30m, 6h or 1d")
+    return int(text[:-1]) * units[text[-1]]
+
+
+def _validate(settings: Settings, origin: str) -> None:
+    try:
+        ZoneInfo(settings.app.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{origin}: app.timezone: unknown time zone {settings.app.timezone!r}"
+        ) from None
+    if not (0 < settings.web.port < 65536):
+        raise ConfigError(f"{origin}: web.port: {settings.web.port} is not a TCP port")
+    if not (0 < settings.mail.port < 65536):
+        raise ConfigError(f"{origin}: mail.port: {settings.mail.port} is not a TCP port")
+    if not settings.database.url.split(":", 1)[0].startswith(("sqlite", "postgresql")):
+        raise ConfigError(f"{origin}: database.url: only sqlite and postgresql URLs are supported")
+    if settings.reports.sek_per_eur <= 0:
+        raise ConfigError(f"{origin}: reports.sek_per_eur: must be positive")
+    if settings.scheduler.lease_seconds < 10:
+        raise ConfigError(f"{origin}: scheduler.lease_seconds: must be at least 10")
+    seen: set[str] = set()
+    for i, source in enumerate(settings.sources):
+        where = f"{origin}: sources[{i}]"
+        if source.name in seen:
+            raise ConfigError(f"{where}.name: duplicate source name {source.name!r}")
+        seen.add(source.name)
+        try:
+            parse_interval(source.every)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.every: {exc}") from None
+        if source.kind != "manual" and not source.url.startswith(
+            ("http://", "https://", "file://")
+        ):
+            raise ConfigError(f"{where}.url: must start with http://, https:// or file://")
+
+
+def generate_secret_key() -> str:
+    return secrets.token_urlsafe(48)
