@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,14 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.conftest import samples_dir
 from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "feeds"
-
-
-def samples_dir() -> Path:
-    return Path(os.environ.get("TRACKER_SAMPLES_DIR", REPO.parent / "shared" / "samples"))
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
 
 @pytest.fixture
@@ -168,7 +163,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def session(clock: FakeClock) -> Iterator[TrackerSession]:
+def http(clock: FakeClock) -> Iterator[TrackerSession]:
     """The production session with short timeouts and a sleep that does not wait."""
     policy = FetchPolicy(connect_timeout=2, read_timeout=0.5, max_bytes=256 * 1024)
     built = build_session(policy, sleep=clock.sleep)

@@ -114,7 +114,7 @@ def test_real_bulk_excerpt(samples: Path) -> None:
 
 
 def test_download_streams_to_disk_and_is_conditional(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     body = fixture_bytes("grants_tenders.json")
 
@@ -125,19 +125,19 @@ def test_download_streams_to_disk_and_is_conditional(
 
     server.routes["/grantsTenders.json"] = bulk
 
-    with fetch_bulk(session, server.url("/grantsTenders.json")) as result:
+    with fetch_bulk(http, server.url("/grantsTenders.json")) as result:
         assert result.etag == '"b1"' and result.complete
         records = result.records()
     assert len(records) == 3
     assert result.skipped == 3
 
-    with fetch_bulk(session, server.url("/grantsTenders.json"), etag='"b1"') as again:
+    with fetch_bulk(http, server.url("/grantsTenders.json"), etag='"b1"') as again:
         assert again.not_modified
         assert again.records() == []
 
 
-def test_download_size_cap(server: LocalServer, session: TrackerSession) -> None:
+def test_download_size_cap(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/grantsTenders.json"] = Reply(body=fixture_bytes("grants_tenders.json"))
 
     with pytest.raises(TooLarge):
-        fetch_bulk(session, server.url("/grantsTenders.json"), max_bytes=1000)
+        fetch_bulk(http, server.url("/grantsTenders.json"), max_bytes=1000)

@@ -26,12 +26,10 @@ from tracker.feeds.http import (
 )
 
 
-def test_get_sends_user_agent_and_returns_body(
-    server: LocalServer, session: TrackerSession
-) -> None:
+def test_get_sends_user_agent_and_returns_body(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/feed"] = Reply(body=b"hello", headers={"ETag": '"v1"'})
 
-    response = fetch(session, server.url("/feed"))
+    response = fetch(http, server.url("/feed"))
 
     assert response.content == b"hello"
     assert response.etag == '"v1"'
@@ -40,7 +38,7 @@ def test_get_sends_user_agent_and_returns_body(
 
 
 def test_etag_and_last_modified_make_a_conditional_request(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     stamp = "Wed, 19 Aug 2026 06:00:00 GMT"
 
@@ -50,8 +48,8 @@ def test_etag_and_last_modified_make_a_conditional_request(
         return Reply(body=b"full", headers={"ETag": '"v1"', "Last-Modified": stamp})
 
     server.routes["/feed"] = conditional
-    first = fetch(session, server.url("/feed"))
-    second = fetch(session, server.url("/feed"), etag=first.etag, last_modified=first.last_modified)
+    first = fetch(http, server.url("/feed"))
+    second = fetch(http, server.url("/feed"), etag=first.etag, last_modified=first.last_modified)
 
     assert first.content == b"full" and not first.not_modified
     assert second.not_modified and second.content == b""
@@ -59,14 +57,14 @@ def test_etag_and_last_modified_make_a_conditional_request(
 
 
 def test_429_waits_for_retry_after_then_succeeds(
-    server: LocalServer, session: TrackerSession, clock: FakeClock
+    server: LocalServer, http: TrackerSession, clock: FakeClock
 ) -> None:
     server.routes["/api"] = [
         Reply(status=429, headers={"Retry-After": "7"}),
         Reply(body=b"ok"),
     ]
 
-    response = fetch(session, server.url("/api"))
+    response = fetch(http, server.url("/api"))
 
     assert response.content == b"ok"
     assert clock.slept == [7.0]
@@ -74,21 +72,21 @@ def test_429_waits_for_retry_after_then_succeeds(
 
 
 def test_retry_after_is_capped(server: LocalServer, clock: FakeClock) -> None:
-    session = build_session(FetchPolicy(retry_after_cap=30), sleep=clock.sleep)
+    http = build_session(FetchPolicy(retry_after_cap=30), sleep=clock.sleep)
     server.routes["/api"] = [Reply(status=429, headers={"Retry-After": "86400"}), Reply(body=b"ok")]
 
-    fetch(session, server.url("/api"))
+    fetch(http, server.url("/api"))
 
     assert clock.slept == [30.0]
 
 
 def test_retry_after_as_http_date(server: LocalServer, clock: FakeClock) -> None:
     now = datetime(2026, 8, 20, 12, 0, tzinfo=UTC)
-    session = build_session(sleep=clock.sleep, utcnow=lambda: now)
+    http = build_session(sleep=clock.sleep, utcnow=lambda: now)
     later = email.utils.format_datetime(now + timedelta(seconds=45), usegmt=True)
     server.routes["/api"] = [Reply(status=503, headers={"Retry-After": later}), Reply(body=b"ok")]
 
-    fetch(session, server.url("/api"))
+    fetch(http, server.url("/api"))
 
     assert clock.slept == [45.0]
 
@@ -96,11 +94,11 @@ def test_retry_after_as_http_date(server: LocalServer, clock: FakeClock) -> None
 def test_server_errors_back_off_exponentially_then_fail(
     server: LocalServer, clock: FakeClock
 ) -> None:
-    session = build_session(FetchPolicy(max_retries=3, backoff_base=1.5), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_retries=3, backoff_base=1.5), sleep=clock.sleep)
     server.routes["/api"] = Reply(status=502, body=b"<html>Bad gateway</html>")
 
     with pytest.raises(HTTPStatusError) as caught:
-        fetch(session, server.url("/api"))
+        fetch(http, server.url("/api"))
 
     assert caught.value.status == 502
     assert "Bad gateway" in str(caught.value)
@@ -108,11 +106,11 @@ def test_server_errors_back_off_exponentially_then_fail(
     assert len(server.hits("/api")) == 4
 
 
-def test_client_errors_are_not_retried(server: LocalServer, session: TrackerSession) -> None:
+def test_client_errors_are_not_retried(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/gone"] = Reply(status=404, body=b"no such feed")
 
     with pytest.raises(HTTPStatusError) as caught:
-        fetch(session, server.url("/gone"))
+        fetch(http, server.url("/gone"))
 
     assert caught.value.status == 404
     assert len(server.hits("/gone")) == 1
@@ -120,11 +118,11 @@ def test_client_errors_are_not_retried(server: LocalServer, session: TrackerSess
 
 def test_slow_server_times_out_after_retries(server: LocalServer, clock: FakeClock) -> None:
     policy = FetchPolicy(read_timeout=0.2, max_retries=1)
-    session = build_session(policy, sleep=clock.sleep)
+    http = build_session(policy, sleep=clock.sleep)
     server.routes["/slow"] = Reply(body=b"late", delay=1.0)
 
     with pytest.raises(FetchTimeout) as caught:
-        fetch(session, server.url("/slow"))
+        fetch(http, server.url("/slow"))
 
     assert "timed out" in str(caught.value)
     assert len(server.hits("/slow")) == 2
@@ -135,51 +133,51 @@ def test_connection_refused_is_a_connection_error(clock: FakeClock) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    session = build_session(FetchPolicy(max_retries=2), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_retries=2), sleep=clock.sleep)
 
     with pytest.raises(ConnectionFailed):
-        fetch(session, f"http://127.0.0.1:{port}/feed")
+        fetch(http, f"http://127.0.0.1:{port}/feed")
     assert len(clock.slept) == 2
 
 
-def test_redirect_loop_is_detected(server: LocalServer, session: TrackerSession) -> None:
+def test_redirect_loop_is_detected(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/a"] = Reply(status=302, headers={"Location": "/b"})
     server.routes["/b"] = Reply(status=302, headers={"Location": "/a"})
 
     with pytest.raises(TooManyRedirects, match="loop"):
-        fetch(session, server.url("/a"))
+        fetch(http, server.url("/a"))
     assert len(server.requests) == 2
 
 
 def test_redirects_are_followed_up_to_the_limit(server: LocalServer, clock: FakeClock) -> None:
-    session = build_session(FetchPolicy(max_redirects=2), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_redirects=2), sleep=clock.sleep)
     for n in range(3):
         server.routes[f"/r{n}"] = Reply(status=301, headers={"Location": f"/r{n + 1}"})
     server.routes["/r3"] = Reply(body=b"end")
 
     with pytest.raises(TooManyRedirects):
-        fetch(session, server.url("/r0"))
+        fetch(http, server.url("/r0"))
 
     server.requests.clear()
-    assert fetch(session, server.url("/r1")).content == b"end"
-    assert fetch(session, server.url("/r1")).url.endswith("/r3")
+    assert fetch(http, server.url("/r1")).content == b"end"
+    assert fetch(http, server.url("/r1")).url.endswith("/r3")
 
 
-def test_redirect_to_a_local_file_is_refused(server: LocalServer, session: TrackerSession) -> None:
+def test_redirect_to_a_local_file_is_refused(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/feed"] = Reply(status=302, headers={"Location": "file:///etc/passwd"})
 
     with pytest.raises(UnsupportedScheme):
-        fetch(session, server.url("/feed"))
+        fetch(http, server.url("/feed"))
 
 
 def test_oversized_body_with_content_length_is_refused(
     server: LocalServer, clock: FakeClock
 ) -> None:
-    session = build_session(FetchPolicy(max_bytes=1000), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_bytes=1000), sleep=clock.sleep)
     server.routes["/big"] = Reply(body=b"x" * 5000)
 
     with pytest.raises(TooLarge) as caught:
-        fetch(session, server.url("/big"))
+        fetch(http, server.url("/big"))
     assert caught.value.limit == 1000
     assert "1000" in str(caught.value)
 
@@ -187,25 +185,25 @@ def test_oversized_body_with_content_length_is_refused(
 def test_oversized_body_without_content_length_is_cut_while_streaming(
     server: LocalServer, clock: FakeClock
 ) -> None:
-    session = build_session(FetchPolicy(max_bytes=100_000), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_bytes=100_000), sleep=clock.sleep)
     server.routes["/big"] = Reply(body=b"x" * 300_000, declare_length=False)
 
     with pytest.raises(TooLarge):
-        fetch(session, server.url("/big"))
+        fetch(http, server.url("/big"))
 
 
 def test_size_limit_can_be_raised_per_request(server: LocalServer, clock: FakeClock) -> None:
-    session = build_session(FetchPolicy(max_bytes=1000), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_bytes=1000), sleep=clock.sleep)
     server.routes["/big"] = Reply(body=b"x" * 5000)
 
-    assert len(fetch(session, server.url("/big"), max_bytes=10_000).content) == 5000
+    assert len(fetch(http, server.url("/big"), max_bytes=10_000).content) == 5000
 
 
-def test_body_can_stream_into_a_file(server: LocalServer, session: TrackerSession) -> None:
+def test_body_can_stream_into_a_file(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/bulk"] = [Reply(status=503), Reply(body=b"0123456789" * 1000)]
     sink = io.BytesIO()
 
-    response = fetch(session, server.url("/bulk"), sink=sink)
+    response = fetch(http, server.url("/bulk"), sink=sink)
 
     assert response.content == b""
     assert response.size == 10_000
@@ -213,17 +211,17 @@ def test_body_can_stream_into_a_file(server: LocalServer, session: TrackerSessio
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/feed", "gopher://x", "/relative/path"])
-def test_only_http_and_https(session: TrackerSession, url: str) -> None:
+def test_only_http_and_https(http: TrackerSession, url: str) -> None:
     with pytest.raises(UnsupportedScheme):
-        fetch(session, url)
+        fetch(http, url)
 
 
-def test_local_files_are_read_with_last_modified(tmp_path: Path, session: TrackerSession) -> None:
+def test_local_files_are_read_with_last_modified(tmp_path: Path, http: TrackerSession) -> None:
     path = tmp_path / "calls.json"
     path.write_bytes(b"[]")
 
-    first = fetch(session, path.as_uri())
-    again = fetch(session, path.as_uri(), last_modified=first.last_modified)
+    first = fetch(http, path.as_uri())
+    again = fetch(http, path.as_uri(), last_modified=first.last_modified)
 
     assert first.content == b"[]" and first.last_modified
     assert again.not_modified
@@ -232,10 +230,10 @@ def test_local_files_are_read_with_last_modified(tmp_path: Path, session: Tracke
 def test_local_files_respect_the_size_cap(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "big.json"
     path.write_bytes(b"x" * 2000)
-    session = build_session(FetchPolicy(max_bytes=1000), sleep=clock.sleep)
+    http = build_session(FetchPolicy(max_bytes=1000), sleep=clock.sleep)
 
     with pytest.raises(TooLarge):
-        fetch(session, path.as_uri())
+        fetch(http, path.as_uri())
 
 
 def test_plain_requests_session_gets_default_policy(server: LocalServer) -> None:

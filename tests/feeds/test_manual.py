@@ -165,12 +165,12 @@ def test_broken_xlsx() -> None:
         parse_manual(b"PK\x03\x04 not really a zip", filename="x.xlsx")
 
 
-def test_a_published_sheet_as_a_source(tmp_path: Path, session: TrackerSession) -> None:
+def test_a_published_sheet_as_a_source(tmp_path: Path, http: TrackerSession) -> None:
     path = tmp_path / "calls.csv"
     path.write_bytes(fixture_bytes("manual_calls.csv"))
 
-    result = fetch_manual(session, path.as_uri())
-    again = fetch_manual(session, path.as_uri(), last_modified=result.last_modified)
+    result = fetch_manual(http, path.as_uri())
+    again = fetch_manual(http, path.as_uri(), last_modified=result.last_modified)
 
     assert len(result.records()) == 3 and result.complete
     assert again.not_modified

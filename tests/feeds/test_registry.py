@@ -26,12 +26,12 @@ NOW = datetime(2026, 9, 20, 8, 0, tzinfo=UTC)
     ],
 )
 def test_every_kind_reads_a_local_file(
-    tmp_path: Path, session: TrackerSession, kind: SourceKind, fixture: str, calls: int
+    tmp_path: Path, http: TrackerSession, kind: SourceKind, fixture: str, calls: int
 ) -> None:
     path = tmp_path / fixture
     path.write_bytes(fixture_bytes(fixture))
 
-    with fetch_source(session, SourceSpec(kind=kind, url=path.as_uri()), now=NOW) as result:
+    with fetch_source(http, SourceSpec(kind=kind, url=path.as_uri()), now=NOW) as result:
         records = result.records()
 
     assert len(records) == calls
@@ -39,7 +39,7 @@ def test_every_kind_reads_a_local_file(
 
 
 def test_vinnova_asks_for_changes_since_the_last_success(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     server.routes["/api/ansokningsomgangar/2026-09-08"] = Reply(body=b"[]")
     spec = SourceSpec(
@@ -48,13 +48,13 @@ def test_vinnova_asks_for_changes_since_the_last_success(
         last_success_at=datetime(2026, 9, 15, 3, 0, tzinfo=UTC),
     )
 
-    result = fetch_source(session, spec, now=NOW)
+    result = fetch_source(http, spec, now=NOW)
 
     assert result.records() == [] and not result.complete
     assert server.requests[0].path.endswith("/2026-09-08")
 
 
-def test_rss_settings_reach_the_adapter(tmp_path: Path, session: TrackerSession) -> None:
+def test_rss_settings_reach_the_adapter(tmp_path: Path, http: TrackerSession) -> None:
     path = tmp_path / "feed.xml"
     path.write_bytes(fixture_bytes("feed_rss.xml"))
     spec = SourceSpec(
@@ -63,7 +63,7 @@ def test_rss_settings_reach_the_adapter(tmp_path: Path, session: TrackerSession)
         settings={"programme": "Interreg Central Baltic", "complete": True},
     )
 
-    result = fetch_source(session, spec, now=NOW)
+    result = fetch_source(http, spec, now=NOW)
 
     assert result.complete
     assert {r.programme_label for r in result.records()} == {"Interreg Central Baltic"}

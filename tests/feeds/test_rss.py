@@ -140,7 +140,7 @@ def test_real_feed(samples: Path) -> None:
     assert not [i for i in result if isinstance(i, Quarantined)]
 
 
-def test_download_is_conditional(server: LocalServer, session: TrackerSession) -> None:
+def test_download_is_conditional(server: LocalServer, http: TrackerSession) -> None:
     def feed(seen: Seen) -> Reply:
         if seen.headers.get("if-modified-since") == "Sat, 12 Sep 2026 09:30:00 GMT":
             return Reply(status=304)
@@ -153,8 +153,8 @@ def test_download_is_conditional(server: LocalServer, session: TrackerSession) -
         )
 
     server.routes["/feed.atom"] = feed
-    first = fetch_rss(session, server.url("/feed.atom"))
-    second = fetch_rss(session, server.url("/feed.atom"), last_modified=first.last_modified)
+    first = fetch_rss(http, server.url("/feed.atom"))
+    second = fetch_rss(http, server.url("/feed.atom"), last_modified=first.last_modified)
 
     assert len(first.records()) == 2 and not first.warnings
     # relative links are resolved against the feed's address
@@ -162,11 +162,11 @@ def test_download_is_conditional(server: LocalServer, session: TrackerSession) -
     assert second.not_modified
 
 
-def test_server_error_fails_the_fetch(server: LocalServer, session: TrackerSession) -> None:
+def test_server_error_fails_the_fetch(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/feed"] = Reply(status=500)
 
     with pytest.raises(HTTPStatusError):
-        fetch_rss(session, server.url("/feed"))
+        fetch_rss(http, server.url("/feed"))
 
 
 def test_feedparser_is_only_ever_given_bytes() -> None:

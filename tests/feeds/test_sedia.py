@@ -392,13 +392,13 @@ class SearchApi:
 
 
 def test_pages_until_a_short_page_with_the_multipart_body(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     api = SearchApi([_row(n) for n in range(1, 6)])
     server.routes["/rest/search"] = api.search
     server.routes["/rest/facet"] = api.facet
 
-    result = fetch_sedia(session, server.url("/rest/search"), now=NOW, page_size=2)
+    result = fetch_sedia(http, server.url("/rest/search"), now=NOW, page_size=2)
 
     searches = server.hits("/rest/search")
     assert [s.query["pageNumber"] for s in searches] == [["1"], ["2"], ["3"]]
@@ -421,27 +421,27 @@ def test_pages_until_a_short_page_with_the_multipart_body(
 
 
 def test_exact_multiple_of_the_page_size_stops_on_the_empty_page(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     api = SearchApi([_row(n) for n in range(1, 5)])
     server.routes["/rest/search"] = api.search
     server.routes["/rest/facet"] = api.facet
 
-    result = fetch_sedia(session, server.url("/rest/search"), now=NOW, page_size=2)
+    result = fetch_sedia(http, server.url("/rest/search"), now=NOW, page_size=2)
 
     assert len(server.hits("/rest/search")) == 3
     assert len(result.records()) == 4
 
 
 def test_more_results_than_one_query_returns_are_split_by_programme(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     rows = [_row(n, "43108390") for n in range(1, 5)] + [_row(n, "43152860") for n in range(5, 8)]
     api = SearchApi(rows)
     server.routes["/rest/search"] = api.search
     server.routes["/rest/facet"] = api.facet
 
-    result = fetch_sedia(session, server.url("/rest/search"), now=NOW, page_size=2, max_results=4)
+    result = fetch_sedia(http, server.url("/rest/search"), now=NOW, page_size=2, max_results=4)
 
     programmes = [
         term["terms"]["frameworkProgramme"]
@@ -455,52 +455,50 @@ def test_more_results_than_one_query_returns_are_split_by_programme(
 
 
 def test_a_failing_facet_endpoint_does_not_fail_the_fetch(
-    server: LocalServer, session: TrackerSession
+    server: LocalServer, http: TrackerSession
 ) -> None:
     api = SearchApi([_row(1), _row(2)])
     server.routes["/rest/search"] = api.search
     server.routes["/rest/facet"] = Reply(status=500, body=b"facet down")
 
-    result = fetch_sedia(session, server.url("/rest/search"), now=NOW)
+    result = fetch_sedia(http, server.url("/rest/search"), now=NOW)
 
     assert len(result.records()) == 2
     assert all(r.programme_code and r.programme_label is None for r in result.records())
     assert any("labels unavailable" in w for w in result.warnings)
 
 
-def test_facet_labels_are_cached(server: LocalServer, session: TrackerSession) -> None:
+def test_facet_labels_are_cached(server: LocalServer, http: TrackerSession) -> None:
     api = SearchApi([_row(1)])
     server.routes["/rest/search"] = api.search
     server.routes["/rest/facet"] = api.facet
     cache = FacetCache(ttl=timedelta(hours=12))
 
-    fetch_sedia(session, server.url("/rest/search"), now=NOW, facet_cache=cache)
-    fetch_sedia(
-        session, server.url("/rest/search"), now=NOW + timedelta(hours=1), facet_cache=cache
-    )
+    fetch_sedia(http, server.url("/rest/search"), now=NOW, facet_cache=cache)
+    fetch_sedia(http, server.url("/rest/search"), now=NOW + timedelta(hours=1), facet_cache=cache)
     assert len(server.hits("/rest/facet")) == 1
 
     server.routes["/rest/facet"] = Reply(status=503)
     later = fetch_sedia(
-        session, server.url("/rest/search"), now=NOW + timedelta(days=2), facet_cache=cache
+        http, server.url("/rest/search"), now=NOW + timedelta(days=2), facet_cache=cache
     )
     # stale labels are better than none when the endpoint is down
     assert later.records()[0].programme_label == "Programme 43108390"
 
 
-def test_truncated_response_fails_the_fetch(server: LocalServer, session: TrackerSession) -> None:
+def test_truncated_response_fails_the_fetch(server: LocalServer, http: TrackerSession) -> None:
     body = json.dumps({"totalResults": 1, "results": [_row(1)]}).encode()
     server.routes["/rest/search"] = Reply(body=body[: len(body) // 2])
 
     with pytest.raises(BadPayload, match="not valid JSON"):
-        fetch_sedia(session, server.url("/rest/search"), now=NOW)
+        fetch_sedia(http, server.url("/rest/search"), now=NOW)
 
 
-def test_search_server_error_fails_the_fetch(server: LocalServer, session: TrackerSession) -> None:
+def test_search_server_error_fails_the_fetch(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/rest/search"] = Reply(status=500, body=b"Internal error")
 
     with pytest.raises(HTTPStatusError):
-        fetch_sedia(session, server.url("/rest/search"), now=NOW)
+        fetch_sedia(http, server.url("/rest/search"), now=NOW)
 
 
 def test_configured_url_keeps_its_api_key_and_finds_the_facet_endpoint() -> None:
@@ -512,11 +510,11 @@ def test_configured_url_keeps_its_api_key_and_finds_the_facet_endpoint() -> None
     assert json.loads(parts["languages"][1]) == ["en", "sv"]
 
 
-def test_recorded_response_from_a_local_file(tmp_path: Path, session: TrackerSession) -> None:
+def test_recorded_response_from_a_local_file(tmp_path: Path, http: TrackerSession) -> None:
     path = tmp_path / "search.json"
     path.write_bytes(fixture_bytes("sedia_search.json"))
 
-    result = fetch_sedia(session, path.as_uri(), now=NOW)
+    result = fetch_sedia(http, path.as_uri(), now=NOW)
 
     assert len(result.records()) == 6
     assert any("labels unavailable" in w for w in result.warnings)

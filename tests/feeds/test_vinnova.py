@@ -130,13 +130,13 @@ def test_request_url_carries_the_since_date() -> None:
     assert vinnova_url(base + "2025-01-01", date(2026, 9, 1)) == base + "2025-01-01"
 
 
-def test_fetch_asks_for_changes_since(server: LocalServer, session: TrackerSession) -> None:
+def test_fetch_asks_for_changes_since(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/api/ansokningsomgangar/2026-09-13"] = Reply(
         body=fixture_bytes("vinnova_rounds.json"), headers={"Content-Type": "application/json"}
     )
 
     result = fetch_vinnova(
-        session, server.url("/api/ansokningsomgangar/"), now=NOW, since=date(2026, 9, 13)
+        http, server.url("/api/ansokningsomgangar/"), now=NOW, since=date(2026, 9, 13)
     )
 
     assert len(result.records()) == 5
@@ -144,10 +144,10 @@ def test_fetch_asks_for_changes_since(server: LocalServer, session: TrackerSessi
     assert not result.complete
 
 
-def test_fetch_defaults_to_a_two_year_window(server: LocalServer, session: TrackerSession) -> None:
+def test_fetch_defaults_to_a_two_year_window(server: LocalServer, http: TrackerSession) -> None:
     server.routes["/api/ansokningsomgangar/2024-09-20"] = Reply(body=b"[]")
 
-    fetch_vinnova(session, server.url("/api/ansokningsomgangar"), now=NOW)
+    fetch_vinnova(http, server.url("/api/ansokningsomgangar"), now=NOW)
 
     assert server.requests[0].path == "/api/ansokningsomgangar/2024-09-20"
 
