@@ -2,7 +2,13 @@
 
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
-from tracker.models.calls import CallDeadline, CallMatch, FundingCall
+from tracker.models.calls import (
+    CallChange,
+    CallDeadline,
+    CallMatch,
+    CallSourceLink,
+    FundingCall,
+)
 from tracker.models.jobs import JobLease, JobRun
 from tracker.models.review import (
     CallReview,
@@ -15,16 +21,18 @@ from tracker.models.review import (
     TriageState,
     Watch,
 )
-from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
+from tracker.models.sources import FetchRun, FetchStatus, QuarantinedItem, Source, SourceKind
 from tracker.models.strategy import FocusArea, StrategyProfile
 from tracker.models.users import LoginAttempt, Office, Role, User
 
 __all__ = [
     "AuditEvent",
     "Base",
+    "CallChange",
     "CallDeadline",
     "CallMatch",
     "CallReview",
+    "CallSourceLink",
     "Comment",
     "DismissReason",
     "FetchRun",
@@ -37,6 +45,7 @@ __all__ = [
     "Mention",
     "Milestone",
     "Office",
+    "QuarantinedItem",
     "Role",
     "SavedFilter",
     "Source",
