@@ -46,7 +46,6 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=500), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('first_seen_at', tracker.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', tracker.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('withdrawn_at', tracker.models.base.UTCDateTime(timezone=True), nullable=True),

@@ -37,14 +37,13 @@ from tracker.feeds.records import (
     topic_url,
 )
 
-__all__ = ["ITEMS_PATH", "MAX_BULK_BYTES", "fetch_bulk", "parse_bulk", "parse_bulk_item"]
+__all__ = ["ITEMS_PATH", "fetch_bulk", "parse_bulk", "parse_bulk_item"]
 
 log = logging.getLogger(__name__)
 
 ITEMS_PATH = "fundingData.GrantTenderObj.item"
 CALL_TYPES = frozenset({"1", "2", "8"})
 CASCADE_TYPE = "8"
-MAX_BULK_BYTES = 1024 * 1024 * 1024  # the real file is ~125 MB; this only stops runaways
 
 
 def fetch_bulk(
@@ -53,12 +52,13 @@ def fetch_bulk(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
-    max_bytes: int = MAX_BULK_BYTES,
+    max_bytes: int | None = None,
 ) -> FetchResult:
     """Download the bulk file (conditionally) and return a lazy result.
 
     The body goes to a temporary file, never to memory; iterate the result's
-    items once and close it to delete the file.
+    items once and close it to delete the file. `max_bytes` overrides the
+    session's size cap (the real file is about 125 MB).
     """
     # Not a `with` block: the file outlives this call, closed by `result.close()`.
     spool: IO[bytes] = tempfile.TemporaryFile(prefix="tracker-bulk-")  # noqa: SIM115

@@ -146,7 +146,6 @@ class CallSourceLink(Base):
     external_id: Mapped[str] = mapped_column(String(500))
     content_hash: Mapped[str] = mapped_column(String(64))
     record: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    raw: Mapped[dict[str, Any] | None]
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # Set when a complete listing of the source no longer contains the call.
