@@ -48,6 +48,36 @@ def _prune_login_attempts(ctx: JobContext) -> None:
         prune_login_attempts(session, now=ctx.now())
 
 
+# Facet labels of the search API, kept for the life of the scheduler process.
+_FACET_CACHE: Any = None
+
+
+def _fetch_sources(ctx: JobContext) -> None:
+    """Fetch every source whose schedule says it is due, or that an admin asked for."""
+    from decimal import Decimal
+
+    from tracker.feeds.sedia import FacetCache
+    from tracker.services.ingest import run_fetches
+    from tracker.services.sources import due_sources, http_session
+
+    global _FACET_CACHE
+    if _FACET_CACHE is None:
+        _FACET_CACHE = FacetCache()
+    with ctx.session_factory() as session:
+        due = [source.id for source in due_sources(session, now=ctx.now())]
+    if not due:
+        return
+    with http_session(ctx.settings) as http:
+        run_fetches(
+            ctx.session_factory,
+            due,
+            http=http,
+            clock=ctx.now,
+            facet_cache=_FACET_CACHE,
+            sek_per_eur=Decimal(str(ctx.settings.reports.sek_per_eur)),
+        )
+
+
 JOBS: list[JobSpec] = [
     JobSpec(
         name="prune-login-attempts",
@@ -55,5 +85,12 @@ JOBS: list[JobSpec] = [
         trigger="cron",
         trigger_args={"hour": 3, "minute": 17},
         description="Forget failed logins older than a day.",
+    ),
+    JobSpec(
+        name="fetch-sources",
+        run=_fetch_sources,
+        trigger="interval",
+        trigger_args={"minutes": 5},
+        description="Fetch the sources that are due (each has its own schedule) or requested.",
     ),
 ]

@@ -28,7 +28,11 @@ from tracker.errors import TrackerError
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Modules whose ``group`` (a click group) joins the root command; areas append theirs.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "tracker.cli.sources",
+    "tracker.cli.fetch",
+    "tracker.cli.calls",
+)
 
 
 @dataclass

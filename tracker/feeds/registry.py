@@ -9,22 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from tracker.feeds.bulk import fetch_bulk
-from tracker.feeds.manual import fetch_manual
 from tracker.feeds.records import FetchResult, SourceKind
-from tracker.feeds.rss import fetch_rss
-from tracker.feeds.sedia import (
-    CALL_TYPES,
-    CURRENT_STATUSES,
-    FacetCache,
-    SearchQuery,
-    fetch_sedia,
-)
-from tracker.feeds.vinnova import fetch_vinnova
+
+if TYPE_CHECKING:
+    from tracker.feeds.sedia import FacetCache
 
 __all__ = ["SETTINGS", "SourceSpec", "fetch_source", "settings_errors"]
 
@@ -89,8 +81,11 @@ def fetch_source(
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
         raise ValueError("; ".join(problems))
+    # Adapters are imported when used, so that reading settings stays cheap.
     settings = spec.settings
     if spec.kind is SourceKind.FT_SEARCH:
+        from tracker.feeds.sedia import CALL_TYPES, CURRENT_STATUSES, SearchQuery, fetch_sedia
+
         query = SearchQuery(
             types=tuple(str(t) for t in settings.get("types", CALL_TYPES)),
             statuses=tuple(str(s) for s in settings.get("statuses", CURRENT_STATUSES)),
@@ -106,6 +101,8 @@ def fetch_source(
             facet_cache=facet_cache,
         )
     if spec.kind is SourceKind.FT_BULK:
+        from tracker.feeds.bulk import fetch_bulk
+
         kwargs: dict[str, Any] = {}
         if "max_bytes" in settings:
             kwargs["max_bytes"] = int(settings["max_bytes"])
@@ -113,6 +110,8 @@ def fetch_source(
             session, spec.url, etag=spec.etag, last_modified=spec.last_modified, **kwargs
         )
     if spec.kind is SourceKind.RSS:
+        from tracker.feeds.rss import fetch_rss
+
         return fetch_rss(
             session,
             spec.url,
@@ -122,6 +121,8 @@ def fetch_source(
             complete=bool(settings.get("complete", False)),
         )
     if spec.kind is SourceKind.VINNOVA:
+        from tracker.feeds.vinnova import fetch_vinnova
+
         since: date | None = None
         if settings.get("since"):
             since = date.fromisoformat(str(settings["since"]))
@@ -130,5 +131,7 @@ def fetch_source(
             since = (spec.last_success_at - overlap).date()
         return fetch_vinnova(session, spec.url, now=now, since=since)
     if spec.kind is SourceKind.MANUAL:
+        from tracker.feeds.manual import fetch_manual
+
         return fetch_manual(session, spec.url, etag=spec.etag, last_modified=spec.last_modified)
     raise ValueError(f"no adapter for source kind {spec.kind!r}")  # pragma: no cover
