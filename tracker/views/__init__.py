@@ -4,4 +4,5 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.auth",
     "tracker.views.main",
     "tracker.views.admin",
+    "tracker.views.sources",
 )
