@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -13,10 +13,13 @@ import pytest
 
 from tracker.feeds.records import (
     Budget,
+    CallLink,
     CallRecord,
     CallStatus,
+    CallUpdate,
     Deadline,
     DeadlineModel,
+    ProgrammeDivision,
     SourceKind,
     canonical_url,
     html_to_text,
@@ -97,6 +100,36 @@ def test_content_hash_ignores_the_raw_payload_but_not_the_content() -> None:
     later = (Deadline(datetime(2027, 2, 1, tzinfo=UTC)),)
     assert call.content_hash() != _call(deadlines=later).content_hash()
     assert json.dumps(call.to_dict())  # JSON-ready
+
+
+def test_to_dict_covers_every_field_but_the_raw_payload() -> None:
+    full = _call(
+        programme_divisions=(ProgrammeDivision("43108541", "Global Challenges"),),
+        other_titles=(("sv", "Ett anrop"),),
+        links=(CallLink("https://ec.europa.eu/x", "Submit"),),
+        updates=(CallUpdate("<p>news</p>", datetime(2026, 9, 1, tzinfo=UTC)),),
+        funding_rate_pct=Decimal("60.5"),
+        deadline_model=DeadlineModel.TWO_STAGE,
+    )
+    data = full.to_dict()
+
+    assert set(data) == {f.name for f in fields(CallRecord)} - {"raw"}
+    assert data["programme_divisions"] == [{"code": "43108541", "label": "Global Challenges"}]
+    assert data["other_titles"] == [["sv", "Ett anrop"]]
+    assert data["deadlines"] == [
+        {"at": "2027-01-20T16:00:00+00:00", "stage": "deadline", "date_only": False}
+    ]
+    assert data["budget"] == {
+        "currency": "EUR",
+        "total": "1000000",
+        "min_grant": None,
+        "max_grant": None,
+        "expected_grants": None,
+    }
+    assert data["funding_rate_pct"] == "60.5"
+    assert data["deadline_model"] == "two-stage"
+    assert data["updates"] == [{"html": "<p>news</p>", "published_at": "2026-09-01T00:00:00+00:00"}]
+    assert json.loads(json.dumps(data)) == data
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,6 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _EPOCH_MS = re.compile(r"^-?\d{9,14}$")
 # The search API writes "+0000"; Python 3.11 reads it, but not "+00" or a
 # trailing "UTC", which some mirrors produce.
-_SHORT_OFFSET = re.compile(r"([+-]\d{2})$")
 
 
 def parse_iso_utc(value: str | None, *, naive_zone: ZoneInfo = STOCKHOLM) -> datetime | None:
@@ -36,7 +35,8 @@ def parse_iso_utc(value: str | None, *, naive_zone: ZoneInfo = STOCKHOLM) -> dat
         return None
     if text.endswith(" UTC"):
         text = text[:-4] + "+00:00"
-    text = _SHORT_OFFSET.sub(r"\1:00", text) if "T" in text else text
+    if "T" in text and len(text) > 3 and text[-3] in "+-" and text[-2:].isdigit():
+        text += ":00"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_zone)

@@ -42,6 +42,7 @@ import requests
 
 from tracker.feeds.dates import parse_iso_utc
 from tracker.feeds.errors import BadPayload, FetchError
+from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
     Budget,
@@ -386,6 +387,13 @@ def parse_sedia(
     Pure: no network. Rows of other types (tenders, type 6) are skipped and
     counted; duplicates are merged as described in the module docstring.
     """
+    with gc_paused():
+        return _parse_pages(pages, labels)
+
+
+def _parse_pages(
+    pages: Iterable[bytes | Mapping[str, Any]], labels: FacetLabels | None
+) -> FetchResult:
     best: dict[str, _Candidate] = {}
     titles: dict[str, dict[str, str]] = {}
     order: list[str] = []
@@ -446,8 +454,13 @@ def _values(metadata: Mapping[str, Any], name: str) -> list[str]:
 
 
 def _first(metadata: Mapping[str, Any], name: str) -> str | None:
-    values = _values(metadata, name)
-    return values[0].strip() if values else None
+    raw = metadata.get(name)
+    for value in raw if isinstance(raw, list) else (raw,):
+        if value is not None:
+            text = str(value).strip()
+            if text:
+                return text
+    return None
 
 
 def _json_value(metadata: Mapping[str, Any], name: str, warnings: list[str]) -> Any:

@@ -30,14 +30,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import requests
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from tracker.feeds.dates import STOCKHOLM, end_of_day_utc
 from tracker.feeds.errors import FetchError
+from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.records import (
     CallRecord,
     FeedItem,
@@ -83,6 +84,10 @@ SOURCE_PRIORITY: dict[SourceKind, int] = {
     SourceKind.RSS: 4,
 }
 BATCH_SIZE = 500
+# New rows go in through Core: one statement per batch, no per-row ORM bookkeeping.
+_CALLS = cast(Table, FundingCall.__table__)
+_DEADLINES = cast(Table, CallDeadline.__table__)
+_LINKS = cast(Table, CallSourceLink.__table__)
 FUZZY_TITLE_RATIO = 0.88
 _WORDS = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -270,8 +275,13 @@ def merge_values(ordered: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def _digest(record_dict: Mapping[str, Any]) -> str:
-    payload = json.dumps(record_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def record_digest(record_dict: Mapping[str, Any]) -> str:
+    """Digest of a record's content; equal content gives an equal digest.
+
+    `CallRecord.to_dict` always builds its keys in the same order, so the
+    keys need no sorting.
+    """
+    payload = json.dumps(record_dict, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -463,49 +473,77 @@ def upsert_calls(
     kinds: dict[int, SourceKind] = {
         source_id: kind for source_id, kind in session.execute(select(Source.id, Source.kind))
     }
-    index: _CallIndex | None = None
-    seen: set[str] = set()
-    quarantined: list[Quarantined] = []
 
-    for batch in _batches(records, BATCH_SIZE):
+    run = _BatchIngest(session, source, links, kinds, now, sek_per_eur, stats)
+    with gc_paused():
+        for batch in _batches(records, BATCH_SIZE):
+            run.ingest(batch)
+
+    if complete:
+        stats.withdrawn = _withdraw_missing(
+            session, source, links, run.seen, kinds, now, stats, sek_per_eur
+        )
+    stats.quarantined = _replace_quarantine(session, source, run.quarantined, now)
+    session.flush()
+    return stats
+
+
+class _BatchIngest:
+    """The state of one `upsert_calls` run, fed one batch of items at a time."""
+
+    def __init__(
+        self,
+        session: Session,
+        source: Source,
+        links: dict[str, _LinkState],
+        kinds: Mapping[int, SourceKind],
+        now: datetime,
+        sek_per_eur: Decimal | None,
+        stats: IngestStats,
+    ) -> None:
+        self.session, self.source, self.links, self.kinds = session, source, links, kinds
+        self.now, self.sek_per_eur, self.stats = now, sek_per_eur, stats
+        self.index: _CallIndex | None = None
+        self.seen: set[str] = set()
+        self.quarantined: list[Quarantined] = []
+
+    def ingest(self, batch: list[FeedItem]) -> None:
         fresh: list[_Pending] = []
         changed: list[tuple[_LinkState, _Pending]] = []
         for item in batch:
             if isinstance(item, Quarantined):
-                quarantined.append(item)
+                self.quarantined.append(item)
                 continue
-            if item.external_id in seen:
+            if item.external_id in self.seen:
                 continue
-            seen.add(item.external_id)
+            self.seen.add(item.external_id)
             record_dict = item.to_dict()
-            digest = _digest(record_dict)
-            state = links.get(item.external_id)
+            digest = record_digest(record_dict)
+            state = self.links.get(item.external_id)
             if state is not None and state.content_hash == digest and not state.withdrawn:
-                stats.unchanged += 1
+                self.stats.unchanged += 1
                 continue
-            pending = _Pending(item, record_dict, digest, call_values(record_dict, sek_per_eur))
+            values = call_values(record_dict, self.sek_per_eur)
+            pending = _Pending(item, record_dict, digest, values)
             if state is None:
                 fresh.append(pending)
             else:
                 changed.append((state, pending))
         if not fresh and not changed:
-            continue
-        if index is None:
-            index = _CallIndex.load(session)
+            return
+        session = self.session
+        if self.index is None:
+            self.index = _CallIndex.load(session)
         raws: dict[int, dict[str, Any] | None] = {}
-        touched = _update_links(session, changed, raws, now)
-        stats.updated += len(changed)
-        touched |= _link_or_create(session, source, fresh, index, links, raws, stats, now)
-        _refresh_calls(session, touched, kinds, raws, now, source.id, sek_per_eur)
-        session.flush()
-
-    if complete:
-        stats.withdrawn = _withdraw_missing(
-            session, source, links, seen, kinds, now, stats, sek_per_eur
+        touched = _update_links(session, changed, raws, self.now)
+        self.stats.updated += len(changed)
+        touched |= _link_or_create(
+            session, self.source, fresh, self.index, self.links, raws, self.stats, self.now
         )
-    stats.quarantined = _replace_quarantine(session, source, quarantined, now)
-    session.flush()
-    return stats
+        _refresh_calls(
+            session, touched, self.kinds, raws, self.now, self.source.id, self.sek_per_eur
+        )
+        session.flush()
 
 
 def _batches(items: Iterable[FeedItem], size: int) -> Iterator[list[FeedItem]]:
@@ -588,19 +626,14 @@ def _link_or_create(
             }
             for p in created
         ]
-        new_ids = list(
-            session.scalars(
-                insert(FundingCall).returning(FundingCall.id, sort_by_parameter_order=True),
-                rows,
-            )
-        )
+        new_ids = _insert_with_ids(session, _CALLS, rows, "title")
         deadline_rows = [
             {"call_id": call_id, "deadline_at": d.at, "stage": d.stage, "is_date_only": d.date_only}
             for call_id, p in zip(new_ids, created, strict=True)
             for d in p.values["deadlines"]
         ]
         if deadline_rows:
-            session.execute(insert(CallDeadline), deadline_rows)
+            session.execute(insert(_DEADLINES), deadline_rows)
         for call_id, p in zip(new_ids, created, strict=True):
             if p.values["identifier_key"]:
                 index.by_identifier.setdefault(p.values["identifier_key"], call_id)
@@ -610,8 +643,9 @@ def _link_or_create(
     stats.updated += len(matched)
 
     pairs = [*zip(new_ids, created, strict=True), *matched]
-    link_ids = session.scalars(
-        insert(CallSourceLink).returning(CallSourceLink.id, sort_by_parameter_order=True),
+    link_ids = _insert_with_ids(
+        session,
+        _LINKS,
         [
             {
                 "call_id": call_id,
@@ -625,11 +659,44 @@ def _link_or_create(
             }
             for call_id, p in pairs
         ],
+        "external_id",
     )
     for link_id, (call_id, p) in zip(link_ids, pairs, strict=True):
         links[p.record.external_id] = _LinkState(link_id, call_id, p.digest, False)
         raws[link_id] = _raw(p.record)
     return {call_id for call_id, _ in matched}
+
+
+def _insert_with_ids(
+    session: Session, table: Table, rows: list[dict[str, Any]], check: str
+) -> list[int]:
+    """Insert `rows` in bulk; their new ids, in the order of `rows`.
+
+    PostgreSQL: the ids are taken from the table's sequence first and the
+    rows inserted with them by a plain executemany (a RETURNING insert of
+    thousands of rows made the driver re-parse megabytes of SQL per batch).
+    SQLite numbers the rows of one INSERT in the order they are given, so
+    the returned ids, sorted, are in the order of `rows`; the `check`
+    column returned alongside verifies it.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(
+                text(
+                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": len(rows)},
+            )
+        )
+        session.execute(insert(table), [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
+        return ids
+    returned = sorted(session.execute(insert(table).returning(table.c.id, table.c[check]), rows))
+    if [value for _, value in returned] != [row[check] for row in rows]:
+        raise RuntimeError(f"rows inserted into {table.name} came back in an unexpected order")
+    return [row_id for row_id, _ in returned]
 
 
 def _ordered_links(
