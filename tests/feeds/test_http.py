@@ -135,9 +135,12 @@ def test_connection_refused_is_a_connection_error(clock: FakeClock) -> None:
         port = probe.getsockname()[1]
     http = build_session(FetchPolicy(max_retries=2), sleep=clock.sleep)
 
-    with pytest.raises(ConnectionFailed):
+    with pytest.raises(ConnectionFailed) as caught:
         fetch(http, f"http://127.0.0.1:{port}/feed")
     assert len(clock.slept) == 2
+    assert (
+        str(caught.value) == f"connection failed: connection refused (http://127.0.0.1:{port}/feed)"
+    )
 
 
 def test_redirect_loop_is_detected(server: LocalServer, http: TrackerSession) -> None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -297,11 +299,12 @@ def _send(
             allow_redirects=False,
         )
     except requests.Timeout as exc:
-        raise _Retryable(FetchTimeout(f"timed out: {exc}", url=url)) from exc
+        kind = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for data"
+        raise _Retryable(FetchTimeout(f"timed out {kind}", url=url)) from exc
     except requests.exceptions.InvalidURL as exc:
         raise UnsupportedScheme(f"invalid URL: {exc}", url=url) from exc
     except requests.ConnectionError as exc:
-        raise _Retryable(ConnectionFailed(f"connection failed: {exc}", url=url)) from exc
+        raise _Retryable(ConnectionFailed(f"connection failed: {_reason(exc)}", url=url)) from exc
     except requests.RequestException as exc:
         raise FetchError(f"request failed: {exc}", url=url) from exc
 
@@ -368,10 +371,10 @@ def _finish(
                 )
     except requests.exceptions.ConnectionError as exc:
         if "timed out" in str(exc).lower():
-            raise _Retryable(FetchTimeout(f"read timed out: {exc}", url=url)) from exc
-        raise _Retryable(ConnectionFailed(f"connection broken: {exc}", url=url)) from exc
+            raise _Retryable(FetchTimeout("timed out waiting for data", url=url)) from exc
+        raise _Retryable(ConnectionFailed(f"connection broken: {_reason(exc)}", url=url)) from exc
     except requests.exceptions.ChunkedEncodingError as exc:
-        raise _Retryable(ConnectionFailed(f"connection broken: {exc}", url=url)) from exc
+        raise _Retryable(ConnectionFailed(f"connection broken: {_reason(exc)}", url=url)) from exc
     except requests.exceptions.ContentDecodingError as exc:
         raise BadPayload(f"could not decode the body: {exc}", url=url) from exc
     finally:
@@ -385,6 +388,35 @@ def _finish(
         last_modified=last_modified,
         size=size,
     )
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for a connection error (requests' own text repeats the whole URL)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if name == "NameResolutionError" or isinstance(current, socket.gaierror):
+            host = getattr(current, "host", None) or getattr(
+                getattr(current, "conn", None), "host", None
+            )
+            return f"cannot resolve the host name{f' {host}' if host else ''} (no network or DNS?)"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(current, ssl.SSLError):
+            return f"TLS error: {current.reason or current}"
+        reasons = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        nested = getattr(current, "reason", None)
+        current = (
+            nested
+            if isinstance(nested, BaseException)
+            else (reasons[0] if reasons else current.__cause__ or current.__context__)
+        )
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _excerpt(response: requests.Response, limit: int = 300) -> str:
