@@ -518,3 +518,31 @@ def test_recorded_response_from_a_local_file(tmp_path: Path, http: TrackerSessio
 
     assert len(result.records()) == 6
     assert any("labels unavailable" in w for w in result.warnings)
+
+
+def test_real_results_agree_with_an_independent_normaliser(samples: Path) -> None:
+    """Another project normalised the same day's search results: dates and programmes agree."""
+    ours_path = sample(samples, "sedia_derived/ft_rss_search_results_RECONSTRUCTED_from_csv.json")
+    theirs_path = sample(samples, "sedia_derived/michelnivard_grants_2026-08-22.json")
+    ours = {r.identifier: r for r in parse_sedia([ours_path.read_bytes()]).records()}
+    theirs = {g["identifier"]: g for g in json.loads(theirs_path.read_bytes())["grants"]}
+    common = [i for i in theirs if i in ours and theirs[i]["deadlineDate"]]
+    assert len(common) > 300
+
+    def moment(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    same_deadline = sum(
+        moment(theirs[i]["deadlineDate"]) in {d.at for d in ours[i].deadlines} for i in common
+    )
+    same_opening = sum(
+        theirs[i]["startDate"] is not None and moment(theirs[i]["startDate"]) == ours[i].opens_at
+        for i in common
+    )
+    same_programme = sum(
+        ours[i].programme_code in {p["id"] for p in theirs[i]["frameworkProgrammes"]}
+        for i in common
+    )
+    assert same_deadline >= 0.95 * len(common)
+    assert same_opening >= 0.95 * len(common)
+    assert same_programme >= 0.95 * len(common)

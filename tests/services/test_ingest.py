@@ -415,3 +415,18 @@ def test_not_modified_runs_touch_no_calls(session: Session, search: Any) -> None
         session, search, FetchResult(not_modified=True), started_at=NOW, clock=lambda: NOW
     )
     assert run.status is FetchStatus.NOT_MODIFIED
+
+
+def test_codes_fetched_without_labels_are_labelled_by_a_later_fetch(
+    session: Session, search: Any
+) -> None:
+    unlabelled = _record(1, programme_label=None)
+    upsert_calls(session, search, [unlabelled], now=NOW)
+    assert _call(session, "HORIZON-CL6-2027-01-TEST-01").programme_label is None
+
+    stats = upsert_calls(session, search, [_record(1)], now=LATER)
+
+    assert stats.updated == 1
+    call = _call(session, "HORIZON-CL6-2027-01-TEST-01")
+    assert call.programme_label == "Horizon Europe (HORIZON)"
+    assert _changes(session, call) == []  # a label is not a change people act on
