@@ -546,3 +546,17 @@ def test_real_results_agree_with_an_independent_normaliser(samples: Path) -> Non
     assert same_deadline >= 0.95 * len(common)
     assert same_opening >= 0.95 * len(common)
     assert same_programme >= 0.95 * len(common)
+
+
+def test_a_listing_cut_at_the_result_limit_is_not_complete(
+    server: LocalServer, http: TrackerSession
+) -> None:
+    api = SearchApi([_row(n) for n in range(1, 8)])
+    server.routes["/rest/search"] = api.search
+    server.routes["/rest/facet"] = Reply(status=500)
+
+    result = fetch_sedia(http, server.url("/rest/search"), now=NOW, page_size=2, max_results=4)
+
+    assert len(result.records()) == 4
+    assert not result.complete  # the calls beyond the limit must not look withdrawn
+    assert any("the rest is missing" in w for w in result.warnings)

@@ -430,3 +430,20 @@ def test_codes_fetched_without_labels_are_labelled_by_a_later_fetch(
     call = _call(session, "HORIZON-CL6-2027-01-TEST-01")
     assert call.programme_label == "Horizon Europe (HORIZON)"
     assert _changes(session, call) == []  # a label is not a change people act on
+
+
+def test_a_call_dropped_after_its_deadline_is_closed_not_withdrawn(
+    session: Session, search: Any
+) -> None:
+    past = (Deadline(datetime(2026, 9, 1, 15, 0, tzinfo=UTC)),)
+    opened = datetime(2026, 6, 1, tzinfo=UTC)
+    dropped = _record(2, opens_at=opened, deadlines=past)
+    upsert_calls(session, search, [_record(1), dropped], now=NOW, complete=True)
+
+    stats = upsert_calls(session, search, [_record(1)], now=LATER, complete=True)
+
+    assert stats.withdrawn == 0
+    closed = _call(session, "HORIZON-CL6-2027-01-TEST-02")
+    assert not closed.is_withdrawn and closed.status(LATER) == "closed"
+    link = session.scalars(select(CallSourceLink).where(CallSourceLink.call_id == closed.id)).one()
+    assert link.withdrawn_at == LATER  # the source no longer lists it

@@ -282,7 +282,7 @@ def fetch_sedia(
     query = query or SearchQuery()
     facet_url = facet_url or facet_url_for(url)
     cache = facet_cache or FacetCache()
-    warnings: list[str] = []
+    missing: list[str] = []  # what could not be listed (the API's result limit)
 
     if urlsplit(url).scheme == "file":
         pages: list[bytes | dict[str, Any]] = [fetch(session, url).content]
@@ -296,20 +296,20 @@ def fetch_sedia(
             pages = []
             for code in sorted(counts):
                 narrowed = query.narrowed(SPLIT_FIELD, code)
-                pages.extend(_collect(session, url, narrowed, page_size, max_results, warnings))
+                pages.extend(_collect(session, url, narrowed, page_size, max_results, missing))
         else:
             if first[1] > max_results:
-                warnings.append(
+                missing.append(
                     f"{first[1]} results exceed the {max_results} one query can return and "
                     "the split by programme was unavailable: the rest is missing"
                 )
             pages = list(
-                _collect(session, url, query, page_size, max_results, warnings, first=first)
+                _collect(session, url, query, page_size, max_results, missing, first=first)
             )
-    if problem:
-        warnings.append(problem)
     result = parse_sedia(pages, labels=labels)
-    result.warnings[:0] = warnings
+    result.warnings[:0] = [*missing, *([problem] if problem else [])]
+    # A listing cut at the API's limit must not make the calls beyond it look withdrawn.
+    result.complete = not missing
     return result
 
 

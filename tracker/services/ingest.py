@@ -352,11 +352,11 @@ class _CallIndex:
         index = cls()
         rows = session.execute(
             select(FundingCall.id, FundingCall.identifier_key, FundingCall.url_key).order_by(
-                FundingCall.is_withdrawn, FundingCall.id.desc()
+                FundingCall.is_withdrawn.desc(), FundingCall.id.desc()
             )
         )
         for call_id, identifier_key, url_key in rows:
-            # Active and newer calls win; they come last in this order.
+            # Active and older calls come last in this order, so they win.
             if identifier_key:
                 index.by_identifier[identifier_key] = call_id
             if url_key:
@@ -733,9 +733,15 @@ def _refresh_calls(
         merged = merge_values([call_values(link.record, sek_per_eur) for link in ordered])
         if ordered[0].id in raws:
             call.raw = raws[ordered[0].id]
-        if _apply(session, call, merged, gone, now, source_id):
+        # Listings of open calls drop a call once it closes: that is not a withdrawal.
+        withdrawn = gone and not _closed_by_dates(merged["deadlines"], now)
+        if _apply(session, call, merged, withdrawn, now, source_id):
             changed += 1
     return changed
+
+
+def _closed_by_dates(deadlines: Sequence[_Deadline], now: datetime) -> bool:
+    return bool(deadlines) and max(d.at for d in deadlines) < now
 
 
 def _apply(
