@@ -45,7 +45,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k msg -k _l -k lazy_gettext --no-location --sort-output \
 		--omit-header -o tracker/translations/messages.pot .
 	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations -l sv \
-		--no-fuzzy-matching --omit-header
+		--no-fuzzy-matching
 	$(BIN)/pybabel compile -d tracker/translations -l sv
 
 clean:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.config import Settings
+from tracker.config import Settings, cron_trigger_args, parse_interval
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,32 @@ def _fetch_sources(ctx: JobContext) -> None:
         )
 
 
+def _weekly_digest(ctx: JobContext) -> None:
+    from tracker.services.digests import iso_week, send_weekly_digests
+    from tracker.services.mailer import SmtpMailer
+
+    if not ctx.settings.digest.enabled:
+        return
+    with SmtpMailer(ctx.settings.mail) as mailer:
+        send_weekly_digests(
+            ctx.session_factory,
+            ctx.settings,
+            mailer,
+            now=ctx.now(),
+            week=iso_week(ctx.scheduled_for, ctx.settings.tz),
+        )
+
+
+def _digest_retry(ctx: JobContext) -> None:
+    from tracker.services.digests import retry_due_digests
+    from tracker.services.mailer import SmtpMailer
+
+    if not ctx.settings.digest.enabled:
+        return
+    with SmtpMailer(ctx.settings.mail) as mailer:
+        retry_due_digests(ctx.session_factory, ctx.settings, mailer, now=ctx.now())
+
+
 JOBS: list[JobSpec] = [
     JobSpec(
         name="prune-login-attempts",
@@ -92,5 +118,19 @@ JOBS: list[JobSpec] = [
         trigger="interval",
         trigger_args={"minutes": 5},
         description="Fetch the sources that are due (each has its own schedule) or requested.",
+    ),
+    JobSpec(
+        name="weekly-digest",
+        run=_weekly_digest,
+        trigger="cron",
+        trigger_args=lambda settings: cron_trigger_args(settings.digest.cron),
+        description="Send each subscriber this week's digest ([digest] cron).",
+    ),
+    JobSpec(
+        name="digest-retry",
+        run=_digest_retry,
+        trigger="interval",
+        trigger_args=lambda settings: {"seconds": parse_interval(settings.digest.retry_every)},
+        description="Retry digests that met a temporary SMTP failure.",
     ),
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
-from tracker.config import PROJECT_ROOT, Settings, config_path, generate_secret_key, load_settings
+from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
 from tracker.views import BLUEPRINTS
@@ -39,7 +38,7 @@ def create_app(
         static_folder="static",
     )
     app.config.update(
-        SECRET_KEY=settings.app.secret_key or _instance_secret_key(),
+        SECRET_KEY=signing_key(settings),
         TESTING=testing,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -68,19 +67,6 @@ def create_app(
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
     return app
-
-
-def _instance_secret_key() -> str:
-    """A key kept beside the config file, generated once, for installs that set none."""
-    path = config_path().parent / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = generate_secret_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key)
-    return key
 
 
 def _register_template_helpers(app: Flask, settings: Settings) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import shutil
 import tomllib
@@ -80,6 +81,16 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    enabled: bool = True
+    # Five crontab fields (minute hour day month day-of-week) in the app's time zone.
+    cron: str = "0 7 * * mon"
+    retry_every: str = "5m"
+    retry_backoff_minutes: int = 5
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     sek_per_eur: float = 11.5
 
@@ -101,6 +112,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     sources: tuple[SourceSettings, ...] = ()
 
@@ -295,6 +307,22 @@ def parse_interval(text: str) -> int:
     return int(text[:-1]) * units[text[-1]]
 
 
+CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+_CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
+
+
+def cron_trigger_args(expression: str) -> dict[str, str]:
+    """APScheduler cron keywords for a five-field crontab line (minute hour day month
+    day-of-week); ValueError when malformed. Days of the week must be names (mon..sun):
+    cron numbers Sunday 0 but APScheduler numbers Monday 0, so digits would mislead."""
+    fields = expression.split()
+    if len(fields) != len(CRON_FIELDS) or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(f"{expression!r} is not five crontab fields like '0 7 * * mon'")
+    if any(ch.isdigit() for ch in fields[4].split("/")[0]):
+        raise ValueError(f"{expression!r}: write the day of the week as a name (mon..sun)")
+    return dict(zip(CRON_FIELDS, fields, strict=True))
+
+
 def _validate(settings: Settings, origin: str) -> None:
     try:
         ZoneInfo(settings.app.timezone)
@@ -310,6 +338,18 @@ def _validate(settings: Settings, origin: str) -> None:
         raise ConfigError(f"{origin}: database.url: only sqlite and postgresql URLs are supported")
     if settings.reports.sek_per_eur <= 0:
         raise ConfigError(f"{origin}: reports.sek_per_eur: must be positive")
+    try:
+        cron_trigger_args(settings.digest.cron)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: digest.cron: {exc}") from None
+    try:
+        parse_interval(settings.digest.retry_every)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: digest.retry_every: {exc}") from None
+    if settings.digest.max_attempts < 1 or settings.digest.retry_backoff_minutes < 1:
+        raise ConfigError(
+            f"{origin}: digest.max_attempts and digest.retry_backoff_minutes must be at least 1"
+        )
     if settings.scheduler.lease_seconds < 10:
         raise ConfigError(f"{origin}: scheduler.lease_seconds: must be at least 10")
     seen: set[str] = set()
@@ -330,3 +370,22 @@ def _validate(settings: Settings, origin: str) -> None:
 
 def generate_secret_key() -> str:
     return secrets.token_urlsafe(48)
+
+
+def signing_key(settings: Settings) -> str:
+    """The key that signs session cookies and the one-click links in mails: the configured
+    one, or one generated once and kept beside the config file. The web app, the scheduler
+    and the CLI must agree on it, so all of them take it from here."""
+    return settings.app.secret_key or _instance_secret_key()
+
+
+def _instance_secret_key() -> str:
+    path = config_path().parent / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = generate_secret_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

@@ -32,6 +32,9 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "tracker.cli.sources",
     "tracker.cli.fetch",
     "tracker.cli.calls",
+    "tracker.cli.projects",
+    "tracker.cli.report",
+    "tracker.cli.digest",
 )
 
 

@@ -5,4 +5,10 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.main",
     "tracker.views.admin",
     "tracker.views.sources",
+    "tracker.views.projects",
+    "tracker.views.organisations",
+    "tracker.views.funders",
+    "tracker.views.delegations",
+    "tracker.views.reports",
+    "tracker.views.digests",
 )

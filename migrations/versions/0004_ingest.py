@@ -1,7 +1,7 @@
 """ingest: source links, change history, quarantine, more call fields
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-21 08:17:14.068695
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 
 import tracker.models.base
 
-revision: str = '0003'
-down_revision: str | Sequence[str] | None = '0002'
+revision: str = '0004'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

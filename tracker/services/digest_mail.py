@@ -1,0 +1,397 @@
+"""A digest as a mail: signed one-click links, the templates under ``templates/email/`` in the
+subscriber's language, and the MIME message with its list headers.
+
+Every link starts with ``[mail] base_url``: the mail is read far from any request, so the
+tracker's public address must come from the configuration.
+"""
+
+from __future__ import annotations
+
+import gettext
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_date
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from babel.support import Translations
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from tracker.config import PROJECT_ROOT, Settings, signing_key
+from tracker.errors import TrackerError
+from tracker.i18n import msg
+
+if TYPE_CHECKING:
+    from tracker.models import Digest
+    from tracker.services.digests import DigestContent, DigestEntry, FieldChange
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+NOT_RELEVANT_SALT = "tracker.digest.not-relevant"
+UNSUBSCRIBE_SALT = "tracker.digest.unsubscribe"
+# A "not relevant" link in a year-old mail no longer counts; unsubscribing always works.
+NOT_RELEVANT_MAX_AGE = timedelta(days=365)
+URGENT_DAYS = 7
+
+CALL_PATH = "/calls/{call_id}"
+SETTINGS_PATH = "/settings/digest"
+NOT_RELEVANT_PATH = "/digest/not-relevant/{token}"
+UNSUBSCRIBE_PATH = "/digest/unsubscribe/{token}"
+
+
+class InvalidLink(TrackerError):
+    """A one-click link whose signature does not match (tampered, or from another install)."""
+
+    status_code = 400
+
+
+# --- signed tokens ------------------------------------------------------------------------
+
+
+def make_not_relevant_token(
+    settings: Settings, subscription_id: int, call_id: int, focus_area_id: int | None
+) -> str:
+    serializer = URLSafeTimedSerializer(signing_key(settings), salt=NOT_RELEVANT_SALT)
+    return serializer.dumps([subscription_id, call_id, focus_area_id])
+
+
+def read_not_relevant_token(settings: Settings, token: str) -> tuple[int, int, int | None]:
+    """(subscription id, call id, focus area id) of a valid token; InvalidLink otherwise."""
+    serializer = URLSafeTimedSerializer(signing_key(settings), salt=NOT_RELEVANT_SALT)
+    try:
+        data = serializer.loads(token, max_age=int(NOT_RELEVANT_MAX_AGE.total_seconds()))
+        subscription_id, call_id, focus_area_id = data
+        return (
+            int(subscription_id),
+            int(call_id),
+            None if focus_area_id is None else int(focus_area_id),
+        )
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidLink(msg("this link is not valid or has expired")) from None
+
+
+def make_unsubscribe_token(settings: Settings, subscription_id: int) -> str:
+    return URLSafeSerializer(signing_key(settings), salt=UNSUBSCRIBE_SALT).dumps(subscription_id)
+
+
+def read_unsubscribe_token(settings: Settings, token: str) -> int:
+    try:
+        value = URLSafeSerializer(signing_key(settings), salt=UNSUBSCRIBE_SALT).loads(token)
+        return int(value)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidLink(msg("this link is not valid")) from None
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+
+    def _url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def home(self) -> str:
+        return self._url("/")
+
+    def call(self, call_id: int) -> str:
+        return self._url(CALL_PATH.format(call_id=call_id))
+
+    def settings(self) -> str:
+        return self._url(SETTINGS_PATH)
+
+    def not_relevant(self, token: str) -> str:
+        return self._url(NOT_RELEVANT_PATH.format(token=token))
+
+    def unsubscribe(self, token: str) -> str:
+        return self._url(UNSUBSCRIBE_PATH.format(token=token))
+
+
+# --- templates and language ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def translations(language: str) -> gettext.NullTranslations:
+    """The project's catalogue for ``language`` (English is the msgids themselves)."""
+    return Translations.load(str(TRANSLATIONS_DIR), [language], domain="messages")
+
+
+@lru_cache(maxsize=4)
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One item as the templates show it, every string already in the right language."""
+
+    title: str
+    programme: str
+    deadline: str | None
+    days_left: str | None
+    urgent: bool
+    score: int | None
+    focus_area: str | None
+    evidence: tuple[str, ...]
+    changes: tuple[str, ...]
+    note: str | None
+    call_url: str
+    official_url: str | None
+    not_relevant_url: str | None
+
+
+@dataclass(frozen=True)
+class SectionView:
+    key: str
+    title: str
+    entries: tuple[EntryView, ...]
+
+
+class _Formatter:
+    def __init__(self, language: str, tz: ZoneInfo, now: datetime) -> None:
+        self.language = language
+        self.tz = tz
+        self.now = now
+        self.t = translations(language)
+
+    def when(self, value: datetime) -> str:
+        return format_datetime(value, "EEE d MMM y, HH:mm", tzinfo=self.tz, locale=self.language)
+
+    def day(self, value: datetime) -> str:
+        return format_date(value.astimezone(self.tz).date(), "d MMMM y", locale=self.language)
+
+    def days_left(self, deadline: datetime) -> str:
+        days = (deadline.astimezone(self.tz).date() - self.now.astimezone(self.tz).date()).days
+        if days <= 0:
+            return self.t.gettext("closes today")
+        return self.t.ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
+
+    def money(self, value: str | None) -> str:
+        if value is None:
+            return "–"
+        return f"{format_decimal(value, locale=self.language)} EUR"
+
+    def status(self, value: str | None) -> str:
+        names = {
+            "forthcoming": self.t.gettext("forthcoming"),
+            "open": self.t.gettext("open"),
+            "closed": self.t.gettext("closed"),
+            "withdrawn": self.t.gettext("withdrawn"),
+        }
+        return names.get(value or "", value or "–")
+
+    def change(self, change: FieldChange) -> str:
+        t = self.t
+        if change.field == "deadline":
+            old = self.when(datetime.fromisoformat(change.old)) if change.old else None
+            new = self.when(datetime.fromisoformat(change.new)) if change.new else None
+            if old and new:
+                return t.gettext("Deadline moved from %(old)s to %(new)s") % {
+                    "old": old,
+                    "new": new,
+                }
+            if new:
+                return t.gettext("New deadline: %(new)s") % {"new": new}
+            return t.gettext("Deadline %(old)s removed") % {"old": old}
+        if change.field == "status":
+            return t.gettext("Status changed from %(old)s to %(new)s") % {
+                "old": self.status(change.old),
+                "new": self.status(change.new),
+            }
+        if change.field == "budget":
+            if change.old is None:
+                return t.gettext("Budget published: %(new)s") % {"new": self.money(change.new)}
+            return t.gettext("Budget changed from %(old)s to %(new)s") % {
+                "old": self.money(change.old),
+                "new": self.money(change.new),
+            }
+        return f"{change.field}: {change.old} → {change.new}"
+
+    def note(self, section: str, entry: DigestEntry) -> str | None:
+        t = self.t
+        if section == "mention":
+            return t.gettext("%(name)s mentioned you: “%(text)s”") % {
+                "name": entry.actor_name or t.gettext("Someone"),
+                "text": entry.excerpt or "",
+            }
+        if section == "assignment":
+            if entry.actor_name:
+                return t.gettext("%(actor)s assigned it to %(assignee)s") % {
+                    "actor": entry.actor_name,
+                    "assignee": entry.assignee_name or "–",
+                }
+            return t.gettext("Assigned to %(assignee)s") % {"assignee": entry.assignee_name or "–"}
+        return None
+
+    def subject(self, counts: dict[str, int], week_number: int) -> str:
+        t = self.t
+        parts = []
+        if n := counts.get("new", 0):
+            parts.append(t.ngettext("%(num)d new match", "%(num)d new matches", n) % {"num": n})
+        if n := counts.get("changed", 0):
+            parts.append(t.ngettext("%(num)d changed", "%(num)d changed", n) % {"num": n})
+        if n := counts.get("closing", 0):
+            parts.append(t.ngettext("%(num)d closing soon", "%(num)d closing soon", n) % {"num": n})
+        if n := counts.get("mentions", 0):
+            parts.append(t.ngettext("%(num)d mention", "%(num)d mentions", n) % {"num": n})
+        if n := counts.get("assignments", 0):
+            parts.append(t.ngettext("%(num)d assignment", "%(num)d assignments", n) % {"num": n})
+        summary = ", ".join(parts) if parts else t.gettext("nothing new")
+        return t.gettext("Funding digest, week %(week)d: %(summary)s") % {
+            "week": week_number,
+            "summary": summary,
+        }
+
+
+def _section_titles(t: gettext.NullTranslations) -> dict[str, str]:
+    return {
+        "new": t.gettext("New matches"),
+        "changed": t.gettext("Changed calls you follow"),
+        "closing": t.gettext("Closing soon"),
+        "mention": t.gettext("You were mentioned"),
+        "assignment": t.gettext("Assignments"),
+    }
+
+
+def render_digest(
+    content: DigestContent, settings: Settings, *, week: str, now: datetime
+) -> RenderedDigest:
+    """Subject, plain text and HTML of ``content`` in the subscriber's language."""
+    fmt = _Formatter(content.language, settings.tz, now)
+    t = fmt.t
+    links = Links(settings.mail.base_url)
+    titles = _section_titles(t)
+    sections = []
+    for section, entries in content.sections():
+        views = []
+        # Mentions and assignments are about people, not about how well a call fits.
+        about_fit = section.value in ("new", "changed", "closing")
+        for entry in entries:
+            token = (
+                make_not_relevant_token(
+                    settings, content.subscription_id, entry.call_id, entry.focus_area_id
+                )
+                if about_fit
+                else None
+            )
+            views.append(
+                EntryView(
+                    title=entry.title,
+                    programme=entry.programme,
+                    deadline=fmt.when(entry.deadline_at) if entry.deadline_at else None,
+                    days_left=fmt.days_left(entry.deadline_at) if entry.deadline_at else None,
+                    urgent=entry.deadline_at is not None
+                    and entry.deadline_at - now <= timedelta(days=URGENT_DAYS),
+                    score=round(entry.score) if about_fit and entry.score is not None else None,
+                    focus_area=entry.focus_area_name if about_fit else None,
+                    evidence=entry.evidence if about_fit else (),
+                    changes=tuple(fmt.change(c) for c in entry.changes),
+                    note=fmt.note(section.value, entry),
+                    call_url=links.call(entry.call_id),
+                    official_url=entry.official_url,
+                    not_relevant_url=links.not_relevant(token) if token else None,
+                )
+            )
+        if views:
+            sections.append(SectionView(section.value, titles[section.value], tuple(views)))
+    week_number = int(week.split("-W")[1])
+    subject = fmt.subject(content.counts, week_number)
+    pipeline = content.pipeline
+    context: dict[str, Any] = {
+        "language": content.language,
+        "subject": subject,
+        "week_number": week_number,
+        "recipient_name": content.recipient_name,
+        "period_start": fmt.day(content.since),
+        "period_end": fmt.day(content.until),
+        "sections": sections,
+        "is_empty": content.is_empty,
+        "pipeline": {
+            "interested": pipeline.get("interested", 0),
+            "preparing": pipeline.get("preparing", 0),
+            "submitted": pipeline.get("submitted", 0),
+        },
+        "home_url": links.home(),
+        "settings_url": links.settings(),
+        "unsubscribe_url": links.unsubscribe(
+            make_unsubscribe_token(settings, content.subscription_id)
+        ),
+    }
+    env = environment(content.language)
+    return RenderedDigest(
+        subject=subject,
+        text=env.get_template("email/digest.txt").render(context),
+        html=env.get_template("email/digest.html").render(context),
+    )
+
+
+# --- the message --------------------------------------------------------------------------
+
+
+def sender_address(settings: Settings) -> str:
+    """The bare address of ``[mail] sender``, which may also be written "Name <address>"."""
+    return parseaddr(settings.mail.sender)[1] or settings.mail.sender
+
+
+def _domain(sender: str) -> str:
+    domain = sender.rpartition("@")[2].strip(" >")
+    return domain or "tracker.invalid"
+
+
+def make_message_id(subscription_id: int, week: str, sender: str) -> str:
+    """A Message-ID fixed when the digest is claimed, so every attempt and resend of the
+    digest carries the same one (mail clients that deduplicate show a single mail)."""
+    return f"<digest.{week}.{subscription_id}.{uuid.uuid4().hex[:16]}@{_domain(sender)}>"
+
+
+def build_message(digest: Digest, settings: Settings, *, now: datetime) -> EmailMessage:
+    """The MIME message of a stored digest: multipart/alternative (text, then HTML) with the
+    RFC 8058 one-click unsubscribe headers."""
+    t = translations(digest.language)
+    links = Links(settings.mail.base_url)
+    unsubscribe_url = links.unsubscribe(make_unsubscribe_token(settings, digest.subscription_id))
+    name, sender = parseaddr(settings.mail.sender)
+    sender = sender or settings.mail.sender
+    message = EmailMessage()
+    message["From"] = Address(name or t.gettext("Funding tracker"), addr_spec=sender)
+    message["To"] = digest.address
+    message["Subject"] = digest.subject
+    message["Date"] = rfc2822_date(now)
+    message["Message-ID"] = digest.message_id
+    message["List-Id"] = f"{t.gettext('Funding digest')} <digest.{_domain(sender)}>"
+    subject = quote(f"unsubscribe {digest.subscription_id}")
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <mailto:{sender}?subject={subject}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Keep out-of-office replies and other robots quiet (RFC 3834; Exchange's own header).
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["Content-Language"] = digest.language
+    message.set_content(digest.text_body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    # Base64: quoted-printable encoding of a long HTML part is slow in Python, and every
+    # mail client reads either.
+    message.add_alternative(digest.html_body, subtype="html", charset="utf-8", cte="base64")
+    return message

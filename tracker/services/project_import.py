@@ -1,0 +1,528 @@
+"""Moving an office's spreadsheet of projects into the tracker, and back out.
+
+One project per row, a header row naming the columns in any order (``COLUMNS``); extra
+columns are reported and ignored. Dates are ISO 8601, amounts plain numbers, ``partners``
+is ``Name (CC); Name (CC)``. Rows are numbered as the spreadsheet numbers them (the header
+is row 1). Nothing is written unless every row is valid.
+
+A row whose title and lead office match a project already in the log updates that project:
+the columns the file has replace its values (a blank cell clears the field), partners in
+the file are added (none are removed). Other rows create projects.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.errors import ValidationFailed
+from tracker.i18n import Message, msg
+from tracker.models import (
+    Currency,
+    Project,
+    ProjectPartner,
+    ProjectRole,
+    ProjectStatus,
+    User,
+)
+from tracker.services.fields import (
+    FieldError,
+    clean,
+    parse_amount,
+    parse_choice,
+    parse_date,
+)
+from tracker.services.organisations import (
+    ensure_partner,
+    find_organisation,
+    format_partner_list,
+    parse_partner_list,
+)
+from tracker.services.projects import (
+    ProjectData,
+    add_partner,
+    check_project,
+    create_project,
+    find_office,
+    update_project,
+)
+
+COLUMNS = (
+    "title",
+    "acronym",
+    "programme",
+    "role",
+    "status",
+    "lead_office",
+    "submitted_on",
+    "decision_on",
+    "start_on",
+    "end_on",
+    "currency",
+    "total_budget",
+    "municipality_budget",
+    "eu_grant",
+    "own_contribution",
+    "partners",
+)
+REQUIRED_COLUMNS = ("title", "lead_office")
+MAX_ROWS = 5000
+_AMOUNT_COLUMNS = ("total_budget", "municipality_budget", "eu_grant", "own_contribution")
+_DATE_COLUMNS = ("submitted_on", "decision_on", "start_on", "end_on")
+# Where a rule broken by a project field is reported in the file.
+_FIELD_TO_COLUMN = {
+    "own_contribution_cash": "own_contribution",
+    "own_contribution_in_kind": "own_contribution",
+}
+
+
+class ImportFileError(ValidationFailed):
+    """The file as a whole cannot be read (format, header)."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet read from a file: the normalised header and the rows as column -> cell."""
+
+    header: list[str]
+    rows: list[tuple[int, dict[str, object]]]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str | None
+    message: Message
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    new_partners: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def written(self) -> bool:
+        return self.ok and not self.dry_run
+
+
+# --- reading files --------------------------------------------------------------------------
+
+
+def _normalise_header(cell: object) -> str:
+    return clean(cell).lower().replace(" ", "_").replace("-", "_")
+
+
+def _table(raw_rows: Iterable[tuple[int, list[object]]]) -> Table:
+    iterator = iter(raw_rows)
+    for _number, cells in iterator:
+        if any(clean(c) for c in cells):
+            header = [_normalise_header(c) for c in cells]
+            break
+    else:
+        raise ImportFileError(msg("the file is empty"))
+    while header and not header[-1]:
+        header.pop()
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise ImportFileError(msg("the column %(column)s appears twice", column=name))
+        seen.add(name)
+    rows: list[tuple[int, dict[str, object]]] = []
+    for number, cells in iterator:
+        if not any(clean(c) for c in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ImportFileError(msg("the file has more than %(count)d rows", count=MAX_ROWS))
+        values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
+        rows.append((number, {k: v for k, v in values.items() if k}))
+    return Table(header=[h for h in header if h], rows=rows)
+
+
+def read_csv(data: bytes) -> Table:
+    """A CSV file as saved by Excel (UTF-8 with or without BOM, or Windows-1252; comma,
+    semicolon or tab separated)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return _table((i, list(row)) for i, row in enumerate(reader, start=1))
+
+
+def read_xlsx(data: bytes) -> Table:
+    """The first sheet of an Excel workbook; typed cells (dates, numbers) are kept."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ImportFileError(
+            msg("the file is not an Excel workbook (.xlsx): %(error)s", error=str(exc))
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        return _table(
+            (i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+        )
+    finally:
+        workbook.close()
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    """A table from the bytes of a .csv or .xlsx file (chosen by the file name)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
+        return read_csv(data)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(data)
+    raise ImportFileError(msg("only .csv and .xlsx files can be imported"))
+
+
+# --- checking and writing -------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    number: int
+    data: ProjectData
+    existing: Project | None
+    partners: list[tuple[str, str | None]]
+
+
+def _read_cells(
+    session: Session, number: int, cells: Mapping[str, object], errors: list[RowError]
+) -> tuple[dict[str, Any], list[tuple[str, str | None]]] | None:
+    """Typed values of the cells of one row, or None after adding its errors."""
+    found: list[RowError] = []
+    values: dict[str, Any] = {}
+
+    def fail(column: str, message: Message) -> None:
+        found.append(RowError(number, column, message))
+
+    if "title" in cells:
+        values["title"] = clean(cells["title"])
+        if not values["title"]:
+            fail("title", msg("a title is required"))
+    for key in ("acronym", "programme"):
+        if key in cells:
+            values[key] = clean(cells[key]) or None
+    defaults: tuple[tuple[str, type[Any], Any], ...] = (
+        ("role", ProjectRole, ProjectRole.PARTNER),
+        ("status", ProjectStatus, ProjectStatus.IDEA),
+    )
+    for key, choice_type, default in defaults:
+        if key in cells:
+            try:
+                cell = cells[key]
+                values[key] = parse_choice(cell, choice_type) if clean(cell) else default
+            except FieldError as exc:
+                fail(key, exc.message)
+    office_key = clean(cells.get("lead_office"))
+    office = find_office(session, office_key) if office_key else None
+    if office is None:
+        message = (
+            msg("no office %(office)r (use its short name)", office=office_key)
+            if office_key
+            else msg("the lead office is required")
+        )
+        fail("lead_office", message)
+    else:
+        values["lead_office_id"] = office.id
+    for key in _DATE_COLUMNS:
+        if key in cells:
+            try:
+                values[key] = parse_date(cells[key])
+            except FieldError as exc:
+                fail(key, exc.message)
+    for key in _AMOUNT_COLUMNS:
+        if key in cells:
+            try:
+                values[key] = parse_amount(cells[key])
+            except FieldError as exc:
+                fail(key, exc.message)
+    if "currency" in cells:
+        if clean(cells["currency"]):
+            try:
+                values["currency"] = parse_choice(cells["currency"], Currency)
+            except FieldError as exc:
+                fail("currency", exc.message)
+        elif any(values.get(key) is not None for key in _AMOUNT_COLUMNS):
+            fail("currency", msg("say whether the amounts are in EUR or SEK"))
+        else:
+            values["currency"] = Currency.EUR
+    elif any(values.get(key) is not None for key in _AMOUNT_COLUMNS):
+        fail("currency", msg("say whether the amounts are in EUR or SEK"))
+    partners: list[tuple[str, str | None]] = []
+    if "partners" in cells:
+        try:
+            partners = parse_partner_list(clean(cells["partners"]))
+        except FieldError as exc:
+            fail("partners", exc.message)
+        for name, country in partners:
+            if country is None and find_organisation(session, name, None) is None:
+                fail(
+                    "partners",
+                    msg(
+                        "%(partner)r lacks its country: write Name (CC), e.g. Riga (LV)",
+                        partner=name,
+                    ),
+                )
+    if found:
+        errors.extend(found)
+        return None
+    return values, partners
+
+
+def _project_data(
+    values: dict[str, Any], existing: Project | None, *, has_own_contribution: bool
+) -> ProjectData:
+    own = values.pop("own_contribution", None)
+    base = (
+        ProjectData.from_project(existing)
+        if existing is not None
+        else ProjectData(title="", lead_office_id=0)
+    )
+    data = dataclasses.replace(base, **values)
+    if has_own_contribution:
+        data = _with_own_contribution(data, own)
+    return data
+
+
+def _with_own_contribution(data: ProjectData, total: Decimal | None) -> ProjectData:
+    """Spread the file's single own-contribution figure over cash and in kind, keeping the
+    in-kind part already recorded when the total still allows it."""
+    if total is None:
+        return dataclasses.replace(data, own_contribution_cash=None, own_contribution_in_kind=None)
+    in_kind = data.own_contribution_in_kind or Decimal(0)
+    if in_kind > total:
+        in_kind = Decimal(0)
+    return dataclasses.replace(
+        data,
+        own_contribution_cash=total - in_kind,
+        own_contribution_in_kind=in_kind if in_kind else None,
+    )
+
+
+def _find_existing(session: Session, title: str, office_id: int) -> Project | None:
+    """The office's project with that title, compared case-insensitively in Python (SQLite's
+    lower() leaves Å, Ä and Ö alone)."""
+    wanted = title.casefold()
+    candidates = session.scalars(
+        select(Project)
+        .where(Project.lead_office_id == office_id)
+        .options(selectinload(Project.partners).selectinload(ProjectPartner.organisation))
+        .order_by(Project.id)
+    )
+    return next((p for p in candidates if p.title.casefold() == wanted), None)
+
+
+def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResult]:
+    """Read and check every row without writing anything."""
+    result = ImportResult(rows=len(table.rows))
+    result.extra_columns = [c for c in table.header if c not in COLUMNS]
+    result.missing_columns = [c for c in COLUMNS if c not in table.header]
+    absent = [c for c in REQUIRED_COLUMNS if c not in table.header]
+    if absent:
+        raise ImportFileError(
+            msg("the header lacks the column(s) %(columns)s", columns=", ".join(absent))
+        )
+    checked: list[_Row] = []
+    first_row_of: dict[tuple[str, int], int] = {}
+    for number, cells in table.rows:
+        known = {k: v for k, v in cells.items() if k in COLUMNS}
+        read = _read_cells(session, number, known, result.errors)
+        if read is None:
+            continue
+        values, partners = read
+        key = (values["title"].casefold(), values["lead_office_id"])
+        if key in first_row_of:
+            result.errors.append(
+                RowError(
+                    number,
+                    "title",
+                    msg("the same project as row %(row)d", row=first_row_of[key]),
+                )
+            )
+            continue
+        first_row_of[key] = number
+        existing = _find_existing(session, values["title"], values["lead_office_id"])
+        data = _project_data(values, existing, has_own_contribution="own_contribution" in known)
+        for field_name, message in check_project(session, data).items():
+            column = _FIELD_TO_COLUMN.get(field_name, field_name)
+            result.errors.append(RowError(number, column if column in COLUMNS else None, message))
+        checked.append(_Row(number, data, existing, partners))
+    return checked, result
+
+
+def import_projects(
+    session: Session,
+    table: Table,
+    *,
+    actor: User | None,
+    now: datetime,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Create or update one project per row. Nothing is written when any row is invalid or
+    when ``dry_run``; the result says what was (or would be) done. The caller commits."""
+    rows, result = check_table(session, table)
+    result.dry_run = dry_run
+    if result.errors:
+        return result
+    seen_partners: set[tuple[str, str | None]] = set()
+    for row in rows:
+        for name, country in row.partners:
+            if (
+                country is not None
+                and (name.lower(), country) not in seen_partners
+                and find_organisation(session, name, country) is None
+            ):
+                seen_partners.add((name.lower(), country))
+                result.new_partners.append(f"{name} ({country})")
+    for row in rows:
+        label = row.data.title
+        if row.existing is None:
+            result.created.append(label)
+        elif ProjectData.from_project(row.existing) != row.data or _missing_partners(row):
+            result.updated.append(label)
+        else:
+            result.unchanged.append(label)
+    if dry_run:
+        return result
+    with session.begin_nested():
+        for row in rows:
+            if row.existing is None:
+                project = create_project(session, row.data, actor=actor, now=now, source="import")
+            else:
+                project = row.existing
+                update_project(session, project, row.data, actor=actor, now=now, source="import")
+            for name, country in _missing_partners(row, project):
+                if country is None:
+                    organisation = find_organisation(session, name, None)
+                    assert organisation is not None  # checked by _read_cells
+                else:
+                    organisation, _ = ensure_partner(session, name, country, actor=actor, now=now)
+                add_partner(
+                    session, project, organisation, ProjectRole.PARTNER, actor=actor, now=now
+                )
+    return result
+
+
+def _missing_partners(row: _Row, project: Project | None = None) -> list[tuple[str, str | None]]:
+    target = project or row.existing
+    if target is None:
+        return list(row.partners)
+    present = {(p.organisation.name.lower(), p.organisation.country_code) for p in target.partners}
+    return [(n, c) for n, c in row.partners if (n.lower(), c) not in present]
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def _plain(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def export_row(project: Project) -> dict[str, Any]:
+    """A project in the import's columns (strings; amounts as plain numbers)."""
+    own = (
+        None
+        if project.own_contribution_cash is None and project.own_contribution_in_kind is None
+        else project.own_contribution
+    )
+    return {
+        "title": project.title,
+        "acronym": project.acronym or "",
+        "programme": project.programme or "",
+        "role": project.role.value,
+        "status": project.status.value,
+        "lead_office": project.lead_office.slug,
+        **{key: _iso(getattr(project, key)) for key in _DATE_COLUMNS},
+        "currency": project.currency.value,
+        "total_budget": _plain(project.total_budget),
+        "municipality_budget": _plain(project.municipality_budget),
+        "eu_grant": _plain(project.eu_grant),
+        "own_contribution": _plain(own),
+        "partners": format_partner_list(p.organisation for p in project.partners),
+    }
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def export_projects(projects: Iterable[Project], filename: str) -> bytes:
+    """The projects as a .csv or .xlsx file in the shape the import reads."""
+    rows = [export_row(p) for p in projects]
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue().encode("utf-8")
+    if suffix == ".xlsx":
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "projects"
+        sheet.append(list(COLUMNS))
+        for row in rows:
+            sheet.append([_typed_cell(key, row[key]) for key in COLUMNS])
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
+                if COLUMNS[cell.column - 1] in _DATE_COLUMNS:
+                    cell.number_format = "yyyy-mm-dd"
+        sheet.freeze_panes = "A2"
+        buffer_bytes = io.BytesIO()
+        workbook.save(buffer_bytes)
+        return buffer_bytes.getvalue()
+    raise ImportFileError(msg("only .csv and .xlsx files can be exported"))
+
+
+def _typed_cell(key: str, value: str) -> object:
+    """Dates and amounts as real spreadsheet values so Excel can sort and add them."""
+    if not value:
+        return None
+    if key in _DATE_COLUMNS:
+        return date.fromisoformat(value)
+    if key in _AMOUNT_COLUMNS:
+        return Decimal(value)
+    return value
+
+
+def list_for_export(session: Session) -> list[Project]:
+    return list(
+        session.scalars(
+            select(Project)
+            .options(
+                selectinload(Project.partners).selectinload(ProjectPartner.organisation),
+                selectinload(Project.lead_office),
+            )
+            .order_by(Project.id)
+        )
+    )
