@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import login, make_source, make_user
-from tracker.models import FetchRun, FetchStatus, QuarantinedItem, Role, Source, SourceKind
+from tests.feeds.conftest import fixture_bytes
+from tracker.models import (
+    FetchRun,
+    FetchStatus,
+    FundingCall,
+    QuarantinedItem,
+    Role,
+    Source,
+    SourceKind,
+)
 
 T0 = datetime(2026, 9, 20, 6, 0, tzinfo=UTC)
 
@@ -178,3 +189,80 @@ def test_pages_speak_swedish_by_default(client: FlaskClient, session: Session) -
     page = client.get("/admin/sources").get_data(as_text=True)
 
     assert "Källor" in page and "Hämta nu" in page
+
+
+def test_editors_add_a_call_with_the_form(client: FlaskClient, session: Session, csrf: str) -> None:
+    login(client, make_user(session, role=Role.EDITOR, language="en"))
+    form = {
+        "action": "add",
+        "title": "Hållbar omställning i Östra Mellansverige",
+        "identifier": "20261234",
+        "programme": "Regionalfonden",
+        "url": "https://example.se/utlysning",
+        "opens": "2026-09-01",
+        "deadlines": "2026-11-15 14:00",
+        "region": "Östra Mellansverige",
+        "eligible_applicants": "Kommuner och regioner",
+        "cofinancing_pct": "40",
+        "budget_total": "120 000 000",
+        "currency": "SEK",
+        "csrf_token": csrf,
+    }
+
+    response = client.post("/admin/manual-calls", data=form)
+
+    assert response.status_code == 302
+    call = session.scalars(select(FundingCall).where(FundingCall.identifier == "20261234")).one()
+    assert call.region == "Östra Mellansverige"
+    assert call.cofinancing_rate == Decimal(60)
+    assert call.budget_total == Decimal(120_000_000) and call.currency == "SEK"
+    assert [d.deadline_at for d in call.deadlines] == [datetime(2026, 11, 15, 13, 0, tzinfo=UTC)]
+
+    bad = client.post(
+        "/admin/manual-calls",
+        data={**form, "title": "", "deadlines": "mid November", "csrf_token": csrf},
+    )
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "a title is required" in page and "is not a date" in page
+
+
+def test_a_sheet_upload_reports_row_errors_and_a_check_saves_nothing(
+    client: FlaskClient, session: Session, csrf: str
+) -> None:
+    login(client, make_user(session, role=Role.EDITOR, language="en"))
+    sheet = fixture_bytes("manual_calls.csv")
+
+    checked = client.post(
+        "/admin/manual-calls",
+        data={
+            "action": "upload",
+            "dry_run": "on",
+            "csrf_token": csrf,
+            "sheet": (io.BytesIO(sheet), "calls.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    page = checked.get_data(as_text=True)
+    assert "nothing was saved" in page
+    assert "3 of 6 rows are valid" in page
+    assert "is not an http(s) address" in page
+    assert session.scalar(select(func.count()).select_from(FundingCall)) == 0
+
+    client.post(
+        "/admin/manual-calls",
+        data={"action": "upload", "csrf_token": csrf, "sheet": (io.BytesIO(sheet), "calls.csv")},
+        content_type="multipart/form-data",
+    )
+    assert session.scalar(select(func.count()).select_from(FundingCall)) == 3
+
+
+def test_viewers_cannot_add_calls(client: FlaskClient, session: Session) -> None:
+    login(client, make_user(session, role=Role.VIEWER))
+    assert client.get("/admin/manual-calls").status_code == 403
+
+
+def test_manual_page_in_swedish(client: FlaskClient, session: Session) -> None:
+    login(client, make_user(session, role=Role.EDITOR, language="sv"))
+    page = client.get("/admin/manual-calls").get_data(as_text=True)
+    assert "Utlysningar utan flöde" in page and "Lägg till en utlysning" in page

@@ -52,7 +52,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -74,6 +74,7 @@ from tracker.feeds.records import (
     make_deadlines,
     text_to_html,
 )
+from tracker.i18n import msg
 
 __all__ = [
     "COLUMNS",
@@ -83,6 +84,7 @@ __all__ = [
     "fetch_manual",
     "parse_manual",
     "parse_manual_csv",
+    "parse_manual_row",
     "parse_manual_xlsx",
 ]
 
@@ -262,6 +264,23 @@ def _limited(rows: Iterable[Any]) -> Iterable[list[Any]]:
         yield list(row)
 
 
+def parse_manual_row(values: Mapping[str, Any]) -> tuple[CallRecord | None, list[RowError]]:
+    """One call typed into a form, with the sheet's column names as keys.
+
+    Returns the record, or None and the errors (row number 1).
+    """
+    errors: list[RowError] = []
+    cells = {
+        _column_name(k): v
+        for k, v in values.items()
+        if _column_name(k) in COLUMNS and v not in (None, "")
+    }
+    record = _row_record(1, cells, errors)
+    if record is not None:
+        record = replace(record, raw={k: _jsonable(v) for k, v in cells.items()})
+    return (None if errors else record), errors
+
+
 def _column_name(value: Any) -> str:
     name = re.sub(r"[\s\-]+", "_", str(value or "").strip().lower()).replace("%", "pct")
     name = name.strip("_")
@@ -294,7 +313,7 @@ def _rows_to_import(rows: list[list[Any]]) -> ManualImport:
         if record is not None:
             earlier = seen_ids.get(record.external_id)
             if earlier is not None:
-                errors.append(RowError(offset, "id", f"same id as row {earlier}"))
+                errors.append(RowError(offset, "id", msg("same id as row %(row)s", row=earlier)))
             else:
                 seen_ids[record.external_id] = offset
         if errors:
@@ -327,7 +346,7 @@ def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> 
 
     title = text("title")
     if not title:
-        errors.append(RowError(row, "title", "a title is required"))
+        errors.append(RowError(row, "title", msg("a title is required")))
     language = (text("language") or "sv").lower()[:2]
     opening = _moment(values.get("opens"), row, "opens", errors)
 
@@ -351,8 +370,11 @@ def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> 
                 RowError(
                     row,
                     "deadline_model",
-                    f"unknown value {text('deadline_model')!r}; use single-stage, two-stage, "
-                    "multiple cut-off or continuous",
+                    msg(
+                        "unknown value %(value)r; use single-stage, two-stage, "
+                        "multiple cut-off or continuous",
+                        value=text("deadline_model"),
+                    ),
                 )
             )
     elif moments:
@@ -361,7 +383,7 @@ def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> 
 
     url = text("url")
     if url and not re.match(r"https?://\S+$", url, re.IGNORECASE):
-        errors.append(RowError(row, "url", f"{url!r} is not an http(s) address"))
+        errors.append(RowError(row, "url", msg("%(value)r is not an http(s) address", value=url)))
 
     currency = (text("currency") or DEFAULT_CURRENCY).upper()
     amounts: dict[str, Decimal | None] = {}
@@ -371,28 +393,32 @@ def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> 
         if raw:
             parsed = parse_amount(raw, currency)
             if parsed is None or parsed[0] < 0:
-                errors.append(RowError(row, name, f"{raw!r} is not an amount"))
+                errors.append(RowError(row, name, msg("%(value)r is not an amount", value=raw)))
             else:
                 amounts[name] = parsed[0]
                 if parsed[1] and parsed[1] != currency and not text("currency"):
                     currency = parsed[1]
     low, high = amounts["min_grant"], amounts["max_grant"]
     if low is not None and high is not None and low > high:
-        errors.append(RowError(row, "min_grant", "min_grant is larger than max_grant"))
+        errors.append(RowError(row, "min_grant", msg("min_grant is larger than max_grant")))
     expected = None
     if text("expected_grants"):
         raw = text("expected_grants") or ""
         if re.fullmatch(r"\d+", raw):
             expected = int(raw)
         else:
-            errors.append(RowError(row, "expected_grants", f"{raw!r} is not a whole number"))
+            errors.append(
+                RowError(row, "expected_grants", msg("%(value)r is not a whole number", value=raw))
+            )
 
     rate = _percent(values, "max_eu_rate_pct", row, errors)
     own = _percent(values, "cofinancing_pct", row, errors)
     if rate is not None and own is not None and rate + own != 100:
         errors.append(
             RowError(
-                row, "cofinancing_pct", "max_eu_rate_pct and cofinancing_pct must add up to 100"
+                row,
+                "cofinancing_pct",
+                msg("max_eu_rate_pct and cofinancing_pct must add up to 100"),
             )
         )
     if rate is None and own is not None:
@@ -464,7 +490,11 @@ def _moment(
     match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2})[:.](\d{2}))?", text)
     if not match:
         errors.append(
-            RowError(row, column, f"{text!r} is not a date (use 2026-09-30 or 2026-09-30 14:00)")
+            RowError(
+                row,
+                column,
+                msg("%(value)r is not a date (use 2026-09-30 or 2026-09-30 14:00)", value=text),
+            )
         )
         return None
     try:
@@ -473,7 +503,13 @@ def _moment(
             return datetime(day.year, day.month, day.day, tzinfo=UTC), True
         local = datetime(day.year, day.month, day.day, int(match[4]), int(match[5]))
     except ValueError as exc:
-        errors.append(RowError(row, column, f"{text!r} is not a valid date: {exc}"))
+        errors.append(
+            RowError(
+                row,
+                column,
+                msg("%(value)r is not a valid date: %(reason)s", value=text, reason=exc),
+            )
+        )
         return None
     return local_to_utc(local, STOCKHOLM), False
 
@@ -487,7 +523,9 @@ def _percent(
     text = str(raw) if not isinstance(raw, float) else repr(raw)
     value = parse_percent(text)
     if value is None or not Decimal(0) <= value <= Decimal(100):
-        errors.append(RowError(row, name, f"{raw!r} is not a percentage between 0 and 100"))
+        errors.append(
+            RowError(row, name, msg("%(value)r is not a percentage between 0 and 100", value=raw))
+        )
         return None
     return value
 

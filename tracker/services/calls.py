@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,15 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, selectinload
 
 from tracker.errors import NotFound, ValidationFailed
-from tracker.feeds.manual import ManualImport, parse_manual
+from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
 from tracker.i18n import msg
-from tracker.models import CallChange, CallSourceLink, FundingCall, Source, SourceKind
+from tracker.models import CallChange, CallSourceLink, FundingCall, Source, SourceKind, User
+from tracker.services.audit import record_event
 from tracker.services.ingest import IngestStats, upsert_calls
 
 __all__ = [
     "STATUSES",
     "ImportOutcome",
+    "add_manual_call",
     "call_details",
     "call_summary",
     "find_call",
@@ -228,6 +230,43 @@ def manual_source(session: Session, name: str, *, now: datetime) -> Source:
             )
         )
     return source
+
+
+def add_manual_call(
+    session: Session,
+    source: Source,
+    values: Mapping[str, Any],
+    *,
+    actor: User | None,
+    now: datetime,
+    sek_per_eur: Decimal | None = None,
+) -> FundingCall:
+    """Add (or update) one call typed into the form; the keys are the sheet's columns.
+
+    Raises ValidationFailed with a message per column. Adds and flushes.
+    """
+    record, errors = parse_manual_row(values)
+    if record is None:
+        raise ValidationFailed(
+            msg("The call was not saved."), {e.column or "title": e.message for e in errors}
+        )
+    upsert_calls(session, source, [record], now=now, complete=False, sek_per_eur=sek_per_eur)
+    call_id = session.scalar(
+        select(CallSourceLink.call_id).where(
+            CallSourceLink.source_id == source.id, CallSourceLink.external_id == record.external_id
+        )
+    )
+    assert call_id is not None
+    record_event(
+        session,
+        "call.add_manual",
+        "call",
+        call_id,
+        actor=actor,
+        now=now,
+        details={"source": source.name, "external_id": record.external_id},
+    )
+    return get_call(session, call_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ quarantine of items that could not be read."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,8 +14,11 @@ from werkzeug.wrappers import Response
 
 from tracker import web
 from tracker.errors import ValidationFailed
+from tracker.feeds.errors import FetchError
+from tracker.feeds.manual import COLUMNS
 from tracker.i18n import msg
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind, utcnow
+from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
 from tracker.services.sources import (
     add_source,
     get_source,
@@ -27,6 +31,7 @@ from tracker.services.sources import (
 bp = Blueprint("sources", __name__, url_prefix="/admin")
 
 QUARANTINE_PAGE = 200
+MANUAL_SOURCE = "manual"  # the source `tracker calls import` uses too
 RAW_SHOWN = 20_000  # characters of a quarantined payload shown on the page
 
 
@@ -160,6 +165,83 @@ def set_enabled(source_id: int) -> Response:
     else:
         flash(_("%(name)s is disabled; its calls stay.", name=source.name), "info")
     return redirect(url_for("sources.index"))
+
+
+MANUAL_FIELDS = (
+    "title",
+    "identifier",
+    "programme",
+    "url",
+    "opens",
+    "deadlines",
+    "region",
+    "eligible_applicants",
+    "max_eu_rate_pct",
+    "cofinancing_pct",
+    "budget_total",
+    "max_grant",
+    "currency",
+    "summary",
+    "language",
+)
+
+
+@bp.route("/manual-calls", methods=["GET", "POST"])
+@web.requires(Role.EDITOR)
+def manual() -> Response | str | tuple[str, int]:
+    """Calls from funders without a feed: one by one in a form, or a CSV/xlsx sheet."""
+    session = web.db()
+    settings = web.settings()
+    rate = Decimal(str(settings.reports.sek_per_eur))
+    form = {name: "" for name in MANUAL_FIELDS}
+    form["currency"], form["language"] = "SEK", "sv"
+    errors: dict[str, str] = {}
+    outcome: ImportOutcome | None = None
+    dry_run = False
+    if request.method == "POST" and request.form.get("action") == "add":
+        form = {name: request.form.get(name, "").strip() for name in MANUAL_FIELDS}
+        try:
+            source = manual_source(session, MANUAL_SOURCE, now=utcnow())
+            call = add_manual_call(
+                session, source, form, actor=web.require_user(), now=utcnow(), sek_per_eur=rate
+            )
+            session.commit()
+            flash(_("Call %(title)s saved.", title=call.title), "info")
+            return redirect(url_for("sources.manual"))
+        except ValidationFailed as exc:
+            session.rollback()
+            errors.update(exc.errors)
+    elif request.method == "POST" and request.form.get("action") == "upload":
+        upload = request.files.get("sheet")
+        dry_run = request.form.get("dry_run") == "on"
+        if upload is None or not upload.filename:
+            errors["sheet"] = msg("Choose a CSV or xlsx file.")
+        else:
+            try:
+                source = manual_source(session, MANUAL_SOURCE, now=utcnow())
+                outcome = import_calls(
+                    session,
+                    source,
+                    upload.read(),
+                    filename=upload.filename,
+                    now=utcnow(),
+                    sek_per_eur=rate,
+                )
+                if dry_run:
+                    session.rollback()
+                else:
+                    session.commit()
+            except FetchError as exc:
+                session.rollback()
+                errors["sheet"] = msg("The file could not be read: %(reason)s", reason=str(exc))
+    return render_template(
+        "sources/manual.html",
+        form=form,
+        errors=errors,
+        outcome=outcome,
+        dry_run=dry_run,
+        columns=COLUMNS,
+    ), (422 if errors else 200)
 
 
 def _shown(raw: Any) -> str:
