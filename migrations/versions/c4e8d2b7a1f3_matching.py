@@ -1,7 +1,7 @@
 """matching: staff decisions on matches, learned models, profile-wide matching context
 
 Revision ID: c4e8d2b7a1f3
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-21 08:40:11.206359
 """
 
@@ -16,7 +16,7 @@ import tracker.models.base
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'c4e8d2b7a1f3'
-down_revision: str | Sequence[str] | None = '0003'
+down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

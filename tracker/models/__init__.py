@@ -2,7 +2,13 @@
 
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
-from tracker.models.calls import CallDeadline, CallMatch, FundingCall
+from tracker.models.calls import (
+    CallChange,
+    CallDeadline,
+    CallMatch,
+    CallSourceLink,
+    FundingCall,
+)
 from tracker.models.digests import (
     Digest,
     DigestDismissal,
@@ -44,7 +50,7 @@ from tracker.models.review import (
     TriageState,
     Watch,
 )
-from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
+from tracker.models.sources import FetchRun, FetchStatus, QuarantinedItem, Source, SourceKind
 from tracker.models.strategy import (
     DecisionSource,
     FocusArea,
@@ -57,9 +63,11 @@ from tracker.models.users import LoginAttempt, Office, Role, User
 __all__ = [
     "AuditEvent",
     "Base",
+    "CallChange",
     "CallDeadline",
     "CallMatch",
     "CallReview",
+    "CallSourceLink",
     "CoFinancingLine",
     "Comment",
     "Contribution",
@@ -96,6 +104,7 @@ __all__ = [
     "ProjectPartner",
     "ProjectRole",
     "ProjectStatus",
+    "QuarantinedItem",
     "Role",
     "SavedFilter",
     "SisterCity",

@@ -4,6 +4,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.auth",
     "tracker.views.main",
     "tracker.views.admin",
+    "tracker.views.sources",
     "tracker.views.projects",
     "tracker.views.organisations",
     "tracker.views.funders",
