@@ -84,7 +84,7 @@ def _fetch_sources(ctx: JobContext) -> None:
     if not due:
         return
     with http_session(ctx.settings) as http:
-        run_fetches(
+        outcomes = run_fetches(
             ctx.session_factory,
             due,
             http=http,
@@ -92,6 +92,9 @@ def _fetch_sources(ctx: JobContext) -> None:
             facet_cache=_FACET_CACHE,
             sek_per_eur=Decimal(str(ctx.settings.reports.sek_per_eur)),
         )
+    # New and changed calls are matched right after the fetch that brought them.
+    if any(o.new or o.updated or o.withdrawn for o in outcomes):
+        _match_calls(ctx)
 
 
 def _weekly_digest(ctx: JobContext) -> None:

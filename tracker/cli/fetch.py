@@ -87,5 +87,14 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
             sek_per_eur=rate,
             on_done=lambda outcome: click.echo(summary_line(outcome)),
         )
+    if any(o.new or o.updated or o.withdrawn for o in outcomes):
+        from tracker.services.matching import match_calls
+
+        with session_scope(obj.session_factory) as session:
+            done = match_calls(session, None, now=utcnow())
+        click.echo(
+            f"matched {done.calls} new or changed calls: {done.matched} match an area, "
+            f"{done.gated} gated"
+        )
     if any(outcome.failed for outcome in outcomes):
         sys.exit(1)
