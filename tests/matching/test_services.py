@@ -311,3 +311,20 @@ def test_replace_keeps_frozen_inputs(session: Session) -> None:
     session.refresh(call)
     assert call.description_text == HEATING["description_text"]
     assert replace(CallInput(id="x", title="t"), title="u").title == "u"
+
+
+def test_withdrawn_calls_are_gated_and_cascade_calls_use_their_topic(session: Session) -> None:
+    withdrawn = make_call(session, is_withdrawn=True, **HEATING)
+    cascade = make_call(
+        session,
+        identifier="12345COMPETITIVE_CALLen",
+        parent_identifier="HORIZON-MISS-2026-01-CIT-02",
+        eligible_applicants="Municipalities and local authorities of Mission cities",
+        **{**HEATING, "programme_label": "Horizon Europe (HORIZON)"},
+    )
+    match_calls(session, None, now=NOW)
+    session.refresh(withdrawn)
+    assert withdrawn.gate_code == "withdrawn"
+    energy = next(m for a, m in call_matches(session, cascade.id) if a.slug == "energy-environment")
+    priors = [e["text"] for e in energy.evidence if e["kind"] == "prior"]
+    assert any("Cities Mission" in p for p in priors)

@@ -32,6 +32,7 @@ class CallInput:
     deadlines: tuple[datetime, ...] = ()
     eligible_countries: tuple[str, ...] = ()
     eligible_regions: tuple[str, ...] = ()
+    is_withdrawn: bool = False
 
     def __post_init__(self) -> None:
         for d in self.deadlines:

@@ -229,6 +229,9 @@ def check_gates(
     if texts is None:
         texts = call_texts(call)
 
+    if call.is_withdrawn:
+        return GateHit("withdrawn", "Withdrawn: the sources no longer list this call.")
+
     if (
         g.closed_calls
         and now is not None

@@ -370,9 +370,16 @@ def call_input(call: FundingCall) -> CallInput:
     )
     if call.summary and call.summary not in description:
         description = f"{call.summary}\n{description}"
+    if call.eligible_applicants:
+        description = f"{description}\nEligible applicants: {call.eligible_applicants}"
+    # A cascade call's own identifier says nothing; its EU topic's does.
+    identifier = call.identifier or ""
+    if call.parent_identifier and not CallInput(id="", title="", identifier=identifier).topic_id:
+        identifier = call.parent_identifier
     return CallInput(
         id=str(call.id),
-        identifier=call.identifier or "",
+        identifier=identifier,
+        is_withdrawn=call.is_withdrawn,
         title=call.title,
         call_title=call.call_title or "",
         programme=call.programme_label or "",
