@@ -48,6 +48,55 @@ def _prune_login_attempts(ctx: JobContext) -> None:
         prune_login_attempts(session, now=ctx.now())
 
 
+def _match_calls(ctx: JobContext) -> None:
+    from tracker.db import session_scope
+    from tracker.services.matching import match_calls
+
+    with session_scope(ctx.session_factory) as session:
+        match_calls(session, None, now=ctx.now())
+
+
+def _retrain_matching(ctx: JobContext) -> None:
+    from tracker.db import session_scope
+    from tracker.services.matching import retrain
+
+    with session_scope(ctx.session_factory) as session:
+        retrain(session, now=ctx.now())
+
+
+# Facet labels of the search API, kept for the life of the scheduler process.
+_FACET_CACHE: Any = None
+
+
+def _fetch_sources(ctx: JobContext) -> None:
+    """Fetch every source whose schedule says it is due, or that an admin asked for."""
+    from decimal import Decimal
+
+    from tracker.feeds.sedia import FacetCache
+    from tracker.services.ingest import run_fetches
+    from tracker.services.sources import due_sources, http_session
+
+    global _FACET_CACHE
+    if _FACET_CACHE is None:
+        _FACET_CACHE = FacetCache()
+    with ctx.session_factory() as session:
+        due = [source.id for source in due_sources(session, now=ctx.now())]
+    if not due:
+        return
+    with http_session(ctx.settings) as http:
+        outcomes = run_fetches(
+            ctx.session_factory,
+            due,
+            http=http,
+            clock=ctx.now,
+            facet_cache=_FACET_CACHE,
+            sek_per_eur=Decimal(str(ctx.settings.reports.sek_per_eur)),
+        )
+    # New and changed calls are matched right after the fetch that brought them.
+    if any(o.new or o.updated or o.withdrawn for o in outcomes):
+        _match_calls(ctx)
+
+
 def _weekly_digest(ctx: JobContext) -> None:
     from tracker.services.digests import iso_week, send_weekly_digests
     from tracker.services.mailer import SmtpMailer
@@ -81,6 +130,27 @@ JOBS: list[JobSpec] = [
         trigger="cron",
         trigger_args={"hour": 3, "minute": 17},
         description="Forget failed logins older than a day.",
+    ),
+    JobSpec(
+        name="match-calls",
+        run=_match_calls,
+        trigger="interval",
+        trigger_args={"minutes": 15},
+        description="Match new and changed calls (all of them after a profile change).",
+    ),
+    JobSpec(
+        name="retrain-matching",
+        run=_retrain_matching,
+        trigger="cron",
+        trigger_args={"hour": 2, "minute": 40},
+        description="Retrain the matching model on staff decisions made since the last one.",
+    ),
+    JobSpec(
+        name="fetch-sources",
+        run=_fetch_sources,
+        trigger="interval",
+        trigger_args={"minutes": 5},
+        description="Fetch the sources that are due (each has its own schedule) or requested.",
     ),
     JobSpec(
         name="weekly-digest",

@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tracker.models import CallDeadline, FundingCall, Office, Role, User
+from tracker.models import CallDeadline, FundingCall, Office, Role, Source, SourceKind, User
 from tracker.security import generate_token, hash_password
 
 _counter = itertools.count(1)
@@ -79,3 +79,21 @@ def login(client: FlaskClient, user: User) -> None:
     with client.session_transaction() as flask_session:
         flask_session["user_id"] = user.id
         flask_session["lang"] = user.language
+
+
+def make_source(session: Session, kind: SourceKind = SourceKind.RSS, **overrides: Any) -> Source:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "name": f"source-{n}",
+        "kind": kind,
+        "url": f"https://feeds.example.org/{n}",
+        "every": "6h",
+        "is_enabled": True,
+        "settings": {},
+        "created_at": NOW,
+    }
+    values.update(overrides)
+    source = Source(**values)
+    session.add(source)
+    session.flush()
+    return source

@@ -1,7 +1,7 @@
 """review: inbox entries, the inbox's indexes and free-text search of calls
 
 Revision ID: ae13e7664237
-Revises: 0003
+Revises: c4e8d2b7a1f3
 Create Date: 2026-11-21 08:30:55.892002
 """
 
@@ -16,7 +16,7 @@ import tracker.models.base
 
 
 revision: str = 'ae13e7664237'
-down_revision: str | Sequence[str] | None = '0003'
+down_revision: str | Sequence[str] | None = 'c4e8d2b7a1f3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('last_deadline_at', tracker.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active_until', tracker.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('is_continuous', sa.Boolean(), nullable=False),
+    sa.Column('is_announced', sa.Boolean(), nullable=False),
     sa.Column('programme_code', sa.String(length=100), nullable=True),
     sa.Column('area_key', sa.String(length=500), nullable=False),
     sa.Column('state', sa.Enum('new', 'interested', 'preparing', 'submitted', 'awarded', 'not_funded', 'withdrawn', 'dismissed', name='triagestate', native_enum=False, length=32), nullable=False),
@@ -42,9 +43,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('call_id', name=op.f('pk_inbox_entries'))
     )
     with op.batch_alter_table('inbox_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_inbox_entries_rank', ['best_band', 'best_score', 'first_deadline_at', 'last_deadline_at', 'opens_at', 'is_continuous', 'state', 'active_until', 'office_id', 'programme_code', 'call_id'], unique=False)
-        batch_op.create_index('ix_inbox_entries_areas', ['area_key', 'state', 'active_until', 'last_deadline_at', 'opens_at', 'is_continuous', 'office_id', 'programme_code'], unique=False)
-        batch_op.create_index('ix_inbox_entries_applicable', ['active_until', 'state', 'best_band', 'best_score', 'first_deadline_at', 'last_deadline_at', 'opens_at', 'is_continuous', 'office_id', 'programme_code', 'area_key'], unique=False)
+        batch_op.create_index('ix_inbox_entries_rank', ['best_band', 'best_score', 'first_deadline_at', 'last_deadline_at', 'opens_at', 'is_continuous', 'is_announced', 'state', 'active_until', 'office_id', 'programme_code', 'call_id'], unique=False)
+        batch_op.create_index('ix_inbox_entries_areas', ['area_key', 'state', 'active_until', 'last_deadline_at', 'opens_at', 'is_continuous', 'is_announced', 'office_id', 'programme_code'], unique=False)
+        batch_op.create_index('ix_inbox_entries_applicable', ['active_until', 'state', 'best_band', 'best_score', 'first_deadline_at', 'last_deadline_at', 'opens_at', 'is_continuous', 'is_announced', 'office_id', 'programme_code', 'area_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_entries_office_id'), ['office_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_entries_programme_code'), ['programme_code'], unique=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, make_office, make_user
@@ -269,3 +270,60 @@ def test_search_follows_edited_calls(session: Session) -> None:
     session.flush()
     assert titles(session, q="old title") == []
     assert titles(session, q="new wording") == ["Brand new wording"]
+
+
+@pytest.mark.usefixtures("profile")
+def test_source_filter_and_announced_calls(session: Session) -> None:
+    from tests.factories import make_source
+    from tracker.models import CallSourceLink
+
+    feed = make_source(session, name="eu-ft-search")
+    make_source(session, name="vinnova")
+    listed = make_matched_call(session, {"education": 70}, title="Listed by the portal")
+    make_matched_call(session, {"education": 70}, title="Elsewhere")
+    session.add(
+        CallSourceLink(
+            call_id=listed.id,
+            source_id=feed.id,
+            external_id="X-1",
+            content_hash="h",
+            record={},
+            first_seen_at=NOW,
+            updated_at=NOW,
+        )
+    )
+    make_matched_call(
+        session, {"education": 70}, title="Announced", deadlines=[], opening_note="Opens in spring"
+    )
+    session.flush()
+    assert titles(session, source="eu-ft-search") == ["Listed by the portal"]
+    assert titles(session, source="vinnova") == []
+    assert titles(session, status="forthcoming") == ["Announced"]
+    assert "Announced" not in titles(session, status="open")
+    with pytest.raises(UnknownFilterValue):
+        inbox_page(session, InboxFilters(source="nowhere"), now=NOW)
+
+
+def test_matching_keeps_the_inbox_up_to_date(session: Session) -> None:
+    from tests.factories import make_call
+    from tracker.services.matching import match_calls
+
+    call = make_call(
+        session,
+        title="Schools and pupils: exchanges between municipalities in Europe",
+        programme_code="43353764",
+        programme_label="Erasmus+ (ERASMUS+)",
+        description_text=(
+            "Local and regional authorities, schools and pre-schools cooperate on school "
+            "education: teacher and pupil exchange, early school leaving, digital skills in "
+            "schools, adult learning and vocational education in municipalities."
+        ),
+    )
+    assert session.get(InboxEntry, call.id) is None
+    match_calls(session, [call.id], now=NOW)
+    stored = session.scalars(
+        select(CallMatch.score).where(CallMatch.call_id == call.id, CallMatch.is_match.is_(True))
+    ).all()
+    assert stored, "the engine should match a call about schools to education"
+    entry = session.get(InboxEntry, call.id)
+    assert entry is not None and entry.best_score == max(stored)

@@ -471,3 +471,23 @@ def test_export_drops_an_unknown_value_as_the_inbox_does(
     body = client.get("/calls/export.csv?office=gone").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(body)))[1:]
     assert [r[0].rsplit("/", 1)[1] for r in rows] == inbox and len(inbox) == 1
+
+
+@pytest.mark.usefixtures("editor")
+def test_call_page_shows_how_deadlines_moved(client: FlaskClient, session: Session) -> None:
+    from tracker.models import CallChange
+
+    call = make_matched_call(session, {"education": 70})
+    session.add(
+        CallChange(
+            call_id=call.id,
+            field="deadlines",
+            old_value=["2026-09-15T15:00:00+00:00"],
+            new_value=["2026-10-01T15:00:00+00:00"],
+            changed_at=NOW.replace(month=8, day=2),
+            source_id=None,
+        )
+    )
+    session.flush()
+    page = html(client.get(f"/calls/{call.id}"))
+    assert "Flyttad från 15 sep. 2026 till 1 okt. 2026, upptäckt 2 aug. 2026" in page

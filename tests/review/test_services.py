@@ -18,6 +18,7 @@ from tracker.models import (
     DismissReason,
     FundingCall,
     InboxEntry,
+    MatchDecision,
     Role,
     TriageEvent,
     TriageState,
@@ -253,19 +254,69 @@ def test_our_projects_in_the_calls_programme(session: Session, call: FundingCall
     assert found == {by_call.title, by_sibling.title, by_name.title, by_code.title}
 
 
-def test_decisions_that_say_something_are_kept_for_learning(
+def test_decisions_that_say_something_teach_the_matching_engine(
     session: Session, call: FundingCall, actor: User
 ) -> None:
-    other = make_matched_call(session, {"education": 60})
+    unsure = make_matched_call(session, {"education": 60})
+    liked = make_matched_call(
+        session, {"education": 80, "culture-music": 65, "energy-environment": 10}
+    )
     review.change_state(
         session, call, S.DISMISSED, actor=actor, now=NOW, reason=DismissReason.NOT_OUR_GOALS
     )
     review.change_state(
-        session, other, S.DISMISSED, actor=actor, now=NOW, reason=DismissReason.NO_CAPACITY
+        session, unsure, S.DISMISSED, actor=actor, now=NOW, reason=DismissReason.NO_CAPACITY
     )
-    decisions = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "match.decision")
-    ).all()
-    assert [(d.entity_id, d.details["decision"]) for d in decisions] == [
-        (str(call.id), "not_relevant")
-    ]
+    review.change_state(session, liked, S.INTERESTED, actor=actor, now=NOW)
+    decisions = {
+        (d.call_id, d.area_slug): (d.relevant, d.reason, d.actor_id)
+        for d in session.scalars(select(MatchDecision))
+    }
+    assert decisions == {
+        (call.id, "education"): (False, "not-our-goals", actor.id),
+        (liked.id, "education"): (True, "fits-strategy", actor.id),
+        (liked.id, "culture-music"): (True, "fits-strategy", actor.id),
+    }
+
+
+def test_deadline_history_and_sources_come_from_ingestion(
+    session: Session, call: FundingCall
+) -> None:
+    from tests.factories import make_source
+    from tracker.models import CallChange, CallSourceLink
+
+    source = make_source(session, name="eu-ft-bulk")
+    session.add(
+        CallSourceLink(
+            call_id=call.id,
+            source_id=source.id,
+            external_id="CREA-1",
+            content_hash="h",
+            record={"url": "https://ec.europa.eu/x"},
+            first_seen_at=NOW,
+            updated_at=NOW,
+        )
+    )
+    session.add(
+        CallChange(
+            call_id=call.id,
+            field="deadlines",
+            old_value=["2026-09-15T15:00:00+00:00"],
+            new_value=["2026-10-01T15:00:00+00:00"],
+            changed_at=NOW - timedelta(days=10),
+            source_id=source.id,
+        )
+    )
+    session.add(
+        CallChange(call_id=call.id, field="title", old_value="a", new_value="b", changed_at=NOW)
+    )
+    session.flush()
+    (moved,) = review.deadline_history(session, call)
+    assert (moved.old.month, moved.old.day, moved.new.month, moved.new.day) == (9, 15, 10, 1)  # type: ignore[union-attr]
+    assert moved.source_name == "eu-ft-bulk" and moved.noticed_at == NOW - timedelta(days=10)
+    (listed,) = review.call_sources(session, call)
+    assert (listed.name, listed.external_id, listed.url) == (
+        "eu-ft-bulk",
+        "CREA-1",
+        "https://ec.europa.eu/x",
+    )

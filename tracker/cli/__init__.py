@@ -29,8 +29,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Modules whose ``group`` (a click group) joins the root command; areas append theirs.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "tracker.cli.sources",
+    "tracker.cli.fetch",
+    "tracker.cli.calls",
     "tracker.cli.projects",
     "tracker.cli.report",
+    "tracker.cli.match",
     "tracker.cli.digest",
     "tracker.cli.inbox",
 )

@@ -2,7 +2,13 @@
 
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
-from tracker.models.calls import CallDeadline, CallMatch, FundingCall
+from tracker.models.calls import (
+    CallChange,
+    CallDeadline,
+    CallMatch,
+    CallSourceLink,
+    FundingCall,
+)
 from tracker.models.digests import (
     Digest,
     DigestDismissal,
@@ -45,20 +51,29 @@ from tracker.models.review import (
     TriageState,
     Watch,
 )
-from tracker.models.sources import FetchRun, FetchStatus, Source, SourceKind
-from tracker.models.strategy import FocusArea, StrategyProfile
+from tracker.models.sources import FetchRun, FetchStatus, QuarantinedItem, Source, SourceKind
+from tracker.models.strategy import (
+    DecisionSource,
+    FocusArea,
+    MatchDecision,
+    MatchModel,
+    StrategyProfile,
+)
 from tracker.models.users import LoginAttempt, Office, Role, User
 
 __all__ = [
     "AuditEvent",
     "Base",
+    "CallChange",
     "CallDeadline",
     "CallMatch",
     "CallReview",
+    "CallSourceLink",
     "CoFinancingLine",
     "Comment",
     "Contribution",
     "Currency",
+    "DecisionSource",
     "Delegation",
     "DelegationKind",
     "Digest",
@@ -79,6 +94,8 @@ __all__ = [
     "JobRun",
     "LineStatus",
     "LoginAttempt",
+    "MatchDecision",
+    "MatchModel",
     "Mention",
     "Milestone",
     "NetworkMembership",
@@ -89,6 +106,7 @@ __all__ = [
     "ProjectPartner",
     "ProjectRole",
     "ProjectStatus",
+    "QuarantinedItem",
     "Role",
     "SavedFilter",
     "SisterCity",

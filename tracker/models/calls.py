@@ -1,15 +1,24 @@
-"""Funding calls: one row per call whatever the number of sources that list it."""
+"""Funding calls: one row per call whatever the number of sources that list it.
+
+Each source that lists a call has a `CallSourceLink` holding what that source said last
+(the normalised record and a digest of it); the call's own columns are merged from its
+links by `tracker.services.ingest`. Changes to the fields people act on (title, dates,
+budget, status) are kept in `CallChange`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base
+from tracker.models.base import Base, JSONType
+
+if TYPE_CHECKING:
+    from tracker.models.sources import Source
 
 
 class FundingCall(Base):
@@ -43,6 +52,26 @@ class FundingCall(Base):
     is_withdrawn: Mapped[bool] = mapped_column(default=False)
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    # Normalised identifier and canonical URL: how a call from another source is recognised.
+    identifier_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    url_key: Mapped[str | None] = mapped_column(String(1000), index=True)
+    # For cascade calls (funding passed on by an EU project): the EU topic and the project.
+    parent_identifier: Mapped[str | None] = mapped_column(String(300))
+    organiser: Mapped[str | None] = mapped_column(String(300))
+    other_titles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    programme_divisions: Mapped[list[Any]] = mapped_column(default=list)
+    published_at: Mapped[datetime | None]
+    opening_note: Mapped[str | None] = mapped_column(String(200))
+    # Amounts in `currency` as the source gave them; the *_eur columns hold them in euros.
+    budget_total: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    budget_min: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    budget_max: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    region: Mapped[str | None] = mapped_column(Text)
+    eligible_applicants: Mapped[str | None] = mapped_column(Text)
+    cross_cutting_priorities: Mapped[list[str]] = mapped_column(default=list)
+    links: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[str]] = mapped_column(default=list)
+    withdrawn_at: Mapped[datetime | None]
     # Set by the matching engine: the gate that excluded the call, if any.
     gate_code: Mapped[str | None] = mapped_column(String(64))
     gate_reason: Mapped[str | None] = mapped_column(Text)
@@ -54,9 +83,24 @@ class FundingCall(Base):
         passive_deletes=True,
         order_by="CallDeadline.deadline_at",
     )
+    source_links: Mapped[list[CallSourceLink]] = relationship(
+        back_populates="call",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CallSourceLink.id",
+    )
+    changes: Mapped[list[CallChange]] = relationship(
+        back_populates="call",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CallChange.id",
+    )
 
     def status(self, now: datetime) -> str:
-        """forthcoming, open or closed, derived from the dates (never from a source's code)."""
+        """forthcoming, open or closed, derived from the dates (never from a source's code);
+        withdrawn when every source has dropped the call."""
+        if self.is_withdrawn:
+            return "withdrawn"
         if self.opens_at is not None and now < self.opens_at:
             return "forthcoming"
         if self.deadline_model == "continuous":
@@ -64,6 +108,8 @@ class FundingCall(Base):
         upcoming = [d.deadline_at for d in self.deadlines if d.deadline_at >= now]
         if self.deadlines and not upcoming:
             return "closed"
+        if not self.deadlines and self.opens_at is None and self.opening_note:
+            return "forthcoming"  # announced, no dates yet
         return "open"
 
     def next_deadline(self, now: datetime) -> datetime | None:
@@ -78,10 +124,53 @@ class CallDeadline(Base):
     call_id: Mapped[int] = mapped_column(
         ForeignKey("funding_calls.id", ondelete="CASCADE"), index=True
     )
+    # For a deadline given as a day, the end of that day in Europe/Stockholm.
     deadline_at: Mapped[datetime] = mapped_column(index=True)
     stage: Mapped[str | None] = mapped_column(String(100))
+    is_date_only: Mapped[bool] = mapped_column(default=False)
 
     call: Mapped[FundingCall] = relationship(back_populates="deadlines")
+
+
+class CallSourceLink(Base):
+    """One source listing one call: its id there and what it said last."""
+
+    __tablename__ = "call_sources"
+    __table_args__ = (UniqueConstraint("source_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("funding_calls.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Set when a complete listing of the source no longer contains the call.
+    withdrawn_at: Mapped[datetime | None]
+
+    call: Mapped[FundingCall] = relationship(back_populates="source_links")
+    source: Mapped[Source] = relationship(back_populates="call_links")
+
+
+class CallChange(Base):
+    """A change to a field people act on: old and new value, when, and from which source."""
+
+    __tablename__ = "call_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("funding_calls.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+
+    call: Mapped[FundingCall] = relationship(back_populates="changes")
 
 
 class CallMatch(Base):

@@ -182,6 +182,7 @@ class InboxEntry(Base):
             "last_deadline_at",
             "opens_at",
             "is_continuous",
+            "is_announced",
             "office_id",
             "programme_code",
             "area_key",
@@ -196,6 +197,7 @@ class InboxEntry(Base):
             "last_deadline_at",
             "opens_at",
             "is_continuous",
+            "is_announced",
             "state",
             "active_until",
             "office_id",
@@ -211,6 +213,7 @@ class InboxEntry(Base):
             "last_deadline_at",
             "opens_at",
             "is_continuous",
+            "is_announced",
             "office_id",
             "programme_code",
         ),
@@ -229,6 +232,7 @@ class InboxEntry(Base):
     # and calls without a deadline): "still applicable" is one range on an index.
     active_until: Mapped[datetime]
     is_continuous: Mapped[bool] = mapped_column(default=False)
+    is_announced: Mapped[bool] = mapped_column(default=False)
     programme_code: Mapped[str | None] = mapped_column(String(100), index=True)
     # The ids of the matched areas, sorted, as ",3,5,": counting per area is one GROUP BY.
     area_key: Mapped[str] = mapped_column(String(500))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base
+
+if TYPE_CHECKING:
+    from tracker.models.calls import CallSourceLink
 
 
 class SourceKind(enum.StrEnum):
@@ -44,8 +47,16 @@ class Source(Base):
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    # An admin asked for a fetch now; the fetch job runs it on its next tick.
+    fetch_requested_at: Mapped[datetime | None]
 
     runs: Mapped[list[FetchRun]] = relationship(
+        back_populates="source", cascade="all, delete-orphan", passive_deletes=True
+    )
+    call_links: Mapped[list[CallSourceLink]] = relationship(
+        back_populates="source", cascade="all, delete-orphan", passive_deletes=True
+    )
+    quarantined: Mapped[list[QuarantinedItem]] = relationship(
         back_populates="source", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -64,5 +75,24 @@ class FetchRun(Base):
     quarantined_count: Mapped[int] = mapped_column(default=0)
     withdrawn_count: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Things an admin should know that did not fail the run (labels unavailable, ...).
+    warnings: Mapped[list[str]] = mapped_column(default=list)
 
     source: Mapped[Source] = relationship(back_populates="runs")
+
+
+class QuarantinedItem(Base):
+    """An item of a source's latest fetch that could not be read, kept for admins to see."""
+
+    __tablename__ = "quarantined_items"
+    __table_args__ = (UniqueConstraint("source_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any] | None]
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+    source: Mapped[Source] = relationship(back_populates="quarantined")

@@ -1,11 +1,13 @@
-"""Strategy profiles: versioned sets of focus areas that calls are matched against."""
+"""Strategy profiles: versioned sets of focus areas that calls are matched against; staff
+decisions on matches, and the models the matching engine learns from them."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base
@@ -20,6 +22,9 @@ class StrategyProfile(Base):
     version: Mapped[int]
     is_active: Mapped[bool] = mapped_column(default=False, index=True)
     gates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Profile-wide matching context: who may apply, industrial/research signals, neutral
+    # programme names, priors for every area (tracker.matching.profile.Context).
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -46,7 +51,7 @@ class FocusArea(Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
     vocabulary: Mapped[list[Any]] = mapped_column(default=list)
     negative_terms: Mapped[list[Any]] = mapped_column(default=list)
-    programme_priors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    programme_priors: Mapped[list[Any]] = mapped_column(default=list)
     threshold: Mapped[float] = mapped_column(default=50.0)
     position: Mapped[int] = mapped_column(default=0)
     is_retired: Mapped[bool] = mapped_column(default=False)
@@ -55,3 +60,55 @@ class FocusArea(Base):
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_sv
+
+
+class DecisionSource(enum.StrEnum):
+    REVIEW = "review"
+    IMPORT = "import"
+
+
+class MatchDecision(Base):
+    """A staff decision: is this call relevant to this focus area? One row per call and
+    area slug (the latest decision); slugs outlive profile versions, ids do not.
+
+    ``call_key`` is the call's identifier (``FundingCall.identifier``, or the id of an
+    imported labelled call); imported calls not in the database keep their text in
+    ``call_snapshot`` so that the model can still learn from them.
+    """
+
+    __tablename__ = "match_decisions"
+    __table_args__ = (UniqueConstraint("call_key", "area_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("funding_calls.id", ondelete="CASCADE"), index=True
+    )
+    call_key: Mapped[str] = mapped_column(String(300))
+    call_snapshot: Mapped[dict[str, Any] | None]
+    area_slug: Mapped[str] = mapped_column(String(64), index=True)
+    relevant: Mapped[bool]
+    reason: Mapped[str] = mapped_column(String(64))
+    source: Mapped[DecisionSource] = mapped_column(
+        Enum(
+            DecisionSource,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MatchModel(Base):
+    """A model trained on the decisions (tracker.matching.learning.LearnedModel as JSON)."""
+
+    __tablename__ = "match_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("strategy_profiles.id", ondelete="SET NULL")
+    )
+    trained_at: Mapped[datetime] = mapped_column(index=True)
+    decision_count: Mapped[int]
+    model: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 DefaultLoader = Callable[[Session, Settings, datetime], None]
 
 # "module:function" loaders run by load_defaults after the sources; areas append theirs.
-DEFAULT_LOADERS: tuple[str, ...] = ("tracker.services.project_seeds:load_project_defaults",)
+DEFAULT_LOADERS: tuple[str, ...] = (
+    "tracker.services.project_seeds:load_project_defaults",
+    "tracker.services.matching:load_matching_defaults",
+)
 
 
 def sync_sources_from_config(session: Session, settings: Settings, now: datetime) -> list[Source]:

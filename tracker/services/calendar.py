@@ -98,7 +98,8 @@ def calendar_entries(
                     day=deadline.deadline_at.astimezone(tz).date(),
                     at=deadline.deadline_at,
                     url=call.url,
-                    sequence=sum(1 for m in moves if m.stage == deadline.stage),
+                    # Each recorded move of this deadline makes a newer version of its event.
+                    sequence=sum(1 for m in moves if m.position == position),
                     updated_at=call.updated_at,
                 )
             )

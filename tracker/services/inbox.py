@@ -49,6 +49,7 @@ from tracker.models import (
     CallDeadline,
     CallMatch,
     CallReview,
+    CallSourceLink,
     DismissReason,
     FocusArea,
     FundingCall,
@@ -269,13 +270,13 @@ def _status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
     """The status computed from the dates, as FundingCall.status does. ``active_until``
     narrows the rows through its index; the exact test follows."""
     E = InboxEntry
-    forthcoming = E.opens_at > now
+    forthcoming = or_(E.opens_at > now, E.is_announced)
     started = or_(E.opens_at.is_(None), E.opens_at <= now)
     running = or_(E.is_continuous, E.last_deadline_at.is_(None), E.last_deadline_at >= now)
     if status == "forthcoming":
         return and_(E.active_until >= now, forthcoming)
     if status == "open":
-        return and_(E.active_until >= now, started, running)
+        return and_(E.active_until >= now, started, running, E.is_announced.is_(False))
     if status == "closed":
         # Most entries are closed: reading them all beats going through the index.
         return and_(started, E.is_continuous.is_(False), E.last_deadline_at < now)
@@ -292,18 +293,14 @@ def _state_condition(state: str) -> ColumnElement[bool] | None:
     return InboxEntry.state == TriageState(state)
 
 
-def source_call_ids(session: Session, source: Source) -> Select[int] | None:
-    """The ids of the calls that ``source`` lists, or None while calls do not record their
-    sources (the call-source links arrive with ingestion; until then the filter is off)."""
-    return None
+def source_call_ids(source: Source) -> Select[int]:
+    """The ids of the calls that ``source`` lists (withdrawn there or not)."""
+    return select(CallSourceLink.call_id).where(CallSourceLink.source_id == source.id)
 
 
 def sources_for_filter(session: Session) -> list[Source]:
-    """The sources offered in the inbox's source filter (none until calls record them)."""
-    sources = list(session.scalars(select(Source).order_by(Source.name)))
-    if sources and source_call_ids(session, sources[0]) is None:
-        return []
-    return sources
+    """The sources offered in the inbox's source filter."""
+    return list(session.scalars(select(Source).order_by(Source.name)))
 
 
 @dataclass(frozen=True)
@@ -336,7 +333,7 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
         source = session.scalar(select(Source).where(Source.name == filters.source))
         if source is None:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
-        source_ids = source_call_ids(session, source)
+        source_ids = source_call_ids(source)
     dialect = session.get_bind().dialect.name
     text_hits = None
     if filters.q and dialect == "postgresql":
@@ -459,6 +456,7 @@ def _ranked_select(
         InboxEntry.opens_at,
         InboxEntry.last_deadline_at,
         InboxEntry.is_continuous,
+        InboxEntry.is_announced,
     )
     return _filtered(statement, filters, resolved, now).order_by(
         band.desc(),
@@ -518,9 +516,13 @@ def _counts(session: Session, filters: InboxFilters, resolved: _Resolved, now: d
 
 
 def _status(
-    opens_at: datetime | None, last: datetime | None, continuous: bool, now: datetime
+    opens_at: datetime | None,
+    last: datetime | None,
+    continuous: bool,
+    announced: bool,
+    now: datetime,
 ) -> str:
-    if opens_at is not None and now < opens_at:
+    if (opens_at is not None and now < opens_at) or announced:
         return "forthcoming"
     if continuous or last is None or last >= now:
         return "open"
@@ -579,7 +581,7 @@ def _load_rows(
     no_review: tuple[Any, ...] = (None, TriageState.NEW, None, None, None, None, None)
     rows = []
     # Plain tuples: attribute access on result rows costs more than building the row itself.
-    for call_id, score, next_deadline, opens_at, last_deadline_at, continuous in ranked:
+    for call_id, score, next_deadline, opens_at, last_deadline_at, continuous, announced in ranked:
         _, identifier, title, code, label, url, budget = calls[call_id]
         _, state, reason, office_slug, name_sv, name_en, assignee = reviews.get(call_id, no_review)
         rows.append(
@@ -590,7 +592,7 @@ def _load_rows(
                 programme_code=code,
                 programme_label=label,
                 url=url,
-                status=_status(opens_at, last_deadline_at, continuous, now),
+                status=_status(opens_at, last_deadline_at, continuous, announced, now),
                 opens_at=opens_at,
                 next_deadline=next_deadline,
                 score=float(score),
@@ -758,6 +760,7 @@ def _entry_rows(
             FundingCall.opens_at,
             FundingCall.deadline_model,
             FundingCall.programme_code,
+            FundingCall.opening_note,
         ).where(
             FundingCall.id.in_(list(matched)),
             FundingCall.gate_code.is_(None),
@@ -782,6 +785,11 @@ def _entry_rows(
                 "last_deadline_at": last,
                 "active_until": active_until,
                 "is_continuous": continuous,
+                # Announced without dates yet: forthcoming, as FundingCall.status says.
+                "is_announced": first is None
+                and call.opens_at is None
+                and bool(call.opening_note)
+                and not continuous,
                 "programme_code": call.programme_code,
                 "area_key": ","
                 + ",".join(str(a) for a in sorted({a for a, _ in matched[call.id]}))

@@ -11,8 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import func, or_, select
@@ -21,9 +20,12 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import (
+    CallChange,
     CallMatch,
     CallReview,
+    CallSourceLink,
     Comment,
+    DecisionSource,
     DismissReason,
     FocusArea,
     FundingCall,
@@ -32,6 +34,7 @@ from tracker.models import (
     Office,
     Project,
     SavedFilter,
+    Source,
     StrategyProfile,
     TriageEvent,
     TriageState,
@@ -40,6 +43,7 @@ from tracker.models import (
 )
 from tracker.services.audit import record_event
 from tracker.services.inbox import PARAMETERS, parse_filters, sync_entry_review
+from tracker.services.matching import record_decision
 
 log = logging.getLogger(__name__)
 
@@ -136,23 +140,77 @@ def match_evidence(session: Session, call: FundingCall) -> list[AreaEvidence]:
 
 @dataclass(frozen=True)
 class DeadlineChange:
-    """A deadline that moved: from, to, and when the tracker noticed."""
+    """A deadline that moved (or was added or removed): from, to, and when the tracker
+    noticed, from which source."""
 
-    stage: str | None
+    position: int
     old: datetime | None
     new: datetime | None
     noticed_at: datetime
+    source_name: str | None = None
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def deadline_history(session: Session, call: FundingCall) -> list[DeadlineChange]:
-    """How the call's deadlines moved, oldest first. Empty until ingestion records changes
-    (its CallChange table); the call page and the iCal sequence numbers read it."""
-    return []
+    """How the call's deadlines moved, oldest first, from ingestion's change history: each
+    recorded change of the deadline list, paired by position ("moved from 15 Sep to 1 Oct")."""
+    rows = session.execute(
+        select(CallChange, Source.name)
+        .outerjoin(Source, Source.id == CallChange.source_id)
+        .where(CallChange.call_id == call.id, CallChange.field == "deadlines")
+        .order_by(CallChange.changed_at, CallChange.id)
+    )
+    changes: list[DeadlineChange] = []
+    for change, source_name in rows:
+        old = [_moment(v) for v in change.old_value or []]
+        new = [_moment(v) for v in change.new_value or []]
+        for position in range(max(len(old), len(new))):
+            before = old[position] if position < len(old) else None
+            after = new[position] if position < len(new) else None
+            if before != after:
+                changes.append(
+                    DeadlineChange(position + 1, before, after, change.changed_at, source_name)
+                )
+    return changes
 
 
-def call_sources(session: Session, call: FundingCall) -> list[Any]:
-    """The sources that list the call, with their links (arrive with ingestion)."""
-    return []
+@dataclass(frozen=True)
+class CallSource:
+    name: str
+    external_id: str
+    url: str | None
+    first_seen_at: datetime
+    updated_at: datetime
+    withdrawn_at: datetime | None
+
+
+def call_sources(session: Session, call: FundingCall) -> list[CallSource]:
+    """The sources that list the call, with the call's id and page there."""
+    rows = session.execute(
+        select(CallSourceLink, Source.name)
+        .join(Source, Source.id == CallSourceLink.source_id)
+        .where(CallSourceLink.call_id == call.id)
+        .order_by(CallSourceLink.first_seen_at, Source.name)
+    )
+    found = []
+    for link, name in rows:
+        record = link.record or {}
+        url = record.get("url") if isinstance(record.get("url"), str) else None
+        found.append(
+            CallSource(
+                name, link.external_id, url, link.first_seen_at, link.updated_at, link.withdrawn_at
+            )
+        )
+    return found
 
 
 def programme_names(call: FundingCall) -> set[str]:
@@ -330,10 +388,14 @@ def change_state(
     return event
 
 
-# Reasons that say the call does not fit the municipality's goals: the matching engine learns
-# from these. "No capacity" or "deadline too close" say nothing about the call's relevance.
-IRRELEVANT_REASONS = frozenset({DismissReason.NOT_OUR_GOALS, DismissReason.NOT_ELIGIBLE})
+# What a triage decision tells the matching engine, in its reason codes. "No capacity" or
+# "deadline too close" say nothing about the call's relevance and are not passed on.
+NOT_RELEVANT_REASONS = {
+    DismissReason.NOT_OUR_GOALS: "not-our-goals",
+    DismissReason.NOT_ELIGIBLE: "not-eligible",
+}
 RELEVANT_STATES = frozenset({S.INTERESTED, S.PREPARING, S.SUBMITTED, S.AWARDED, S.NOT_FUNDED})
+RELEVANT_REASON = "fits-strategy"
 
 
 def learning_label(state: TriageState, reason: DismissReason | None) -> bool | None:
@@ -341,7 +403,7 @@ def learning_label(state: TriageState, reason: DismissReason | None) -> bool | N
     nothing (None)."""
     if state in RELEVANT_STATES:
         return True
-    if state == TriageState.DISMISSED and reason in IRRELEVANT_REASONS:
+    if state == TriageState.DISMISSED and reason in NOT_RELEVANT_REASONS:
         return False
     return None
 
@@ -355,27 +417,34 @@ def record_learning_decision(
     actor: User,
     now: datetime,
 ) -> None:
-    """Hand a staff decision to the matching engine's learning; decisions that say nothing
-    about relevance are skipped. Integration point with matching's decision log: until its
-    MatchDecision table and service land, the audit event is the decision record."""
+    """Hand a staff decision to the matching engine's learning, for every area the call
+    matched; decisions that say nothing about relevance are not passed on."""
     label = learning_label(state, reason)
     if label is None:
         return
-    record_event(
-        session,
-        "match.decision",
-        "call",
-        call.id,
-        actor=actor,
-        now=now,
-        details={
-            "decision": "relevant" if label else "not_relevant",
-            "scope": "municipality",
-            "via": "triage",
-            "state": state.value,
-            "reason": reason.value if reason is not None else None,
-        },
-    )
+    engine_reason = RELEVANT_REASON if label else NOT_RELEVANT_REASONS[reason]  # type: ignore[index]
+    slugs = session.scalars(
+        select(FocusArea.slug)
+        .join(CallMatch, CallMatch.focus_area_id == FocusArea.id)
+        .join(StrategyProfile, StrategyProfile.id == FocusArea.profile_id)
+        .where(
+            CallMatch.call_id == call.id,
+            CallMatch.is_match.is_(True),
+            StrategyProfile.is_active,
+            FocusArea.is_retired.is_(False),
+        )
+    ).all()
+    for slug in slugs:
+        record_decision(
+            session,
+            call.id,
+            slug,
+            relevant=label,
+            reason=engine_reason,
+            actor=actor,
+            now=now,
+            source=DecisionSource.REVIEW,
+        )
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.admin",
     "tracker.views.calls",
     "tracker.views.calendar",
+    "tracker.views.sources",
     "tracker.views.projects",
     "tracker.views.organisations",
     "tracker.views.funders",
     "tracker.views.delegations",
     "tracker.views.reports",
+    "tracker.views.strategy",
     "tracker.views.digests",
 )

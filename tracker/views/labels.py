@@ -46,6 +46,7 @@ STATUS_LABELS: dict[str, Callable[[], str]] = {
     "open": lambda: pgettext("call status", "Open"),
     "forthcoming": lambda: pgettext("call status", "Forthcoming"),
     "closed": lambda: pgettext("call status", "Closed"),
+    "withdrawn": lambda: pgettext("call status", "Withdrawn"),
     "all": lambda: pgettext("call status", "All"),
     "": lambda: pgettext("call status", "Open or forthcoming"),
 }

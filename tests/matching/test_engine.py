@@ -1,0 +1,195 @@
+"""Scores and evidence: where terms matched, with snippets; robustness to noise."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tracker.matching.call import CallInput
+from tracker.matching.engine import CompiledProfile, compile_profile, match_call
+from tracker.matching.profile import FocusArea, Profile, Term
+
+
+def _call(title: str, description: str = "", programme: str = "", **kw: object) -> CallInput:
+    return CallInput(id="x", title=title, description=description, programme=programme, **kw)  # type: ignore[arg-type]
+
+
+def test_evidence_names_the_field_and_quotes_the_text(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Town twinning for active citizenship",
+        "Municipalities bring citizens of twinned towns together to discuss democratic "
+        "participation "
+        "and European remembrance at local level.",
+        "Citizens, Equality, Rights and Values Programme (CERV)",
+    )
+    result = match_call(compiled, call)
+    area = result.area("participation-democracy")
+    assert area.is_match
+    terms = {e.text: e for e in area.evidence if e.kind == "term"}
+    assert terms["town twinning"].field == "title"
+    assert terms["town twinning"].snippet is not None
+    assert "Town twinning" in terms["town twinning"].snippet
+    assert terms["democratic participation"].field == "description"
+    assert "democratic participation" in (terms["democratic participation"].snippet or "")
+    assert all(len(e.snippet or "") <= 120 for e in area.evidence)
+    priors = [e for e in area.evidence if e.kind == "prior"]
+    assert priors and all(e.field == "programme" for e in priors)
+    applicant = [e.text for e in area.evidence if e.kind == "applicant"]
+    assert "municipalities" in applicant
+
+
+def test_keywords_and_tags_are_their_own_field(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Open call 2026", "Funding for projects.", keywords=("circular economy",), tags=("waste",)
+    )
+    area = match_call(compiled, call, snippets="all").area("energy-environment")
+    fields = {e.text: e.field for e in area.evidence if e.kind == "term"}
+    assert fields["circular economy"] == "keywords and tags"
+
+
+def test_one_shared_word_does_not_make_a_match(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Advanced catalysts for ammonia synthesis",
+        "Research on catalysts and reactors. The results may later be relevant to schools "
+        "of thought in "
+        "chemical engineering and to climate.",
+        "Horizon Europe (HORIZON)",
+    )
+    result = match_call(compiled, call)
+    assert result.matches == ()
+    assert max(a.score for a in result.areas) < 30
+
+
+def test_title_weighs_more_than_description(compiled: CompiledProfile) -> None:
+    body = "The action supports partners across Europe."
+    in_title = match_call(compiled, _call("Energy efficiency in public buildings", body))
+    in_text = match_call(
+        compiled, _call("Open call 2026", body + " It also mentions energy efficiency.")
+    )
+    assert in_title.area("energy-environment").score > in_text.area("energy-environment").score + 20
+
+
+def test_industrial_research_context_lowers_every_area(compiled: CompiledProfile) -> None:
+    text = "Cities and municipalities will pilot energy efficiency measures and district heating."
+    local = match_call(compiled, _call("Energy efficiency in district heating", text))
+    industrial = match_call(
+        compiled,
+        _call(
+            "Energy efficiency in district heating",
+            text + " Industrial consortia will build prototypes at technology readiness level 6 "
+            "with manufacturers of heat exchangers and power electronics.",
+        ),
+    )
+    assert local.area("energy-environment").is_match
+    assert industrial.area("energy-environment").score < local.area("energy-environment").score - 10
+    kinds = {e.kind for e in industrial.area("energy-environment").evidence}
+    assert "exclusion" in kinds
+
+
+def test_programme_priors_push_towards_and_away(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Local partnerships",
+        "Municipalities and civil society cooperate on climate adaptation plans.",
+    )
+    neutral = match_call(compiled, call).area("energy-environment").score
+    life = match_call(compiled, replace(call, programme="LIFE")).area("energy-environment").score
+    defence = match_call(compiled, replace(call, programme="European Defence Fund (EDF)"))
+    assert life > neutral
+    assert defence.area("energy-environment").score < neutral
+    assert not defence.matches
+
+
+def test_swedish_call_matches_through_stems_and_compounds(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Stöd till klimatanpassningsarbete i kommunerna",
+        "Kommuner kan söka stöd för åtgärder mot översvämningar och för energieffektivisering av "
+        "byggnader. Lokala aktörer och föreningar ska involveras.",
+        "Naturvårdsverket",
+    )
+    result = match_call(compiled, call)
+    assert result.language == "sv"
+    area = result.area("energy-environment")
+    assert area.is_match
+    found = {e.text for e in area.evidence if e.kind == "term"}
+    assert "klimatanpassning" in found or "klimat" in found
+    assert "energieffektivisering" in found
+
+
+def test_phrases_match_as_a_whole_and_hide_their_words(compiled: CompiledProfile) -> None:
+    area = FocusArea(
+        slug="t",
+        name_sv="T",
+        name_en="T",
+        terms=(Term("climate adaptation", 3.0), Term("climate", 1.0)),
+    )
+    compiled_t = compile_profile(Profile(name="t", version=1, areas=(area,)))
+    both = match_call(compiled_t, _call("Climate adaptation for towns", ""), snippets="all").area(
+        "t"
+    )
+    texts = [e.text for e in both.evidence if e.kind == "term"]
+    assert texts == ["climate adaptation"]
+    apart = match_call(
+        compiled_t, _call("Adaptation of the climate model", ""), snippets="all"
+    ).area("t")
+    assert [e.text for e in apart.evidence if e.kind == "term"] == ["climate"]
+
+
+def test_acronyms_match_upper_case_only(compiled: CompiledProfile) -> None:
+    upper = match_call(compiled, _call("Mobility in VET for pupils", "")).area("education")
+    lower = match_call(compiled, _call("Mobility in vet clinics", "")).area("education")
+    assert "VET" in {e.text for e in upper.evidence}
+    assert "VET" not in {e.text for e in lower.evidence}
+
+
+def test_programme_names_in_the_text_are_not_topics(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Call for intermediary organisations",
+        "Funded under the Citizens, Equality, Rights and Values Programme.",
+    )
+    area = match_call(compiled, call, snippets="all").area("participation-democracy")
+    assert not [e for e in area.evidence if e.kind == "term"]
+
+
+def test_a_call_matches_at_most_two_areas(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Neighbourhoods for all: culture, music, schools, elderly care, energy efficiency, "
+        "integration of "
+        "migrants, citizen participation and SMEs",
+        "Municipalities and civil society in urban regeneration projects with festivals, "
+        "pupils and teachers, older people and home care, district heating, refugees and "
+        "newcomers, citizens' assemblies, "
+        "entrepreneurs and start-ups.",
+    )
+    result = match_call(compiled, call)
+    above = [a for a in result.areas if a.score >= a.threshold]
+    assert len(above) > 2
+    assert len(result.matches) == 2
+    dropped = [a for a in above if not a.is_match]
+    assert all(any(e.kind == "breadth" for e in a.evidence) for a in dropped)
+
+
+def test_scores_are_bounded_and_deterministic(compiled: CompiledProfile) -> None:
+    call = _call("Energy communities", "Local energy communities and municipalities.", "LIFE")
+    first = match_call(compiled, call)
+    assert first == match_call(compiled, call)
+    assert all(0 <= a.score <= 100 for a in first.areas)
+
+
+def test_snippets_only_for_matches_by_default(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Energy communities", "Local energy communities and municipalities, and a museum.", "LIFE"
+    )
+    result = match_call(compiled, call)
+    assert all(e.snippet for e in result.area("energy-environment").evidence if e.kind == "term")
+    assert not any(e.snippet for e in result.area("culture-music").evidence)
+
+
+def test_general_words_alone_do_not_carry_an_area(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Youth and social media design",
+        "Young people shape inclusive social media content.",
+        "Pilot Projects & Preparation Actions (PPPA)",
+    )
+    result = match_call(compiled, call, snippets="all")
+    assert "culture-music" not in {a.slug for a in result.matches}
+    culture = result.area("culture-music")
+    assert any(e.kind == "breadth" and "general words" in e.text for e in culture.evidence)

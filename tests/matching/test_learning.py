@@ -1,0 +1,102 @@
+"""Learning from staff decisions moves scores, says so, and is deterministic."""
+
+from __future__ import annotations
+
+import json
+
+from tracker.matching.call import CallInput
+from tracker.matching.engine import CompiledProfile, match_call
+from tracker.matching.learning import Decision, LearnedModel, TrainingParams, train
+
+# Calls about local heating that staff keep marking not relevant (say, because the
+# municipality has no heating company); and calls they mark relevant.
+HEATING = [
+    CallInput(
+        id=f"heat-{i}",
+        title=f"District heating networks for municipalities, round {i}",
+        description="Municipalities and local authorities plan district heating and heat pumps "
+        "to improve energy efficiency in buildings.",
+        programme="LIFE",
+    )
+    for i in range(8)
+]
+MOBILITY = [
+    CallInput(
+        id=f"mob-{i}",
+        title=f"Sustainable urban mobility plans, round {i}",
+        description="Cities and local authorities develop sustainable urban mobility plans, "
+        "public transport and cycling.",
+        programme="LIFE",
+    )
+    for i in range(8)
+]
+
+
+def _decisions() -> list[Decision]:
+    out = [Decision(c.id, "energy-environment", False, "no-heating-company") for c in HEATING]
+    out += [Decision(c.id, "energy-environment", True, "fits") for c in MOBILITY]
+    return out
+
+
+def _model(compiled: CompiledProfile) -> LearnedModel:
+    calls = {c.id: c for c in (*HEATING, *MOBILITY)}
+    return train(compiled, calls, _decisions(), params=TrainingParams(epochs=30))
+
+
+def test_decisions_lower_scores_of_similar_calls_and_evidence_says_so(
+    compiled: CompiledProfile,
+) -> None:
+    model = _model(compiled)
+    new_call = CallInput(
+        id="heat-new",
+        title="District heating networks for municipalities",
+        description="Local authorities plan district heating and heat pumps in buildings.",
+        programme="LIFE",
+    )
+    before = match_call(compiled, new_call).area("energy-environment")
+    after = match_call(compiled, new_call, model=model).area("energy-environment")
+    assert after.score < before.score - 5
+    assert after.rule_score == before.score
+    feedback = [e for e in after.evidence if e.kind == "feedback"]
+    assert len(feedback) == 1
+    assert "lowered" in feedback[0].text and "16 decisions" in feedback[0].text
+
+
+def test_areas_without_decisions_are_untouched(compiled: CompiledProfile) -> None:
+    model = _model(compiled)
+    call = MOBILITY[0]
+    with_model = match_call(compiled, call, model=model).area("culture-music")
+    assert with_model.score == match_call(compiled, call).area("culture-music").score
+    assert not [e for e in with_model.evidence if e.kind == "feedback"]
+
+
+def test_training_is_deterministic_and_the_model_round_trips_through_json(
+    compiled: CompiledProfile,
+) -> None:
+    a = _model(compiled)
+    b = _model(compiled)
+    assert a.to_dict() == b.to_dict()
+    restored = LearnedModel.from_dict(json.loads(json.dumps(a.to_dict())))
+    call = HEATING[0]
+    assert (
+        match_call(compiled, call, model=restored).area("energy-environment").score
+        == match_call(compiled, call, model=a).area("energy-environment").score
+    )
+
+
+def test_decisions_on_gated_calls_are_not_learned(compiled: CompiledProfile) -> None:
+    gated = CallInput(
+        id="g",
+        title="Call Interreg CZ-PL",
+        programme="Interreg Czechia-Poland",
+        description="Municipalities and district heating.",
+    )
+    model = train(compiled, {"g": gated}, [Decision("g", "energy-environment", True)])
+    assert model.decision_count("energy-environment") == 0
+
+
+def test_malformed_model_is_rejected() -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        LearnedModel.from_dict({"format": 99})

@@ -1,0 +1,148 @@
+"""The strategy pages: reading the profile, editing it, and a call's scores with evidence."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.factories import NOW, login, make_call, make_user
+from tracker.models import MatchDecision, Role, StrategyProfile
+from tracker.services.matching import ensure_default_profile, match_calls, profile_of
+
+
+def _heating_call(session: Session) -> int:
+    call = make_call(
+        session,
+        title="Local heating and cooling plans for municipalities",
+        programme_label="Programme for the Environment and Climate Action (LIFE)",
+        description_text="Local authorities prepare heating and cooling plans and improve the "
+        "energy efficiency of buildings with citizens.",
+    )
+    match_calls(session, [call.id], now=NOW)
+    return call.id
+
+
+def test_everyone_signed_in_reads_the_profile(client: FlaskClient, session: Session) -> None:
+    login(client, make_user(session, role=Role.VIEWER, language="en"))
+    page = client.get("/strategy/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Energy and environment" in html and "Knowledge city" in html
+    assert "geography.interreg" in html
+    assert "/strategy/areas/education/edit" not in html  # viewers see no edit links
+    assert client.get("/strategy/areas/education/edit").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
+    assert client.get("/strategy/").status_code == 302
+
+
+def test_admin_edits_an_area_which_makes_a_new_version(
+    client: FlaskClient, session: Session, csrf: str
+) -> None:
+    login(client, make_user(session, role=Role.ADMIN))
+    form = client.get("/strategy/areas/culture-music/edit").get_data(as_text=True)
+    assert "3 sv musik" in form  # terms are listed as "weight lang text"
+    response = client.post(
+        "/strategy/areas/culture-music/edit",
+        data={
+            "csrf_token": csrf,
+            "slug": "culture-music",
+            "name_sv": "Kultur och musik",
+            "name_en": "Culture and music",
+            "threshold": "65",
+            "terms": "3 en music\n2 sv musik\n1 any UNESCO",
+            "negative_terms": "",
+            "programme_priors": "2 label Creative Europe -- Creative Europe",
+        },
+    )
+    assert response.status_code == 302
+    active = session.scalar(select(StrategyProfile).where(StrategyProfile.is_active.is_(True)))
+    assert active is not None and active.version == 2
+    culture = profile_of(active).area("culture-music")
+    assert culture.threshold == 65 and culture.name_sv == "Kultur och musik"
+    assert [t.text for t in culture.terms] == ["music", "musik", "UNESCO"]
+    assert culture.programme_priors[0].label == "Creative Europe"
+
+
+def test_area_form_errors_are_shown_and_nothing_is_saved(
+    client: FlaskClient, session: Session, csrf: str
+) -> None:
+    login(client, make_user(session, role=Role.ADMIN, language="en"))
+    ensure_default_profile(session, now=NOW)
+    response = client.post(
+        "/strategy/areas/new",
+        data={
+            "csrf_token": csrf,
+            "slug": "Bad Slug",
+            "name_sv": "X",
+            "name_en": "X",
+            "threshold": "50",
+            "terms": "school",
+            "negative_terms": "",
+            "programme_priors": "",
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Line 1" in html
+    assert session.scalar(select(StrategyProfile).where(StrategyProfile.version == 2)) is None
+
+
+def test_settings_must_be_valid_json(client: FlaskClient, session: Session, csrf: str) -> None:
+    login(client, make_user(session, role=Role.ADMIN, language="en"))
+    assert client.get("/strategy/settings").status_code == 200
+    response = client.post(
+        "/strategy/settings", data={"csrf_token": csrf, "gates": "{", "context": "{}"}
+    )
+    assert response.status_code == 422
+    assert "Not valid JSON" in response.get_data(as_text=True)
+
+
+def test_call_page_shows_scores_evidence_and_takes_decisions(
+    client: FlaskClient, session: Session, csrf: str
+) -> None:
+    call_id = _heating_call(session)
+    editor = make_user(session, role=Role.EDITOR, language="en")
+    login(client, editor)
+    html = client.get(f"/strategy/calls/{call_id}").get_data(as_text=True)
+    assert "Energy and environment" in html and "match" in html
+    assert "heating and cooling" in html  # a matched term
+    assert "<q>" in html  # with a snippet of the text
+    response = client.post(
+        f"/strategy/calls/{call_id}/decisions",
+        data={
+            "csrf_token": csrf,
+            "area": "energy-environment",
+            "verdict": "not_relevant",
+            "reason_not_relevant": "not-our-goals",
+            "reason_relevant": "fits-strategy",
+        },
+    )
+    assert response.status_code == 302
+    decision = session.scalar(select(MatchDecision))
+    assert decision is not None and not decision.relevant and decision.reason == "not-our-goals"
+    assert decision.actor_id == editor.id
+    assert "Staff: not relevant" in client.get(f"/strategy/calls/{call_id}").get_data(as_text=True)
+
+
+def test_viewers_cannot_decide(client: FlaskClient, session: Session, csrf: str) -> None:
+    call_id = _heating_call(session)
+    login(client, make_user(session, role=Role.VIEWER))
+    html = client.get(f"/strategy/calls/{call_id}").get_data(as_text=True)
+    assert "verdict" not in html
+    response = client.post(
+        f"/strategy/calls/{call_id}/decisions",
+        data={"csrf_token": csrf, "area": "education", "verdict": "relevant"},
+    )
+    assert response.status_code == 403
+
+
+def test_matching_calls_are_listed_with_their_scores(client: FlaskClient, session: Session) -> None:
+    call_id = _heating_call(session)
+    login(client, make_user(session, role=Role.VIEWER, language="en"))
+    html = client.get("/strategy/matches").get_data(as_text=True)
+    assert f"/strategy/calls/{call_id}" in html and "Energy and environment" in html
+    other = client.get("/strategy/matches?area=culture-music").get_data(as_text=True)
+    assert f"/strategy/calls/{call_id}" not in other

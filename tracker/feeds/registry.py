@@ -1,0 +1,137 @@
+"""Pick the adapter for a source and call it with the source's settings.
+
+The ingest service knows sources as database rows; here a source is a plain
+`SourceSpec`, so this module (like every adapter) needs no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from tracker.feeds.records import FetchResult, SourceKind
+
+if TYPE_CHECKING:
+    from tracker.feeds.sedia import FacetCache
+
+__all__ = ["SETTINGS", "SourceSpec", "fetch_source", "settings_errors"]
+
+# Settings each kind understands (stored as JSON on the source).
+SETTINGS: dict[SourceKind, dict[str, type | tuple[type, ...]]] = {
+    SourceKind.FT_SEARCH: {
+        "page_size": int,
+        "languages": list,
+        "facet_url": str,
+        "types": list,
+        "statuses": list,
+    },
+    SourceKind.FT_BULK: {"max_bytes": int},
+    SourceKind.RSS: {"programme": str, "complete": bool},
+    SourceKind.VINNOVA: {"since": str, "overlap_days": int},
+    SourceKind.MANUAL: {},
+}
+# Re-read a little before the last success: a round changed during that run
+# could otherwise be missed.
+VINNOVA_OVERLAP = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """What the adapters need to know about a configured source."""
+
+    kind: SourceKind
+    url: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    last_success_at: datetime | None = None
+
+
+def settings_errors(kind: SourceKind, settings: Mapping[str, Any]) -> list[str]:
+    """Problems with a source's settings (unknown keys, wrong types); empty if fine."""
+    known = SETTINGS[kind]
+    problems: list[str] = []
+    for key, value in settings.items():
+        expected = known.get(key)
+        if expected is None:
+            problems.append(f"unknown setting {key!r} for a {kind.value} source")
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            problems.append(f"setting {key!r} has the wrong type")
+    since = settings.get("since")
+    if isinstance(since, str):
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            problems.append("setting 'since' must be a date (YYYY-MM-DD)")
+    return problems
+
+
+def fetch_source(
+    session: requests.Session,
+    spec: SourceSpec,
+    *,
+    now: datetime,
+    facet_cache: FacetCache | None = None,
+) -> FetchResult:
+    """Fetch one source with its adapter. Raises `FetchError` if the source fails."""
+    problems = settings_errors(spec.kind, spec.settings)
+    if problems:
+        raise ValueError("; ".join(problems))
+    # Adapters are imported when used, so that reading settings stays cheap.
+    settings = spec.settings
+    if spec.kind is SourceKind.FT_SEARCH:
+        from tracker.feeds.sedia import CALL_TYPES, CURRENT_STATUSES, SearchQuery, fetch_sedia
+
+        query = SearchQuery(
+            types=tuple(str(t) for t in settings.get("types", CALL_TYPES)),
+            statuses=tuple(str(s) for s in settings.get("statuses", CURRENT_STATUSES)),
+            languages=tuple(str(x) for x in settings.get("languages", ("en",))),
+        )
+        return fetch_sedia(
+            session,
+            spec.url,
+            now=now,
+            query=query,
+            page_size=int(settings.get("page_size", 100)),
+            facet_url=settings.get("facet_url"),
+            facet_cache=facet_cache,
+        )
+    if spec.kind is SourceKind.FT_BULK:
+        from tracker.feeds.bulk import fetch_bulk
+
+        kwargs: dict[str, Any] = {}
+        if "max_bytes" in settings:
+            kwargs["max_bytes"] = int(settings["max_bytes"])
+        return fetch_bulk(
+            session, spec.url, etag=spec.etag, last_modified=spec.last_modified, **kwargs
+        )
+    if spec.kind is SourceKind.RSS:
+        from tracker.feeds.rss import fetch_rss
+
+        return fetch_rss(
+            session,
+            spec.url,
+            etag=spec.etag,
+            last_modified=spec.last_modified,
+            programme=settings.get("programme"),
+            complete=bool(settings.get("complete", False)),
+        )
+    if spec.kind is SourceKind.VINNOVA:
+        from tracker.feeds.vinnova import fetch_vinnova
+
+        since: date | None = None
+        if settings.get("since"):
+            since = date.fromisoformat(str(settings["since"]))
+        elif spec.last_success_at is not None:
+            overlap = timedelta(days=int(settings.get("overlap_days", VINNOVA_OVERLAP.days)))
+            since = (spec.last_success_at - overlap).date()
+        return fetch_vinnova(session, spec.url, now=now, since=since)
+    if spec.kind is SourceKind.MANUAL:
+        from tracker.feeds.manual import fetch_manual
+
+        return fetch_manual(session, spec.url, etag=spec.etag, last_modified=spec.last_modified)
+    raise ValueError(f"no adapter for source kind {spec.kind!r}")  # pragma: no cover

@@ -1,0 +1,268 @@
+"""Administration of sources: their health, adding, editing, disabling, fetch now, and the
+quarantine of items that could not be read."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tracker import web
+from tracker.errors import ValidationFailed
+from tracker.feeds.errors import FetchError
+from tracker.feeds.manual import COLUMNS
+from tracker.i18n import msg
+from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind, utcnow
+from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
+from tracker.services.sources import (
+    add_source,
+    get_source,
+    request_fetch,
+    set_source_enabled,
+    source_health,
+    update_source,
+)
+
+bp = Blueprint("sources", __name__, url_prefix="/admin")
+
+QUARANTINE_PAGE = 200
+MANUAL_SOURCE = "manual"  # the source `tracker calls import` uses too
+RAW_SHOWN = 20_000  # characters of a quarantined payload shown on the page
+
+
+def _settings(text: str, errors: dict[str, str]) -> dict[str, Any]:
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        errors["settings"] = msg('Settings must be a JSON object, e.g. {"programme": "LIFE"}.')
+        return {}
+    if not isinstance(value, dict):
+        errors["settings"] = msg('Settings must be a JSON object, e.g. {"programme": "LIFE"}.')
+        return {}
+    return value
+
+
+@bp.route("/sources", methods=["GET", "POST"])
+@web.requires(Role.ADMIN)
+def index() -> Response | str | tuple[str, int]:
+    session = web.db()
+    form = {"name": "", "kind": "rss", "url": "", "every": "6h", "settings": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "").strip() for key in form}
+        settings = _settings(form["settings"], errors)
+        if not errors:
+            try:
+                source = add_source(
+                    session,
+                    form["name"],
+                    kind=form["kind"],
+                    url=form["url"],
+                    every=form["every"] or "24h",
+                    settings=settings,
+                    actor=web.require_user(),
+                    now=utcnow(),
+                )
+                session.commit()
+                flash(_("Source %(name)s added.", name=source.name), "info")
+                return redirect(url_for("sources.index"))
+            except ValidationFailed as exc:
+                session.rollback()
+                errors.update(exc.errors)
+    now = utcnow()
+    return render_template(
+        "sources/index.html",
+        health=source_health(session, now=now),
+        kinds=[kind.value for kind in SourceKind],
+        form=form,
+        errors=errors,
+        now=now,
+    ), (422 if errors else 200)
+
+
+@bp.route("/sources/<int:source_id>", methods=["GET", "POST"])
+@web.requires(Role.ADMIN)
+def edit(source_id: int) -> Response | str | tuple[str, int]:
+    session = web.db()
+    source = get_source(session, source_id)
+    form = {
+        "name": source.name,
+        "url": source.url,
+        "every": source.every,
+        "settings": json.dumps(source.settings, ensure_ascii=False) if source.settings else "",
+        "enabled": "on" if source.is_enabled else "",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "").strip() for key in form}
+        settings = _settings(form["settings"], errors)
+        if not errors:
+            try:
+                update_source(
+                    session,
+                    source,
+                    name=form["name"],
+                    url=form["url"],
+                    every=form["every"],
+                    settings=settings,
+                    enabled=form["enabled"] == "on",
+                    actor=web.require_user(),
+                    now=utcnow(),
+                )
+                session.commit()
+                flash(_("Source %(name)s saved.", name=source.name), "info")
+                return redirect(url_for("sources.index"))
+            except ValidationFailed as exc:
+                session.rollback()
+                source = get_source(session, source_id)
+                errors.update(exc.errors)
+    runs = session.scalars(
+        select(FetchRun)
+        .where(FetchRun.source_id == source.id)
+        .order_by(FetchRun.started_at.desc(), FetchRun.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "sources/edit.html", source=source, runs=runs, form=form, errors=errors
+    ), (422 if errors else 200)
+
+
+@bp.post("/sources/<int:source_id>/fetch")
+@web.requires(Role.ADMIN)
+def fetch_now(source_id: int) -> Response:
+    session = web.db()
+    source = get_source(session, source_id)
+    try:
+        request_fetch(session, source, actor=web.require_user(), now=utcnow())
+        session.commit()
+        flash(
+            _("%(name)s will be fetched within a few minutes.", name=source.name),
+            "info",
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        flash(web.translate(exc), "error")
+    return redirect(url_for("sources.index"))
+
+
+@bp.post("/sources/<int:source_id>/enabled")
+@web.requires(Role.ADMIN)
+def set_enabled(source_id: int) -> Response:
+    session = web.db()
+    source = get_source(session, source_id)
+    enabled = request.form.get("enabled") == "1"
+    set_source_enabled(session, source, enabled, actor=web.require_user(), now=utcnow())
+    session.commit()
+    if enabled:
+        flash(_("%(name)s is fetched again.", name=source.name), "info")
+    else:
+        flash(_("%(name)s is disabled; its calls stay.", name=source.name), "info")
+    return redirect(url_for("sources.index"))
+
+
+MANUAL_FIELDS = (
+    "title",
+    "identifier",
+    "programme",
+    "url",
+    "opens",
+    "deadlines",
+    "region",
+    "eligible_applicants",
+    "max_eu_rate_pct",
+    "cofinancing_pct",
+    "budget_total",
+    "max_grant",
+    "currency",
+    "summary",
+    "language",
+)
+
+
+@bp.route("/manual-calls", methods=["GET", "POST"])
+@web.requires(Role.EDITOR)
+def manual() -> Response | str | tuple[str, int]:
+    """Calls from funders without a feed: one by one in a form, or a CSV/xlsx sheet."""
+    session = web.db()
+    settings = web.settings()
+    rate = Decimal(str(settings.reports.sek_per_eur))
+    form = {name: "" for name in MANUAL_FIELDS}
+    form["currency"], form["language"] = "SEK", "sv"
+    errors: dict[str, str] = {}
+    outcome: ImportOutcome | None = None
+    dry_run = False
+    if request.method == "POST" and request.form.get("action") == "add":
+        form = {name: request.form.get(name, "").strip() for name in MANUAL_FIELDS}
+        try:
+            source = manual_source(session, MANUAL_SOURCE, now=utcnow())
+            call = add_manual_call(
+                session, source, form, actor=web.require_user(), now=utcnow(), sek_per_eur=rate
+            )
+            session.commit()
+            flash(_("Call %(title)s saved.", title=call.title), "info")
+            return redirect(url_for("sources.manual"))
+        except ValidationFailed as exc:
+            session.rollback()
+            errors.update(exc.errors)
+    elif request.method == "POST" and request.form.get("action") == "upload":
+        upload = request.files.get("sheet")
+        dry_run = request.form.get("dry_run") == "on"
+        if upload is None or not upload.filename:
+            errors["sheet"] = msg("Choose a CSV or xlsx file.")
+        else:
+            try:
+                source = manual_source(session, MANUAL_SOURCE, now=utcnow())
+                outcome = import_calls(
+                    session,
+                    source,
+                    upload.read(),
+                    filename=upload.filename,
+                    now=utcnow(),
+                    sek_per_eur=rate,
+                )
+                if dry_run:
+                    session.rollback()
+                else:
+                    session.commit()
+            except FetchError as exc:
+                session.rollback()
+                errors["sheet"] = msg("The file could not be read: %(reason)s", reason=str(exc))
+    return render_template(
+        "sources/manual.html",
+        form=form,
+        errors=errors,
+        outcome=outcome,
+        dry_run=dry_run,
+        columns=COLUMNS,
+    ), (422 if errors else 200)
+
+
+def _shown(raw: Any) -> str:
+    text = json.dumps(raw, ensure_ascii=False, indent=1)
+    return text if len(text) <= RAW_SHOWN else text[:RAW_SHOWN] + "\n…"
+
+
+@bp.route("/quarantine")
+@web.requires(Role.ADMIN)
+def quarantine() -> str:
+    session = web.db()
+    source_id = request.args.get("source", type=int)
+    query = select(QuarantinedItem).order_by(QuarantinedItem.first_seen_at.desc())
+    if source_id is not None:
+        query = query.where(QuarantinedItem.source_id == source_id)
+    items = session.scalars(query.limit(QUARANTINE_PAGE)).all()
+    sources = {s.id: s for s in session.scalars(select(Source))}
+    return render_template(
+        "sources/quarantine.html",
+        items=[(item, sources.get(item.source_id), _shown(item.raw)) for item in items],
+        sources=sorted(sources.values(), key=lambda s: s.name),
+        selected=source_id,
+        limit=QUARANTINE_PAGE,
+    )
