@@ -536,7 +536,7 @@ def _load_rows(
     ids = [r[0] for r in ranked]
     if not ids:
         return []
-    calls: dict[int, tuple[Any, ...]] = {
+    details: dict[int, tuple[Any, ...]] = {
         row[0]: tuple(row)
         for row in session.execute(
             select(
@@ -547,14 +547,6 @@ def _load_rows(
                 FundingCall.programme_label,
                 FundingCall.url,
                 FundingCall.budget_total_eur,
-            ).where(FundingCall.id.in_(ids))
-        )
-    }
-    reviews: dict[int, tuple[Any, ...]] = {
-        row[0]: tuple(row)
-        for row in session.execute(
-            select(
-                CallReview.call_id,
                 CallReview.state,
                 CallReview.dismiss_reason,
                 Office.slug,
@@ -562,9 +554,10 @@ def _load_rows(
                 Office.name_en,
                 User.display_name,
             )
+            .outerjoin(CallReview, CallReview.call_id == FundingCall.id)
             .outerjoin(Office, Office.id == CallReview.office_id)
             .outerjoin(User, User.id == CallReview.assignee_id)
-            .where(CallReview.call_id.in_(ids))
+            .where(FundingCall.id.in_(ids))
         )
     }
     by_id = {a.id: a for a in areas}
@@ -578,12 +571,11 @@ def _load_rows(
     ):
         area = by_id[area_id]
         matched[call_id].append(AreaScore(area.slug, area.name_sv, area.name_en, score))
-    no_review: tuple[Any, ...] = (None, TriageState.NEW, None, None, None, None, None)
     rows = []
     # Plain tuples: attribute access on result rows costs more than building the row itself.
     for call_id, score, next_deadline, opens_at, last_deadline_at, continuous, announced in ranked:
-        _, identifier, title, code, label, url, budget = calls[call_id]
-        _, state, reason, office_slug, name_sv, name_en, assignee = reviews.get(call_id, no_review)
+        (_, identifier, title, code, label, url, budget) = details[call_id][:7]
+        (state, reason, office_slug, name_sv, name_en, assignee) = details[call_id][7:]
         rows.append(
             InboxRow(
                 call_id=call_id,
@@ -597,7 +589,7 @@ def _load_rows(
                 next_deadline=next_deadline,
                 score=float(score),
                 areas=tuple(sorted(matched[call_id], key=lambda a: -a.score)),
-                state=state,
+                state=state or TriageState.NEW,
                 dismiss_reason=reason,
                 office_slug=office_slug,
                 office_name_sv=name_sv,
@@ -642,8 +634,8 @@ def iter_inbox_rows(
         yield from _load_rows(session, ranked[start : start + EXPORT_CHUNK], resolved.areas, now)
 
 
-def filter_options(session: Session) -> dict[str, Any]:
-    """The values offered in the inbox's filter controls."""
+def filter_options(session: Session, *, areas: list[AreaOption] | None = None) -> dict[str, Any]:
+    """The values offered in the inbox's filter controls (``areas`` when already known)."""
     codes = (
         select(InboxEntry.programme_code)
         .where(InboxEntry.programme_code.is_not(None))
@@ -665,7 +657,7 @@ def filter_options(session: Session) -> dict[str, Any]:
     )
     offices = list(session.scalars(select(Office).where(Office.is_active).order_by(Office.name_sv)))
     return {
-        "areas": active_areas(session),
+        "areas": areas if areas is not None else active_areas(session),
         "programmes": programmes,
         "offices": offices,
         "sources": sources_for_filter(session),

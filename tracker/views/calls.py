@@ -104,7 +104,7 @@ def inbox() -> Response | tuple[str, int]:
         page=page,
         filters=filters,
         errors=errors,
-        options=filter_options(session),
+        options=filter_options(session, areas=[area for area, _ in page.area_counts]),
         saved_filters=review_service.list_saved_filters(session, user),
         current_query=urlencode(query),
         reasons=list(DismissReason),
@@ -388,8 +388,8 @@ def _render_call(
     session = web.db()
     user = web.require_user()
     now = utcnow()
-    state = review_service.current_state(session, call)
     review = review_service.get_review(session, call)
+    state = review.state if review is not None else TriageState.NEW
     description_html = nh3.clean(call.description_html) if call.description_html else None
     return render_template(
         "calls/call.html",
