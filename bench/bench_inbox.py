@@ -389,7 +389,7 @@ def _server_s(response: requests.Response) -> float | None:
 
 def _client(
     base: str, cookies: dict[str, str], urls: list[str], export_rows: int | None
-) -> list[tuple[float, float | None]]:
+) -> list[tuple[str, float, float | None]]:
     """One signed-in client (its own process, so that clients do not queue for one
     interpreter)."""
     client = requests.Session()
@@ -407,7 +407,7 @@ def _client(
         else:
             lines = body.decode("utf-8-sig").strip().split("\r\n")
             assert len(lines) == export_rows + 1, len(lines)
-        samples.append((wall, _server_s(response)))
+        samples.append((url, wall, _server_s(response)))
     return samples
 
 
@@ -415,6 +415,7 @@ def _client(
 class Samples:
     wall: list[float] = field(default_factory=list)
     server: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     cpu_s: float = 0.0
     elapsed_s: float = 0.0
 
@@ -448,13 +449,23 @@ def run_clients(
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
         for result in pool.starmap(_client, jobs):
-            for wall, server_s in result:
+            for url, wall, server_s in result:
+                samples.by_kind.setdefault(_kind(url), []).append(wall)
                 samples.wall.append(wall)
                 if server_s is not None:
                     samples.server.append(server_s)
     samples.elapsed_s = time.perf_counter() - started
     samples.cpu_s = _server_cpu(server) - cpu
     return samples
+
+
+def _kind(url: str) -> str:
+    """The URL with its varying values left out: /calls?area=…&deadline_within=…"""
+    path, _, query = url.partition("?")
+    if path.startswith("/calls/") and path[7:].isdigit():
+        path = "/calls/<id>"
+    names = [pair.split("=")[0] for pair in query.split("&") if pair]
+    return path + ("?" + "&".join(f"{n}=…" for n in names) if names else "")
 
 
 def inbox_urls(facts: dict[str, Any], per_client: int) -> Callable[[random.Random], list[str]]:
@@ -501,7 +512,9 @@ def export_urls(per_client: int) -> Callable[[random.Random], list[str]]:
     return lambda rng: [url] * per_client
 
 
-def measure(database_url: str, label: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+def measure(
+    database_url: str, label: str, args: argparse.Namespace, by_filter: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     engine = make_engine(database_url)
     upgrade(database_url, "head")
     facts = fill(engine, args.calls, args.matches_per_call, args.export_rows)
@@ -565,7 +578,9 @@ def measure(database_url: str, label: str, args: argparse.Namespace) -> list[dic
             for name, urls, export_rows in phases:
                 samples = run_clients(base, server, emails, urls, export_rows)
                 ms = [s * 1000 for s in samples.wall]
-                server_ms = [s * 1000 for s in samples.server]
+                # A streamed CSV is timed before its rows are written: only the client's
+                # figure tells the export's time.
+                server_ms = [] if export_rows else [s * 1000 for s in samples.server]
                 rows.append(
                     {
                         "database": label,
@@ -587,6 +602,18 @@ def measure(database_url: str, label: str, args: argparse.Namespace) -> list[dic
                     }
                 )
                 print(f"[{label}] {name}: p95 {rows[-1]['p95_ms']} ms", flush=True)
+                if name == "inbox":
+                    for kind, walls in sorted(samples.by_kind.items()):
+                        kind_ms = [w * 1000 for w in walls]
+                        by_filter.append(
+                            {
+                                "database": label,
+                                "inbox request": kind,
+                                "requests": len(kind_ms),
+                                "median_ms": round(percentile(kind_ms, 0.5), 1),
+                                "p95_ms": round(percentile(kind_ms, 0.95), 1),
+                            }
+                        )
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -625,18 +652,20 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
+    by_filter: list[dict[str, Any]] = []
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
-            rows += measure(f"sqlite:///{tmp}/bench.db", "sqlite", args)
+            rows += measure(f"sqlite:///{tmp}/bench.db", "sqlite", args, by_filter)
     pg = os.environ.get("TRACKER_BENCH_DATABASE_URL")
     if pg and args.only != "sqlite":
         url, drop = _postgres_database(pg)
         try:
-            rows += measure(url, "postgresql", args)
+            rows += measure(url, "postgresql", args, by_filter)
         finally:
             drop()
     elif args.only != "sqlite":
         print("PostgreSQL skipped: set TRACKER_BENCH_DATABASE_URL to measure it", flush=True)
+    report("inbox_by_filter", by_filter)
     report("inbox", rows)
 
 

@@ -251,3 +251,25 @@ def test_the_feed_of_an_english_user_is_in_english(client: FlaskClient, session:
     assert "Deadlines för finansiering – Bo" in client.get(
         f"/calendar/{swedish.calendar_token}.ics"
     ).get_data(as_text=True)
+
+
+def test_a_deadline_given_as_a_day_is_a_whole_day_event(
+    client: FlaskClient, session: Session, person: User
+) -> None:
+    call = make_matched_call(
+        session,
+        {"education": 70},
+        title="Day only",
+        deadlines=[datetime(2026, 12, 10, 22, 59, 59, tzinfo=UTC)],
+    )
+    call.deadlines[0].is_date_only = True
+    review.watch(session, call, person, now=NOW)
+    session.flush()
+    feed = icalendar.Calendar.from_ical(
+        client.get(f"/calendar/{person.calendar_token}.ics").get_data()
+    )
+    (event,) = feed.walk("VEVENT")
+    assert event.decoded("DTSTART") == date(2026, 12, 10)
+    login(client, person)
+    page = client.get("/calendar?month=2026-12").get_data(as_text=True)
+    assert "Day only" in page and "23:59" not in page

@@ -38,7 +38,7 @@ class CalendarEntry:
     call_title: str
     title: str
     day: date  # in the calendar's time zone
-    at: datetime | None  # the deadline's moment; None for a milestone
+    at: datetime | None  # the deadline's moment; None for a milestone or a deadline day
     url: str | None
     sequence: int = 0
     updated_at: datetime | None = None
@@ -96,7 +96,8 @@ def calendar_entries(
                     call_title=call.title,
                     title=call.title if not deadline.stage else f"{call.title} ({deadline.stage})",
                     day=deadline.deadline_at.astimezone(tz).date(),
-                    at=deadline.deadline_at,
+                    # A deadline given as a day is a whole-day event, not 23:59.
+                    at=None if deadline.is_date_only else deadline.deadline_at,
                     url=call.url,
                     # Each recorded move of this deadline makes a newer version of its event.
                     sequence=sum(1 for m in moves if m.position == position),
