@@ -36,6 +36,7 @@ from tracker.config import settings_from_dict
 from tracker.db import make_engine, make_session_factory
 from tracker.migrate import upgrade
 from tracker.models import (
+    CallChange,
     CallDeadline,
     CallMatch,
     CallReview,
@@ -150,6 +151,27 @@ def seed(url: str) -> None:
                         matched_at=NOW - timedelta(days=rng.uniform(0, 14)),
                     )
                 )
+        # A week of ingestion history: a quarter of the calls had a deadline moved or a
+        # budget changed, so watched calls fill the "changed" section.
+        for call in rng.sample(calls, len(calls) // 4):
+            deadline = call.deadlines[0].deadline_at
+            if rng.random() < 0.5:
+                old_value: Any = [(deadline - timedelta(days=14)).isoformat()]
+                new_value: Any = [deadline.isoformat()]
+                name = "deadlines"
+            else:
+                old_value = {"currency": "EUR", "total": "1000000", "min": None, "max": None}
+                new_value = {"currency": "EUR", "total": "1500000", "min": None, "max": None}
+                name = "budget"
+            session.add(
+                CallChange(
+                    call_id=call.id,
+                    field=name,
+                    old_value=old_value,
+                    new_value=new_value,
+                    changed_at=NOW - timedelta(days=rng.uniform(0, 6)),
+                )
+            )
         for call in rng.sample(calls, 60):
             state = rng.choice(
                 [TriageState.INTERESTED, TriageState.PREPARING, TriageState.SUBMITTED]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,17 +17,19 @@ from tests.digests.conftest import (
 from tests.factories import NOW, make_call, make_office, make_user
 from tracker.config import Settings
 from tracker.models import (
+    CallChange,
     CallReview,
     Comment,
     DigestDismissal,
     DigestSection,
+    FundingCall,
     Mention,
     Role,
     TriageEvent,
     TriageState,
     Watch,
 )
-from tracker.services.digests import build_digest, call_snapshot, preview_digest
+from tracker.services.digests import build_digest, changed_fields, preview_digest
 
 
 def _review(session: Session, call_id: int, state: TriageState, **extra: object) -> CallReview:
@@ -90,6 +92,25 @@ def test_new_matches_follow_the_subscribers_areas_score_and_dismissals(
     assert entry.official_url == wanted.url
 
 
+def test_gated_calls_are_never_new_matches(session: Session, settings: Settings) -> None:
+    areas = make_areas(session)
+    sub = make_subscription(session, make_user(session, language="en"))
+    eligible = make_call(session, title="Open to Swedish cities")
+    gated = make_call(
+        session,
+        title="Only for Danish regions",
+        gate_code="interreg-area",
+        gate_reason="Interreg Öresund-Kattegat-Skagerrak does not cover Östergötland",
+    )
+    for call in (eligible, gated):
+        make_match(session, call, areas["culture-music"], 90)
+
+    content, rendered = preview_digest(session, settings, sub, now=NOW)
+
+    assert [e.title for e in content.new] == ["Open to Swedish cities"]
+    assert "Only for Danish regions" not in rendered.text
+
+
 def test_new_means_since_the_last_digest_and_never_sent_before(
     session: Session, settings: Settings
 ) -> None:
@@ -106,7 +127,7 @@ def test_new_means_since_the_last_digest_and_never_sent_before(
         session,
         sub,
         period_end=NOW - timedelta(days=3),
-        items=[(sent, DigestSection.NEW, call_snapshot(sent, NOW))],
+        items=[(sent, DigestSection.NEW, {})],
     )
 
     content = build_digest(session, sub, now=NOW)
@@ -115,54 +136,130 @@ def test_new_means_since_the_last_digest_and_never_sent_before(
     assert content.since == NOW - timedelta(days=3)
 
 
+def _change(
+    session: Session, call: FundingCall, name: str, old: Any, new: Any, at: datetime
+) -> None:
+    """A change as ingestion records it (``tracker.services.ingest._apply``)."""
+    session.add(
+        CallChange(call_id=call.id, field=name, old_value=old, new_value=new, changed_at=at)
+    )
+    session.flush()
+
+
 def test_changes_of_followed_calls_since_the_subscriber_last_heard(
     session: Session, settings: Settings
 ) -> None:
     make_areas(session)
     user = make_user(session, language="en")
-    sub = make_subscription(session, user)
-    first_deadline = datetime(2026, 12, 10, 16, 0, tzinfo=UTC)
-    moved = make_call(session, title="Deadline moved", deadlines=[first_deadline])
-    budget = make_call(session, title="Budget published", deadlines=[first_deadline])
-    quiet = make_call(session, title="Nothing changed", deadlines=[first_deadline])
-    opened = make_call(session, title="Now open", opens_at=NOW + timedelta(days=1))
-    passed = make_call(session, title="Deadline passed", deadlines=[NOW + timedelta(days=1)])
-    snapshots = {
-        c.id: call_snapshot(c, NOW - timedelta(days=7)) for c in (moved, budget, quiet, opened)
+    office = make_office(session)
+    sub = make_subscription(session, user, office_slugs=[office.slug])
+    last_digest = NOW - timedelta(days=7)
+    first, moved_to = "2026-12-10T16:00:00+00:00", "2026-12-17T16:00:00+00:00"
+    sent = {
+        title: make_call(session, title=title, deadlines=[datetime(2026, 12, 17, 16, tzinfo=UTC)])
+        for title in (
+            "Deadline moved",
+            "Budget published",
+            "Moved and moved back",
+            "Changed before the last digest",
+            "Only the title changed",
+            "Deadline passed",
+        )
     }
-    snapshots[passed.id] = call_snapshot(passed, NOW - timedelta(days=7))
+    opened = make_call(session, title="Now open", opens_at=NOW - timedelta(days=1))
+    postponed = make_call(
+        session, title="Opening postponed", opens_at=datetime(2027, 1, 11, 8, tzinfo=UTC)
+    )
     make_previous_digest(
         session,
         sub,
-        period_end=NOW - timedelta(days=7),
-        items=[
-            (call, DigestSection.NEW, snapshots[call.id])
-            for call in (moved, budget, quiet, opened, passed)
-        ],
+        period_end=last_digest,
+        items=[(c, DigestSection.NEW, {}) for c in [*sent.values(), opened, postponed]],
     )
-    # A watched call never sent before: no baseline yet, so it gets one now.
-    watched = make_call(session, title="Watched, no baseline")
+    watched = make_call(session, title="Watched, never sent")
     session.add(Watch(user_id=user.id, call_id=watched.id, created_at=NOW))
+    in_pipeline = make_call(session, title="In the office's pipeline")
+    _review(session, in_pipeline.id, TriageState.PREPARING, office_id=office.id)
+    not_followed = make_call(session, title="Nobody follows this one")
 
-    moved.deadlines[0].deadline_at = datetime(2026, 12, 17, 16, 0, tzinfo=UTC)
-    budget.budget_total_eur = Decimal("1500000.00")
-    opened.opens_at = NOW - timedelta(days=1)
-    session.flush()
-    later = NOW + timedelta(days=2)  # "Deadline passed" closed meanwhile: not news
+    day = timedelta(days=1)
+    _change(session, sent["Deadline moved"], "deadlines", [first], [moved_to], NOW - 3 * day)
+    _change(
+        session,
+        sent["Budget published"],
+        "budget",
+        None,
+        {"currency": "EUR", "total": "1500000", "min": None, "max": None, "expected_grants": 3},
+        NOW - 2 * day,
+    )
+    back = sent["Moved and moved back"]
+    _change(session, back, "deadlines", [moved_to], [first], NOW - 3 * day)
+    _change(session, back, "deadlines", [first], [moved_to], NOW - 2 * day)
+    _change(
+        session,
+        sent["Changed before the last digest"],
+        "deadlines",
+        [first],
+        [moved_to],
+        NOW - 9 * day,
+    )
+    _change(
+        session,
+        postponed,
+        "opens_at",
+        "2026-12-01T08:00:00+00:00",
+        "2027-01-11T08:00:00+00:00",
+        NOW - day,
+    )
+    _change(session, sent["Only the title changed"], "title", "Old title", "New", NOW - day)
+    _change(session, sent["Deadline passed"], "status", "open", "closed", NOW - day)
+    _change(session, watched, "status", "open", "withdrawn", NOW - day)
+    _change(session, in_pipeline, "deadlines", [], [moved_to], NOW - day)
+    _change(session, not_followed, "deadlines", [first], [moved_to], NOW - day)
 
-    content, rendered = preview_digest(session, settings, sub, now=later)
+    content, rendered = preview_digest(session, settings, sub, now=NOW)
 
     changes = {e.title: [(c.field, c.old, c.new) for c in e.changes] for e in content.changed}
     assert changes == {
-        "Deadline moved": [("deadline", "2026-12-10T16:00:00+00:00", "2026-12-17T16:00:00+00:00")],
+        "Deadline moved": [("deadline", first, moved_to)],
         "Budget published": [("budget", None, "1500000")],
         "Now open": [("status", "forthcoming", "open")],
+        "Opening postponed": [
+            ("opening", "2026-12-01T08:00:00+00:00", "2027-01-11T08:00:00+00:00")
+        ],
+        "Watched, never sent": [("status", "open", "withdrawn")],
+        "In the office's pipeline": [("deadline", None, moved_to)],
     }
-    assert watched.id in content.snapshots
     # Deadlines are shown in Stockholm time (UTC+1 in December).
     assert "Deadline moved from Thu 10 Dec 2026, 17:00 to Thu 17 Dec 2026, 17:00" in rendered.text
     assert "Budget published: 1,500,000 EUR" in rendered.text
     assert "Status changed from forthcoming to open" in rendered.text
+    assert "Status changed from open to withdrawn" in rendered.text
+    assert "New deadline: Thu 17 Dec 2026, 17:00" in rendered.text
+    assert "Opening date moved from 1 December 2026 to 11 January 2027" in rendered.text
+
+
+def test_deadline_changes_pair_removed_and_added_dates() -> None:
+    def iso(month: int, day: int) -> str:
+        return datetime(2026, month, day, 21, 59, 59, tzinfo=UTC).isoformat()
+
+    now = datetime(2026, 9, 20, tzinfo=UTC)
+
+    def pairs(old: list[str], new: list[str]) -> list[tuple[str | None, str | None]]:
+        return [(c.old, c.new) for c in changed_fields("deadlines", old, new, now)]
+
+    # Two stages moved: each old date pairs with its new one.
+    assert pairs([iso(10, 1), iso(12, 1)], [iso(10, 15), iso(12, 15)]) == [
+        (iso(10, 1), iso(10, 15)),
+        (iso(12, 1), iso(12, 15)),
+    ]
+    # Extended after it had passed.
+    assert pairs([iso(9, 15)], [iso(10, 1)]) == [(iso(9, 15), iso(10, 1))]
+    # A passed stage the source stops listing has not moved.
+    assert pairs([iso(3, 1), iso(10, 1)], [iso(10, 1)]) == []
+    assert pairs([iso(3, 1), iso(10, 1)], [iso(10, 20)]) == [(iso(10, 1), iso(10, 20))]
+    # An upcoming stage removed.
+    assert pairs([iso(10, 1), iso(12, 1)], [iso(10, 1)]) == [(iso(12, 1), None)]
 
 
 def test_closing_soon_is_watched_or_pipeline_calls_within_the_horizon(

@@ -23,15 +23,19 @@ from tests.factories import NOW, login, make_call, make_office, make_user
 from tracker.config import Settings
 from tracker.models import (
     AuditEvent,
+    DecisionSource,
     Digest,
     DigestDismissal,
     DigestStatus,
     DigestSubscription,
+    FocusArea,
     FundingCall,
+    MatchDecision,
     Role,
 )
 from tracker.services.digests import build_digest, send_weekly_digests
 from tracker.services.mailer import SmtpMailer
+from tracker.services.matching import record_decision
 
 CSRF = "digest-test-csrf"
 
@@ -255,12 +259,26 @@ def test_not_relevant_link_dismisses_for_that_subscriber_and_counts_for_learning
     smtp: SmtpServer,
 ) -> None:
     sub, call = _subscriber(session)
+    # The call also matched education, where staff already judged it relevant.
+    areas = {a.slug: a for a in session.scalars(select(FocusArea))}
+    make_match(session, call, areas["education"], 60)
+    staff = make_user(session, role=Role.EDITOR)
+    record_decision(
+        session,
+        call.id,
+        "education",
+        relevant=True,
+        reason="fits-strategy",
+        actor=staff,
+        now=NOW - timedelta(days=1),
+    )
     links = _mailed_links(session_factory, mail_settings, smtp)
 
     # Opening the link (as a mail scanner would) changes nothing.
     page = mail_client.get(links["not_relevant"])
     assert page.status_code == 200 and "Music cities" in page.text
     assert session.scalars(select(DigestDismissal)).first() is None
+    assert session.scalars(select(MatchDecision.area_slug)).all() == ["education"]
 
     # No session and no CSRF token: the signed token is the authentication.
     done = mail_client.post(links["not_relevant"])
@@ -268,12 +286,21 @@ def test_not_relevant_link_dismisses_for_that_subscriber_and_counts_for_learning
     dismissal = session.scalars(select(DigestDismissal)).one()
     assert (dismissal.subscription_id, dismissal.call_id) == (sub.id, call.id)
     assert dismissal.user_id == sub.user_id and dismissal.focus_area_id is not None
-    decision = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "match.decision")
-    ).one()
-    assert decision.entity_id == str(call.id)
-    assert decision.details["decision"] == "not_relevant"
-    assert decision.details["focus_area_id"] == dismissal.focus_area_id
+    # A decision the nightly retraining learns from, for the area the call matched; the
+    # staff's decision on education stands.
+    session.expire_all()
+    decisions = {d.area_slug: d for d in session.scalars(select(MatchDecision))}
+    assert set(decisions) == {"culture-music", "education"}
+    mine = decisions["culture-music"]
+    assert (mine.call_id, mine.relevant, mine.reason) == (call.id, False, "wrong-area")
+    assert (mine.source, mine.actor_id) == (DecisionSource.DIGEST, sub.user_id)
+    assert dismissal.focus_area_id == areas["culture-music"].id
+    theirs = decisions["education"]
+    assert (theirs.relevant, theirs.source, theirs.actor_id) == (
+        True,
+        DecisionSource.REVIEW,
+        staff.id,
+    )
     # Clicking twice is harmless.
     assert mail_client.post(links["not_relevant"]).status_code == 200
     assert len(session.scalars(select(DigestDismissal)).all()) == 1

@@ -30,8 +30,8 @@ class DigestSection(enum.StrEnum):
     CLOSING = "closing"
     MENTION = "mention"
     ASSIGNMENT = "assignment"
-    # Not shown: what the subscriber's digest knew about a followed call, the baseline
-    # against which next week's "changed" is computed.
+    # No longer written: items of early digests that held a followed call's snapshot to
+    # compare with (changes now come from ingestion's CallChange history).
     BASELINE = "baseline"
 
 
@@ -139,8 +139,8 @@ class Digest(Base):
 
 
 class DigestItem(Base):
-    """A call in a digest, with what the digest said about it (deadlines, status, budget),
-    so that next week's digest can tell the subscriber what changed since."""
+    """A call in a digest, with what the digest said about it (deadlines, status, budget).
+    Next week's digest reports changes of the calls a subscriber was sent before."""
 
     __tablename__ = "digest_items"
     __table_args__ = (UniqueConstraint("digest_id", "call_id", "section"),)

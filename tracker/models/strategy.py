@@ -65,6 +65,8 @@ class FocusArea(Base):
 class DecisionSource(enum.StrEnum):
     REVIEW = "review"
     IMPORT = "import"
+    # A subscriber's "not relevant to me" link in a weekly digest.
+    DIGEST = "digest"
 
 
 class MatchDecision(Base):

@@ -190,10 +190,11 @@ class _Formatter:
             return self.t.gettext("closes today")
         return self.t.ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
 
-    def money(self, value: str | None) -> str:
+    def money(self, value: str | None, unit: str | None) -> str:
         if value is None:
             return "–"
-        return f"{format_decimal(value, locale=self.language)} EUR"
+        amount = format_decimal(value, locale=self.language)
+        return f"{amount} {unit}" if unit else amount
 
     def status(self, value: str | None) -> str:
         names = {
@@ -217,6 +218,11 @@ class _Formatter:
             if new:
                 return t.gettext("New deadline: %(new)s") % {"new": new}
             return t.gettext("Deadline %(old)s removed") % {"old": old}
+        if change.field == "opening" and change.old and change.new:
+            return t.gettext("Opening date moved from %(old)s to %(new)s") % {
+                "old": self.day(datetime.fromisoformat(change.old)),
+                "new": self.day(datetime.fromisoformat(change.new)),
+            }
         if change.field == "status":
             return t.gettext("Status changed from %(old)s to %(new)s") % {
                 "old": self.status(change.old),
@@ -224,10 +230,12 @@ class _Formatter:
             }
         if change.field == "budget":
             if change.old is None:
-                return t.gettext("Budget published: %(new)s") % {"new": self.money(change.new)}
+                return t.gettext("Budget published: %(new)s") % {
+                    "new": self.money(change.new, change.unit)
+                }
             return t.gettext("Budget changed from %(old)s to %(new)s") % {
-                "old": self.money(change.old),
-                "new": self.money(change.new),
+                "old": self.money(change.old, change.unit),
+                "new": self.money(change.new, change.unit),
             }
         return f"{change.field}: {change.old} → {change.new}"
 

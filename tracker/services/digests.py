@@ -1,10 +1,10 @@
 """Weekly email digests: subscriptions, what goes into a digest, and sending it exactly once.
 
 Content (``build_digest``): new matches since the subscriber's last digest; changes (deadline
-moved, status, budget) of calls the subscriber watches, was sent before or follows through an
-office; calls closing within the subscriber's horizon among those watched or in the
-municipality's pipeline (interested, preparing); mentions and assignments; a one-line pipeline
-summary.
+moved, opening date, status, budget) that ingestion recorded in ``CallChange`` since then, for
+calls the subscriber watches, was sent before or follows through an office; calls closing
+within the subscriber's horizon among those watched or in the municipality's pipeline
+(interested, preparing); mentions and assignments; a one-line pipeline summary.
 
 Delivery (``send_weekly_digests``, ``retry_due_digests``, ``resend_digest``) and why it sends
 each digest at most once:
@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,9 +49,11 @@ from tracker.config import Settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import (
+    CallChange,
     CallMatch,
     CallReview,
     Comment,
+    DecisionSource,
     Digest,
     DigestDismissal,
     DigestItem,
@@ -60,6 +62,7 @@ from tracker.models import (
     DigestSubscription,
     FocusArea,
     FundingCall,
+    MatchDecision,
     Mention,
     Office,
     StrategyProfile,
@@ -85,6 +88,7 @@ from tracker.services.mailer import (
     TemporaryFailure,
     UncertainDelivery,
 )
+from tracker.services.matching import call_key, record_decision
 from tracker.services.users import EMAIL_PATTERN, normalise_email
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,7 @@ __all__ = [
     "active_focus_areas",
     "build_digest",
     "changed_calls",
+    "changed_fields",
     "clear_bounce",
     "confirm_delivered",
     "digest_for_week",
@@ -126,6 +131,13 @@ __all__ = [
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
 # How far back "calls sent before" reaches when looking for changes.
 CHANGE_LOOKBACK = timedelta(weeks=26)
+# The fields of ``CallChange`` a digest reports, in the order it reports them.
+CHANGE_FIELDS = ("deadlines", "opens_at", "status", "budget")
+# Ids per IN (...) list.
+QUERY_CHUNK = 500
+# A "not relevant to me" click, as a decision for the matching engine to learn from: the
+# subscriber follows the area the call matched and says the call does not belong there.
+NOT_RELEVANT_REASON = "wrong-area"
 MAX_BACKOFF = timedelta(hours=6)
 # A "sending" row older than this is no longer in flight: its delivery is unconfirmed.
 SENDING_STALE_AFTER = timedelta(minutes=15)
@@ -146,6 +158,15 @@ def active_focus_areas(session: Session) -> list[FocusArea]:
             .order_by(FocusArea.position, FocusArea.slug)
         )
     )
+
+
+def subscribed_areas(session: Session, subscription: DigestSubscription) -> list[FocusArea]:
+    """The focus areas ``subscription`` follows: those chosen, or all when none is chosen.
+    Areas retired since they were chosen leave nothing chosen: that reads as "all", as it
+    does on the settings page."""
+    active = active_focus_areas(session)
+    chosen = [a for a in active if a.slug in set(subscription.focus_area_slugs)]
+    return chosen or active
 
 
 def subscribe(
@@ -418,30 +439,54 @@ def record_not_relevant(
     )
     session.add(dismissal)
     session.flush()
-    _record_learning_decision(session, dismissal, now=now)
+    _record_learning_decisions(session, dismissal, now=now)
     return dismissal
 
 
-def _record_learning_decision(
+def _record_learning_decisions(
     session: Session, dismissal: DigestDismissal, *, now: datetime
-) -> None:
-    """Integration point with matching's decision log. Until its ``MatchDecision`` table and
-    service land, the audit event is the decision record (who, call, focus area, verdict)."""
-    record_event(
-        session,
-        "match.decision",
-        "call",
-        dismissal.call_id,
-        actor=dismissal.subscription.user,
-        now=now,
-        details={
-            "decision": "not_relevant",
-            "scope": "personal",
-            "via": "digest",
-            "subscription_id": dismissal.subscription_id,
-            "focus_area_id": dismissal.focus_area_id,
-        },
+) -> list[MatchDecision]:
+    """A "not relevant" decision (source ``digest``) for each area of the subscriber's that
+    the call matched, plus the area the link was for. A decision staff made in the review
+    workspace or imported from labels is never replaced by a click in a mail."""
+    call = dismissal.call
+    subscription = dismissal.subscription
+    matched = set(
+        session.scalars(
+            select(CallMatch.focus_area_id).where(
+                CallMatch.call_id == call.id, CallMatch.is_match.is_(True)
+            )
+        )
     )
+    slugs = sorted(
+        area.slug
+        for area in subscribed_areas(session, subscription)
+        if area.id in matched or area.id == dismissal.focus_area_id
+    )
+    existing = {
+        decision.area_slug: decision
+        for decision in session.scalars(
+            select(MatchDecision).where(MatchDecision.call_key == call_key(call))
+        )
+    }
+    decisions = []
+    for slug in slugs:
+        earlier = existing.get(slug)
+        if earlier is not None and earlier.source is not DecisionSource.DIGEST:
+            continue
+        decisions.append(
+            record_decision(
+                session,
+                call.id,
+                slug,
+                relevant=False,
+                reason=NOT_RELEVANT_REASON,
+                actor=subscription.user,
+                now=now,
+                source=DecisionSource.DIGEST,
+            )
+        )
+    return decisions
 
 
 def dismissal_target(
@@ -461,11 +506,13 @@ def dismissal_target(
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One change of a followed call: ``field`` is deadline, status or budget."""
+    """One change of a followed call: ``field`` is deadline, opening, status or budget.
+    Dates are ISO 8601 in UTC, budgets amounts in ``unit`` (a currency code, when known)."""
 
     field: str
     old: str | None
     new: str | None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -501,7 +548,7 @@ class DigestContent:
     mentions: tuple[DigestEntry, ...] = ()
     assignments: tuple[DigestEntry, ...] = ()
     pipeline: dict[str, int] = field(default_factory=dict)
-    # What the digest knows about each call it covers: the baseline for next week's changes.
+    # What the digest told about each call it shows, stored with its items as a record.
     snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -529,7 +576,7 @@ class DigestContent:
 
 
 def call_snapshot(call: FundingCall, now: datetime) -> dict[str, Any]:
-    """What a digest tells about a call, kept to compare with next week."""
+    """What a digest tells about a call, stored with the digest's items."""
     return {
         "deadlines": sorted(d.deadline_at.isoformat() for d in call.deadlines),
         "status": "withdrawn" if call.is_withdrawn else call.status(now),
@@ -541,50 +588,110 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value.normalize():f}"
 
 
-def snapshot_changes(
-    before: dict[str, Any], after: dict[str, Any], now: datetime
-) -> list[FieldChange]:
-    """The changes between two snapshots that a subscriber would want to hear about."""
-    changes: list[FieldChange] = []
-    old_all = [datetime.fromisoformat(str(d)) for d in before.get("deadlines", [])]
-    new_all = [datetime.fromisoformat(str(d)) for d in after.get("deadlines", [])]
-    # Compare upcoming deadlines only: a passed stage that a source stops listing has not moved.
-    old_future = {d for d in old_all if d >= now}
-    new_future = {d for d in new_all if d >= now}
-    if old_future != new_future:
-        removed = sorted(old_future - new_future)
-        added = sorted(new_future - old_future)
-        old_value = (
-            removed[0] if removed else (max(old_all) if old_all and not old_future else None)
-        )
-        if old_value is not None or added:
-            changes.append(
-                FieldChange(
-                    "deadline",
-                    old_value.isoformat() if old_value else None,
-                    added[0].isoformat() if added else None,
-                )
+def _instant(value: Any) -> datetime | None:
+    if not value:
+        return None
+    at = datetime.fromisoformat(str(value))
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _deadline_changes(old: Any, new: Any, now: datetime) -> list[FieldChange]:
+    """Deadlines moved, added or removed between two lists of deadlines.
+
+    Removed and added dates are paired in order: each pair is a move. A stage that passed and
+    is no longer listed has not moved; it only counts as the old date of a deadline added
+    when nothing upcoming was removed (an extension after the deadline passed)."""
+    before = {at for at in map(_instant, old or []) if at is not None}
+    after = {at for at in map(_instant, new or []) if at is not None}
+    dropped = before - after
+    olds = sorted(d for d in dropped if d >= now) + sorted(
+        (d for d in dropped if d < now), reverse=True
+    )
+    changes = []
+    for index, added in enumerate(sorted(after - before)):
+        moved_from = olds[index] if index < len(olds) else None
+        changes.append(
+            FieldChange(
+                "deadline", moved_from.isoformat() if moved_from else None, added.isoformat()
             )
-    old_status, new_status = before.get("status"), after.get("status")
-    # Closing when the deadline passes is expected, not news.
-    if old_status and new_status and old_status != new_status and new_status != "closed":
-        changes.append(FieldChange("status", str(old_status), str(new_status)))
-    old_budget, new_budget = before.get("budget"), after.get("budget")
-    if new_budget is not None and old_budget != new_budget:
-        changes.append(FieldChange("budget", old_budget, str(new_budget)))
+        )
+    changes += [
+        FieldChange("deadline", removed.isoformat(), None)
+        for removed in olds[len(after - before) :]
+        if removed >= now
+    ]
     return changes
 
 
-def changed_calls(
-    session: Session, *, since: datetime, call_ids: Iterable[int]
-) -> dict[int, list[FieldChange]]:
-    """Field changes (deadline, status, budget) recorded by ingestion for these calls since
-    ``since``.
+def _budget_amount(budget: Any) -> tuple[str | None, str | None]:
+    """The amount a reader compares (the total, else the largest grant) and its currency."""
+    if not isinstance(budget, dict):
+        return None, None
+    for key in ("total", "max", "min"):
+        value = budget.get(key)
+        if value is not None:
+            return f"{Decimal(str(value)).normalize():f}", budget.get("currency")
+    return None, budget.get("currency")
 
-    Integration point with ingestion's change history (``CallChange``: call, field, old, new,
-    changed_at). Until that table exists the digest relies on ``snapshot_changes`` alone, which
-    compares each call with what the subscriber's previous digest said about it."""
-    return {}
+
+def changed_fields(name: str, old: Any, new: Any, now: datetime) -> list[FieldChange]:
+    """What a subscriber hears of a field of ``CallChange`` going from ``old`` to ``new``."""
+    if name == "deadlines":
+        return _deadline_changes(old, new, now)
+    if name == "opens_at":
+        old_at, new_at = _instant(old), _instant(new)
+        # Only the opening date of a call still to open; its opening is a status change.
+        if old_at and new_at and old_at != new_at and new_at > now:
+            return [FieldChange("opening", old_at.isoformat(), new_at.isoformat())]
+        return []
+    if name == "status":
+        # Closing when the deadline passes is expected, not news.
+        if old and new and old != new and new != "closed":
+            return [FieldChange("status", str(old), str(new))]
+        return []
+    if name == "budget":
+        (old_amount, old_unit), (new_amount, new_unit) = _budget_amount(old), _budget_amount(new)
+        if new_amount is not None and (old_amount, old_unit) != (new_amount, new_unit):
+            return [FieldChange("budget", old_amount, new_amount, unit=new_unit)]
+        return []
+    return []
+
+
+def changed_calls(
+    session: Session, *, since: datetime, until: datetime, call_ids: Iterable[int]
+) -> dict[int, list[FieldChange]]:
+    """What changed in these calls after ``since`` up to ``until``, from the history that
+    ingestion records (``CallChange``): deadlines moved, added or removed, the opening date,
+    the status and the budget.
+
+    Several changes of one field in the period count as one, from the first old value to the
+    last new one, so a date moved and moved back is not news."""
+    ids = sorted(set(call_ids))
+    net: dict[int, dict[str, list[Any]]] = {}
+    for start in range(0, len(ids), QUERY_CHUNK):
+        rows = session.execute(
+            select(CallChange.call_id, CallChange.field, CallChange.old_value, CallChange.new_value)
+            .where(
+                CallChange.call_id.in_(ids[start : start + QUERY_CHUNK]),
+                CallChange.field.in_(CHANGE_FIELDS),
+                CallChange.changed_at > since,
+                CallChange.changed_at <= until,
+            )
+            .order_by(CallChange.changed_at, CallChange.id)
+        )
+        for call_id, name, old, new in rows:
+            values = net.setdefault(call_id, {}).setdefault(name, [old, new])
+            values[1] = new
+    changes: dict[int, list[FieldChange]] = {}
+    for call_id, fields in net.items():
+        found = []
+        for name in CHANGE_FIELDS:
+            if name in fields:
+                old, new = fields[name]
+                found += changed_fields(name, old, new, until)
+        if found:
+            changes[call_id] = found
+    return changes
 
 
 def _period_start(session: Session, subscription: DigestSubscription, now: datetime) -> datetime:
@@ -596,24 +703,21 @@ def _period_start(session: Session, subscription: DigestSubscription, now: datet
     return previous if previous is not None else now - FIRST_DIGEST_LOOKBACK
 
 
-def _baselines(
-    session: Session, subscription: DigestSubscription, now: datetime
-) -> dict[int, dict[str, Any]]:
-    """Latest snapshot of every call this subscriber's recent digests contained."""
-    rows = session.execute(
-        select(DigestItem.call_id, DigestItem.snapshot)
-        .join(Digest, Digest.id == DigestItem.digest_id)
-        .where(
-            Digest.subscription_id == subscription.id,
-            Digest.period_end >= now - CHANGE_LOOKBACK,
-            Digest.period_end <= now,
+def _sent_before(session: Session, subscription: DigestSubscription, now: datetime) -> set[int]:
+    """The calls this subscriber's recent digests showed."""
+    return set(
+        session.scalars(
+            select(DigestItem.call_id)
+            .join(Digest, Digest.id == DigestItem.digest_id)
+            .where(
+                Digest.subscription_id == subscription.id,
+                Digest.period_end >= now - CHANGE_LOOKBACK,
+                Digest.period_end <= now,
+                # Items of older digests that were kept only to compare snapshots.
+                DigestItem.section != DigestSection.BASELINE,
+            )
         )
-        .order_by(Digest.period_end.desc(), DigestItem.id.desc())
     )
-    latest: dict[int, dict[str, Any]] = {}
-    for call_id, snapshot in rows:
-        latest.setdefault(call_id, snapshot)
-    return latest
 
 
 def _evidence_lines(evidence: list[Any], limit: int = 2) -> tuple[str, ...]:
@@ -684,11 +788,7 @@ class _Builder:
         self.now = now
         self.language = subscription.language
         self.since = _period_start(session, subscription, now)
-        active = active_focus_areas(session)
-        chosen = [a for a in active if a.slug in set(subscription.focus_area_slugs)]
-        # Areas retired since they were chosen leave nothing chosen: that reads as "all", as
-        # it does on the settings page.
-        self.areas = chosen or active
+        self.areas = subscribed_areas(session, subscription)
         self.area_by_id = {area.id: area for area in self.areas}
         self.office_ids: set[int] = set()
         if subscription.office_slugs:
@@ -707,7 +807,7 @@ class _Builder:
             self.watched = set(
                 session.scalars(select(Watch.call_id).where(Watch.user_id == subscription.user_id))
             )
-        self.baselines = _baselines(session, subscription, now)
+        self.sent_before = _sent_before(session, subscription, now)
         self.calls: dict[int, FundingCall] = {}
         self.best_match: dict[int, _Match] = {}
 
@@ -788,17 +888,21 @@ class _Builder:
     def new_matches(self) -> list[DigestEntry]:
         if not self.areas:
             return []
+        # ``matched_at`` is when the engine first found the match, kept through re-matching:
+        # a call is new once, not every week it is scored again.
         for match in self.matches(
             CallMatch.is_match,
             CallMatch.score >= self.subscription.min_score,
             CallMatch.matched_at > self.since,
             CallMatch.matched_at <= self.now,
             CallMatch.focus_area_id.in_(self.area_by_id),
+            # A gated call (not eligible, withdrawn) is no match whatever its scores.
+            CallMatch.call_id.in_(select(FundingCall.id).where(FundingCall.gate_code.is_(None))),
         ):
             best = self.best_match.get(match.call_id)
             if best is None or match.score > best.score:
                 self.best_match[match.call_id] = match
-        candidates = set(self.best_match) - self.dismissed - set(self.baselines)
+        candidates = set(self.best_match) - self.dismissed - self.sent_before
         self.load_calls(candidates)
         candidates -= self.triage_dismissed(candidates)
         entries = [self.entry(i) for i in candidates if self.is_live(i)]
@@ -806,7 +910,7 @@ class _Builder:
         return entries
 
     def changed(self, exclude: set[int]) -> list[DigestEntry]:
-        followed = self.watched | set(self.baselines)
+        followed = self.watched | self.sent_before
         if self.office_ids:
             followed |= set(
                 self.session.scalars(
@@ -817,25 +921,38 @@ class _Builder:
                 )
             )
         followed -= self.dismissed | exclude
-        self.load_calls(followed)
-        recorded = changed_calls(self.session, since=self.since, call_ids=followed)
-        changes: dict[int, list[FieldChange]] = {}
-        for call_id in followed:
+        changes = changed_calls(self.session, since=self.since, until=self.now, call_ids=followed)
+        # Opening on the announced date is recorded nowhere (nothing changed in the call) but
+        # is news all the same.
+        opened = self.opened_since(followed)
+        self.load_calls(set(changes) | opened)
+        for call_id in opened:
+            found = changes.setdefault(call_id, [])
             call = self.calls.get(call_id)
-            if call is None:
-                continue
-            found = []
-            baseline = self.baselines.get(call_id)
-            if baseline is not None:
-                found = snapshot_changes(baseline, call_snapshot(call, self.now), self.now)
-            seen = {change.field for change in found}
-            found += [c for c in recorded.get(call_id, []) if c.field not in seen]
-            if found:
-                changes[call_id] = found
+            opens_now = call is not None and call.status(self.now) == "open"
+            if opens_now and not any(c.field == "status" for c in found):
+                found.append(FieldChange("status", "forthcoming", "open"))
+        changes = {i: c for i, c in changes.items() if c and i in self.calls}
         self.load_matches(changes)
         entries = [self.entry(i, changes=tuple(c)) for i, c in changes.items()]
         entries.sort(key=lambda e: (e.deadline_at or self.now + timedelta(days=3650), e.title))
         return entries
+
+    def opened_since(self, ids: set[int]) -> set[int]:
+        found: set[int] = set()
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), QUERY_CHUNK):
+            found.update(
+                self.session.scalars(
+                    select(FundingCall.id).where(
+                        FundingCall.id.in_(ordered[start : start + QUERY_CHUNK]),
+                        FundingCall.opens_at > self.since,
+                        FundingCall.opens_at <= self.now,
+                        FundingCall.is_withdrawn.is_(False),
+                    )
+                )
+            )
+        return found
 
     def closing_soon(self, exclude: set[int]) -> list[DigestEntry]:
         horizon = self.now + timedelta(days=self.subscription.closing_soon_days)
@@ -956,12 +1073,10 @@ def build_digest(
     mentions = builder.mentions()
     assignments = builder.assignments()
     shown |= {e.call_id for e in mentions} | {e.call_id for e in assignments}
-    # Followed calls without a baseline get one now, so a later change can be noticed.
-    followed = builder.watched | set(builder.baselines)
-    builder.load_calls(followed | shown)
+    builder.load_calls(shown)
     snapshots = {
         call_id: call_snapshot(builder.calls[call_id], now)
-        for call_id in sorted(shown | (builder.watched - set(builder.baselines)))
+        for call_id in sorted(shown)
         if call_id in builder.calls
     }
     if subscription.user is not None:
@@ -1075,10 +1190,6 @@ def claim_digest(
     keys: set[tuple[int, DigestSection]] = set()
     for section, entries in content.sections():
         keys.update((entry.call_id, section) for entry in entries)
-    shown = {call_id for call_id, _ in keys}
-    keys.update(
-        (call_id, DigestSection.BASELINE) for call_id in content.snapshots if call_id not in shown
-    )
     try:
         with session.begin_nested():
             session.add(digest)
