@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -209,3 +211,38 @@ def test_every_view_declares_who_may_see_it(app: Flask) -> None:
 def test_unknown_page_is_404(client: FlaskClient, session: Session) -> None:
     login(client, make_user(session, role=Role.VIEWER))
     assert client.get("/no/such/page").status_code == 404
+
+
+def test_concurrent_form_posts_on_sqlite_wait_for_each_other(tmp_path: Path) -> None:
+    """Two sign-ins at the same moment both succeed instead of one failing with
+    'database is locked' (SQLite upgrades a reading transaction to a writing one badly)."""
+    from tracker.app import create_app
+    from tracker.migrate import upgrade
+    from tracker.models import utcnow
+    from tracker.services.users import create_user
+
+    url = f"sqlite:///{tmp_path / 'concurrent.db'}"
+    upgrade(url)
+    app = create_app(settings_from_dict({"app": {"secret_key": "x"}, "database": {"url": url}}))
+    factory = app.extensions["tracker"].session_factory
+    with factory() as setup:
+        for i in range(6):
+            create_user(
+                setup,
+                f"u{i}@norrkoping.test",
+                password=TEST_PASSWORD,
+                role=Role.VIEWER,
+                now=utcnow(),
+            )
+        setup.commit()
+
+    def sign_in(i: int) -> int:
+        client = app.test_client()
+        with client.session_transaction() as flask_session:
+            flask_session["csrf_token"] = "t"
+        form = {"email": f"u{i}@norrkoping.test", "password": TEST_PASSWORD, "csrf_token": "t"}
+        return client.post("/login", data=form).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(sign_in, range(6)))
+    assert statuses == [302] * 6

@@ -12,6 +12,21 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option naming how an SQLite transaction begins: "DEFERRED" (default) or "IMMEDIATE".
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+def for_writing(session: Session) -> Session:
+    """Make SQLite take the write lock when ``session`` begins (PostgreSQL ignores this).
+
+    A deferred SQLite transaction that reads and then writes fails at once with "database is
+    locked" when another writer committed in between, whatever the busy timeout; an immediate
+    one waits for the lock instead. Short units of work that will write (a web form post) use
+    this; long-running jobs do not, so they never hold the lock while they download.
+    Call before the session's first query."""
+    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    return session
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and real transactions."""
@@ -41,7 +56,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE"):
+            raise ValueError(f"unknown SQLite transaction mode {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

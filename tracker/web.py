@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
 from tracker.config import Settings
+from tracker.db import for_writing
 from tracker.i18n import Message
 from tracker.models import Role, User
 
@@ -44,7 +45,8 @@ def settings() -> Settings:
 def db() -> Session:
     """The request's session, opened on first use and closed when the request ends."""
     if "db" not in g:
-        g.db = app_state().session_factory()
+        session = app_state().session_factory()
+        g.db = session if request.method in SAFE_METHODS else for_writing(session)
     return cast(Session, g.db)
 
 
