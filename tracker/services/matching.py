@@ -75,6 +75,21 @@ BATCH_SIZE = 500
 # ------------------------------------------------------------------------- profiles
 
 
+def _area_data(a: FocusArea) -> dict[str, Any]:
+    """A focus area row in the engine's dict form (``area_from_dict``)."""
+    return {
+        "slug": a.slug,
+        "name_sv": a.name_sv,
+        "name_en": a.name_en,
+        "description_sv": a.description_sv,
+        "description_en": a.description_en,
+        "threshold": a.threshold,
+        "terms": a.vocabulary,
+        "negative_terms": a.negative_terms,
+        "programme_priors": a.programme_priors,
+    }
+
+
 def profile_of(row: StrategyProfile) -> Profile:
     """The engine's profile from its database rows (retired areas left out)."""
     data = {
@@ -83,19 +98,7 @@ def profile_of(row: StrategyProfile) -> Profile:
         "gates": row.gates or {},
         "context": row.context or {},
         "areas": [
-            {
-                "slug": a.slug,
-                "name_sv": a.name_sv,
-                "name_en": a.name_en,
-                "description_sv": a.description_sv,
-                "description_en": a.description_en,
-                "threshold": a.threshold,
-                "terms": a.vocabulary,
-                "negative_terms": a.negative_terms,
-                "programme_priors": a.programme_priors,
-            }
-            for a in sorted(row.areas, key=lambda a: a.position)
-            if not a.is_retired
+            _area_data(a) for a in sorted(row.areas, key=lambda a: a.position) if not a.is_retired
         ],
     }
     try:
@@ -217,23 +220,7 @@ def _store_profile(
 
 
 def retired_areas(row: StrategyProfile) -> list[AreaSpec]:
-    return [
-        area_from_dict(
-            {
-                "slug": a.slug,
-                "name_sv": a.name_sv,
-                "name_en": a.name_en,
-                "description_sv": a.description_sv,
-                "description_en": a.description_en,
-                "threshold": a.threshold,
-                "terms": a.vocabulary,
-                "negative_terms": a.negative_terms,
-                "programme_priors": a.programme_priors,
-            }
-        )
-        for a in row.areas
-        if a.is_retired
-    ]
+    return [area_from_dict(_area_data(a)) for a in row.areas if a.is_retired]
 
 
 def save_area(
