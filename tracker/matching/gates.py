@@ -327,11 +327,7 @@ def _check_named_countries(
     for regex in (compiled.title_applicants_re, compiled.title_place_re):
         m = regex.search(title)
         if m is not None and not compiled.home_re.search(title):
-            countries = {
-                compiled.country_of[c.group().lower()]
-                for c in compiled.countries_re.finditer(m.group())
-            }
-            shown = " and ".join(sorted(countries)[:4])
+            shown = _countries_named(compiled, m.group())
             return GateHit(
                 "geography.countries",
                 f"For applicants or work in {shown} only; "
@@ -348,11 +344,7 @@ def _check_named_countries(
                 sentence = _sentence_around(text, m.start(), m.end())
                 if compiled.home_re.search(sentence) or _BROAD_RE.search(sentence):
                     continue
-                countries = {
-                    compiled.country_of[c.group().lower()]
-                    for c in compiled.countries_re.finditer(m.group())
-                }
-                shown = " and ".join(sorted(countries)[:4])
+                shown = _countries_named(compiled, m.group())
                 return GateHit(
                     "geography.countries",
                     f"Open only to applicants or activities in {shown}; "
@@ -360,6 +352,14 @@ def _check_named_countries(
                     snippet(text, m.start(), m.end()),
                 )
     return None
+
+
+def _countries_named(compiled: CompiledGates, text: str) -> str:
+    """The countries `text` names, for a message: "Denmark and Norway" (at most four)."""
+    countries = {
+        compiled.country_of[c.group().lower()] for c in compiled.countries_re.finditer(text)
+    }
+    return " and ".join(sorted(countries)[:4])
 
 
 def _sentence_around(text: str, start: int, end: int) -> str:
