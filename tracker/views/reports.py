@@ -4,6 +4,7 @@ charts and as JSON, CSV and Excel files holding the same figures."""
 from __future__ import annotations
 
 import io
+from collections.abc import Collection, Sequence
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from tracker import web
 from tracker.models import Delegation, Office, Project, Role
 from tracker.services.financing import rate_from_settings
 from tracker.services.projects import active_focus_areas
-from tracker.services.reports import Report, compute_report, report_csv, write_report_xlsx
+from tracker.services.reports import Figures, Report, compute_report, report_csv, write_report_xlsx
 from tracker.views import formatting
 from tracker.views.charts import Series, bar_chart
 
@@ -66,7 +67,6 @@ def index() -> str:
 
 
 def _charts(report: Report, offices: dict[str, str], areas: dict[str, str]) -> dict[str, Markup]:
-    count_series = (_("Applications"), _("Awarded"))
     years = [str(y) for y in report.by_year]
     programmes = [p or _("No programme") for p in report.by_programme]
 
@@ -79,17 +79,33 @@ def _charts(report: Report, offices: dict[str, str], areas: dict[str, str]) -> d
     def share(v: float) -> str:
         return formatting.percent(v / 100, 0)
 
-    charts: dict[str, Markup] = {
-        "per_year": bar_chart(
-            chart_id="chart-per-year",
-            title=_("Applications and awards per year of submission"),
-            description=_("Bars per year: number of applications and of awarded projects."),
-            categories=years,
+    def counts_chart(
+        chart_id: str,
+        title: str,
+        description: str,
+        categories: Sequence[str],
+        figures: Collection[Figures],
+    ) -> Markup:
+        """Applications and awarded projects per category (figures in category order)."""
+        return bar_chart(
+            chart_id=chart_id,
+            title=title,
+            description=description,
+            categories=categories,
             series=[
-                Series(count_series[0], [f.applications for f in report.by_year.values()]),
-                Series(count_series[1], [f.awarded for f in report.by_year.values()]),
+                Series(_("Applications"), [f.applications for f in figures]),
+                Series(_("Awarded"), [f.awarded for f in figures]),
             ],
             value_format=count,
+        )
+
+    charts: dict[str, Markup] = {
+        "per_year": counts_chart(
+            "chart-per-year",
+            _("Applications and awards per year of submission"),
+            _("Bars per year: number of applications and of awarded projects."),
+            years,
+            report.by_year.values(),
         ),
         "grants": bar_chart(
             chart_id="chart-grants",
@@ -119,27 +135,19 @@ def _charts(report: Report, offices: dict[str, str], areas: dict[str, str]) -> d
             value_format=share,
             maximum=100.0,
         ),
-        "offices": bar_chart(
-            chart_id="chart-offices",
-            title=_("Applications and awards per lead office"),
-            description=_("Bars per office: number of applications and of awarded projects."),
-            categories=[offices.get(k, k) for k in report.by_office],
-            series=[
-                Series(count_series[0], [f.applications for f in report.by_office.values()]),
-                Series(count_series[1], [f.awarded for f in report.by_office.values()]),
-            ],
-            value_format=count,
+        "offices": counts_chart(
+            "chart-offices",
+            _("Applications and awards per lead office"),
+            _("Bars per office: number of applications and of awarded projects."),
+            [offices.get(k, k) for k in report.by_office],
+            report.by_office.values(),
         ),
-        "areas": bar_chart(
-            chart_id="chart-areas",
-            title=_("Applications and awards per focus area"),
-            description=_("Bars per focus area: number of applications and of awarded projects."),
-            categories=[areas.get(k, k) for k in report.by_focus_area],
-            series=[
-                Series(count_series[0], [f.applications for f in report.by_focus_area.values()]),
-                Series(count_series[1], [f.awarded for f in report.by_focus_area.values()]),
-            ],
-            value_format=count,
+        "areas": counts_chart(
+            "chart-areas",
+            _("Applications and awards per focus area"),
+            _("Bars per focus area: number of applications and of awarded projects."),
+            [areas.get(k, k) for k in report.by_focus_area],
+            report.by_focus_area.values(),
         ),
         "delegations": bar_chart(
             chart_id="chart-delegations",
