@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from click.decorators import FC
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.cli import CliContext, expected_failures
@@ -109,6 +111,20 @@ profile_option = click.option(
     help="Profile file (.toml or .json); else the active profile, else the default one.",
 )
 
+labelled_calls_option = click.option(
+    "--calls",
+    "calls_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The labelled calls' texts (JSON Lines).",
+)
+
+
+def _labels_option(help_text: str) -> Callable[[FC], FC]:
+    return click.option(
+        "--labels", "labels_path", required=True, type=click.Path(dir_okay=False), help=help_text
+    )
+
 
 @group.command()
 @click.option(
@@ -160,20 +176,8 @@ def classify(
 
 
 @group.command()
-@click.option(
-    "--labels",
-    "labels_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Labels as JSON Lines: {id, areas: [slug, ...]}.",
-)
-@click.option(
-    "--calls",
-    "calls_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The labelled calls' texts (JSON Lines).",
-)
+@_labels_option("Labels as JSON Lines: {id, areas: [slug, ...]}.")
+@labelled_calls_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option(
     "--cross-validate",
@@ -238,20 +242,8 @@ def run(everything: bool) -> None:
 
 
 @group.command()
-@click.option(
-    "--labels",
-    "labels_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Labels as JSON Lines: relevant for the listed areas, not for the others.",
-)
-@click.option(
-    "--calls",
-    "calls_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The labelled calls' texts (JSON Lines).",
-)
+@_labels_option("Labels as JSON Lines: relevant for the listed areas, not for the others.")
+@labelled_calls_option
 @click.option(
     "--model-out",
     "model_out",
@@ -268,9 +260,7 @@ def learn(
     if model_out:
         profile = _profile(profile_path)
         labels = _labels(labels_path, profile)
-        known = {k: v.areas for k, v in labels.items() if k in calls}
-        if not known:
-            raise click.ClickException("none of the labelled calls is in the calls file")
+        known = _known_labels(labels, calls)
         model = _train(compile_profile(profile), calls, known)
         try:
             Path(model_out).write_text(json.dumps(model.to_dict(), indent=1), encoding="utf-8")
@@ -297,9 +287,7 @@ def learn(
         now = utcnow()
         row = ensure_default_profile(session, now=now)
         labels = _labels(labels_path, profile_of(row))
-        known = {k: v.areas for k, v in labels.items() if k in calls}
-        if not known:
-            raise click.ClickException("none of the labelled calls is in the calls file")
+        known = _known_labels(labels, calls)
         stored = import_decisions(session, known, calls, actor=None, now=now)
         trained = retrain(session, now=now, force=True)
         used = trained.decision_count if trained is not None else 0
@@ -307,6 +295,16 @@ def learn(
         f"imported {stored} decisions on {len(known)} calls; model retrained on {used} "
         "decisions (the next `tracker match run` re-matches the calls with it)"
     )
+
+
+def _known_labels(
+    labels: dict[str, Label], calls: dict[str, CallInput]
+) -> dict[str, frozenset[str]]:
+    """The labels of the calls the calls file holds (an error when it holds none of them)."""
+    known = {k: v.areas for k, v in labels.items() if k in calls}
+    if not known:
+        raise click.ClickException("none of the labelled calls is in the calls file")
+    return known
 
 
 def _train(
