@@ -12,7 +12,11 @@ from tracker.db import session_scope
 from tracker.errors import ValidationFailed
 from tracker.i18n import msg
 from tracker.services.financing import rate_from_settings
-from tracker.services.reports import compute_report, report_csv, write_report_xlsx
+from tracker.services.reports import FIGURE_KEYS, compute_report, report_csv, write_report_xlsx
+
+# The report's figures as the files hold them, but non-EU co-financing as a share only
+# (the amount is in --json and the files), then the delegations received.
+SUMMARY_KEYS = (*(k for k in FIGURE_KEYS if k != "non_eu_cofinancing_eur"), "delegations")
 
 
 @click.command("report")
@@ -44,18 +48,7 @@ def group(obj: CliContext, as_json: bool, year: int | None, output: Path | None)
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"Projects submitted in {year if year is not None else 'all years'}")
-    for key in (
-        "applications",
-        "decided",
-        "awarded",
-        "success_rate",
-        "eu_grant_applied_eur",
-        "eu_grant_awarded_eur",
-        "own_contribution_awarded_eur",
-        "leverage",
-        "non_eu_cofinancing_share",
-        "delegations",
-    ):
+    for key in SUMMARY_KEYS:
         value = data[key]
         click.echo(f"  {key:<30} {'-' if value is None else value}")
     if data["by_programme"]:
