@@ -29,7 +29,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -193,24 +193,14 @@ def fetch(
     if last_modified:
         request_headers["If-Modified-Since"] = last_modified
 
+    first = _Request(method, url, params, request_headers, files, data)
     attempt = 0
     while True:
         if sink is not None:
             sink.seek(0)
             sink.truncate()
         try:
-            return _attempt(
-                session,
-                policy,
-                method,
-                url,
-                params=params,
-                headers=request_headers,
-                files=files,
-                data=data,
-                limit=limit,
-                sink=sink,
-            )
+            return _attempt(session, policy, first, limit=limit, sink=sink)
         except _Retryable as retry:
             if attempt >= policy.max_retries:
                 raise retry.error from None
@@ -233,67 +223,63 @@ def _backoff(policy: FetchPolicy, attempt: int) -> float:
     return float(min(policy.backoff_max, policy.backoff_base * (2**attempt)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One request as sent; following a redirect sends a changed copy."""
+
+    method: str
+    url: str
+    params: Mapping[str, str | int] | None
+    headers: dict[str, str]
+    files: Mapping[str, tuple[str | None, bytes | str, str]] | None
+    data: Mapping[str, str] | bytes | None
+
+
 def _attempt(
     session: requests.Session,
     policy: FetchPolicy,
-    method: str,
-    url: str,
+    first: _Request,
     *,
-    params: Mapping[str, str | int] | None,
-    headers: dict[str, str],
-    files: Mapping[str, tuple[str | None, bytes | str, str]] | None,
-    data: Mapping[str, str] | bytes | None,
     limit: int,
     sink: IO[bytes] | None,
 ) -> FetchResponse:
-    current = url
+    current = first
     seen: set[str] = set()
     for _hop in range(policy.max_redirects + 1):
-        scheme = urlsplit(current).scheme.lower()
+        scheme = urlsplit(current.url).scheme.lower()
         if scheme not in ("http", "https"):
             raise UnsupportedScheme(
-                f"redirect to unsupported URL scheme {scheme or '(none)'!r}", url=current
+                f"redirect to unsupported URL scheme {scheme or '(none)'!r}", url=current.url
             )
-        response = _send(
-            session, policy, method, current, params=params, headers=headers, files=files, data=data
-        )
+        response = _send(session, policy, current)
         if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
             seen.add(response.url)
             target = urljoin(response.url, response.headers["location"])
             response.close()
             if target in seen:
-                raise TooManyRedirects(f"redirect loop back to {target}", url=url)
+                raise TooManyRedirects(f"redirect loop back to {target}", url=first.url)
             if response.status_code == 303 or (
-                response.status_code in (301, 302) and method.upper() == "POST"
+                response.status_code in (301, 302) and current.method.upper() == "POST"
             ):
-                method, files, data = "GET", None, None
-            params = None  # the query string is part of the Location already
-            current = target
+                current = replace(current, method="GET", files=None, data=None)
+            # the query string is part of the Location already
+            current = replace(current, url=target, params=None)
             continue
         return _finish(session, policy, response, limit=limit, sink=sink)
-    raise TooManyRedirects(f"more than {policy.max_redirects} redirects", url=url)
+    raise TooManyRedirects(f"more than {policy.max_redirects} redirects", url=first.url)
 
 
-def _send(
-    session: requests.Session,
-    policy: FetchPolicy,
-    method: str,
-    url: str,
-    *,
-    params: Mapping[str, str | int] | None,
-    headers: dict[str, str],
-    files: Mapping[str, tuple[str | None, bytes | str, str]] | None,
-    data: Mapping[str, str] | bytes | None,
-) -> requests.Response:
-    log.debug("%s %s", method, url)
+def _send(session: requests.Session, policy: FetchPolicy, sent: _Request) -> requests.Response:
+    url = sent.url
+    log.debug("%s %s", sent.method, url)
     try:
         return session.request(
-            method,
+            sent.method,
             url,
-            params=params,
-            headers=headers,
-            files=files,
-            data=data,
+            params=sent.params,
+            headers=sent.headers,
+            files=sent.files,
+            data=sent.data,
             timeout=(policy.connect_timeout, policy.read_timeout),
             stream=True,
             allow_redirects=False,
