@@ -17,7 +17,7 @@ from tracker.i18n import msg
 from tracker.models import Delegation, DelegationKind, Office, User
 from tracker.services.audit import record_event
 from tracker.services.fields import FieldError, clean, parse_choice, parse_country, parse_date
-from tracker.services.projects import to_json
+from tracker.services.projects import apply_changes
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,7 @@ def update_delegation(
     now: datetime,
 ) -> dict[str, list[Any]]:
     _check(session, data)
-    changes: dict[str, list[Any]] = {}
-    for key, value in dataclasses.asdict(data).items():
-        old = getattr(delegation, key)
-        if old != value:
-            changes[key] = [to_json(old), to_json(value)]
-            setattr(delegation, key, value)
+    changes = apply_changes(delegation, dataclasses.asdict(data))
     if changes:
         delegation.updated_at = now
         session.flush()

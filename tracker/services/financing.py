@@ -43,7 +43,7 @@ from tracker.services.fields import (
     parse_date,
     parse_rate,
 )
-from tracker.services.projects import to_json
+from tracker.services.projects import apply_changes, to_json
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CENT = Decimal("0.01")
@@ -181,12 +181,7 @@ def update_funder(
 ) -> dict[str, list[Any]]:
     """Change a funder's description or rules; returns (and audits) what changed."""
     _check_funder(session, data, funder)
-    changes: dict[str, list[Any]] = {}
-    for key, value in data.column_values().items():
-        old = getattr(funder, key)
-        if old != value:
-            changes[key] = [to_json(old), to_json(value)]
-            setattr(funder, key, value)
+    changes = apply_changes(funder, data.column_values())
     if changes:
         funder.updated_at = now
         session.flush()
@@ -344,12 +339,7 @@ def update_line(
 ) -> dict[str, list[Any]]:
     """Change a line (its status as decisions come in, its amount, ...); audited."""
     funder = _check_line(session, project, data, line)
-    changes: dict[str, list[Any]] = {}
-    for key, value in dataclasses.asdict(data).items():
-        old = getattr(line, key)
-        if old != value:
-            changes[key] = [to_json(old), to_json(value)]
-            setattr(line, key, value)
+    changes = apply_changes(line, dataclasses.asdict(data))
     if not changes:
         return {}
     line.funder = funder

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -32,6 +31,7 @@ from tracker.services.fields import (
     parse_country,
     parse_year,
 )
+from tracker.services.projects import apply_changes
 
 _PARTNER = re.compile(r"^(?P<name>.*\S)\s*\((?P<country>[A-Za-z]{2})\)$")
 
@@ -139,12 +139,7 @@ def update_organisation(
     now: datetime,
 ) -> Organisation:
     _check(session, data, organisation)
-    changes: dict[str, list[Any]] = {}
-    for key, value in asdict(data).items():
-        old = getattr(organisation, key)
-        if old != value:
-            changes[key] = [_plain(old), _plain(value)]
-            setattr(organisation, key, value)
+    changes = apply_changes(organisation, asdict(data))
     if changes:
         organisation.updated_at = now
         session.flush()
@@ -158,10 +153,6 @@ def update_organisation(
             details={"changes": changes},
         )
     return organisation
-
-
-def _plain(value: object) -> object:
-    return value.value if isinstance(value, OrganisationKind) else value
 
 
 def list_organisations(

@@ -515,6 +515,18 @@ def project_history(session: Session, project: Project) -> list[AuditEvent]:
     )
 
 
+def apply_changes(row: object, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Set on ``row`` each of ``values`` that differs from what it holds; returns those
+    changes as field -> [old, new] in the audit log's form (``to_json``)."""
+    changes: dict[str, list[Any]] = {}
+    for key, value in values.items():
+        old = getattr(row, key)
+        if old != value:
+            changes[key] = [to_json(old), to_json(value)]
+            setattr(row, key, value)
+    return changes
+
+
 def to_json(value: object) -> object:
     """A value as it is kept in the audit log and printed by ``projects list --json``."""
     if isinstance(value, enum.Enum):
