@@ -92,3 +92,22 @@ def test_intervals() -> None:
     assert parse_interval("1d") == 86400
     with pytest.raises(ValueError):
         parse_interval("0h")
+
+
+def test_the_example_lists_every_key_of_every_section() -> None:
+    import dataclasses
+    import tomllib
+    import typing
+
+    from tracker.config import Settings
+
+    raw = tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    hints = typing.get_type_hints(Settings)
+    missing = [
+        f"{section.name}.{key.name}"
+        for section in dataclasses.fields(Settings)
+        if section.name != "sources"
+        for key in dataclasses.fields(hints[section.name])
+        if key.name not in raw.get(section.name, {})
+    ]
+    assert missing == []
