@@ -82,3 +82,10 @@ def test_setup_creates_one_admin_and_prints_the_password_once(runner: TrackerCli
     assert "password:" not in second.output
     rows = json.loads(runner("users", "list", "--json").output)
     assert [r["role"] for r in rows] == ["admin"]
+
+
+def test_unknown_migration_revision_is_one_line_and_exit_1(runner: TrackerCli) -> None:
+    result = runner("db", "downgrade", "nosuchrev")
+    assert result.exit_code == 1
+    assert "Can't locate revision identified by 'nosuchrev'" in result.output
+    assert "Traceback" not in result.output

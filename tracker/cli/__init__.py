@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
 from pathlib import Path
@@ -115,6 +115,17 @@ def db() -> None:
     """Database migrations."""
 
 
+@contextlib.contextmanager
+def _migration_errors() -> Iterator[None]:
+    """Alembic's own errors (an unknown revision, say) as one line instead of a traceback."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @db.command("upgrade")
 @click.argument("revision", default="head")
 @pass_context
@@ -122,7 +133,8 @@ def db_upgrade(obj: CliContext, revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from tracker.migrate import upgrade
 
-    upgrade(obj.settings.database.url, revision)
+    with _migration_errors():
+        upgrade(obj.settings.database.url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -133,7 +145,8 @@ def db_downgrade(obj: CliContext, revision: str) -> None:
     """Revert migrations down to REVISION (``base`` removes every table)."""
     from tracker.migrate import downgrade
 
-    downgrade(obj.settings.database.url, revision)
+    with _migration_errors():
+        downgrade(obj.settings.database.url, revision)
     click.echo(f"database at {revision}")
 
 
