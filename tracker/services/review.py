@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.errors import InvalidTransition, NotFound, ValidationFailed
+from tracker.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import (
     CallChange,
@@ -279,8 +279,35 @@ def earlier_calls(session: Session, call: FundingCall, *, limit: int = 10) -> li
 # --- triage -------------------------------------------------------------------------------------
 
 
-def _review_for_update(session: Session, call: FundingCall, now: datetime) -> CallReview:
-    review = get_review(session, call)
+def latest_event_id(session: Session, call: FundingCall) -> int:
+    """The id of the call's latest triage event (0 before the first): the version of the
+    decision a page showed, sent back by its forms so a change made meanwhile is noticed."""
+    return (
+        session.scalar(select(func.max(TriageEvent.id)).where(TriageEvent.call_id == call.id)) or 0
+    )
+
+
+def _review_for_update(
+    session: Session, call: FundingCall, now: datetime, *, seen_event_id: int | None = None
+) -> CallReview:
+    """The call's review row, read after taking the call's lock: one decision at a time per
+    call. PostgreSQL locks the call's row until the commit (FOR NO KEY UPDATE still lets
+    others add comments or events that point at the call); SQLite has no row locks, and a
+    writing request takes the database's write lock when it begins (``for_writing``).
+
+    Locking the call rather than the review row also covers a call's first decision, when
+    there is no review row to lock yet. With ``seen_event_id`` (the latest event the user's
+    page showed), a decision taken by someone else in between raises Conflict."""
+    session.execute(
+        select(FundingCall.id).where(FundingCall.id == call.id).with_for_update(key_share=True)
+    )
+    if seen_event_id is not None and latest_event_id(session, call) != seen_event_id:
+        raise Conflict(msg("someone else changed this call while you were deciding"))
+    review = session.scalar(
+        select(CallReview)
+        .where(CallReview.call_id == call.id)
+        .execution_options(populate_existing=True)
+    )
     if review is None:
         review = CallReview(call_id=call.id, state=TriageState.NEW, updated_at=now)
         session.add(review)
@@ -327,11 +354,14 @@ def change_state(
     now: datetime,
     reason: DismissReason | None = None,
     note: str | None = None,
+    seen_event_id: int | None = None,
 ) -> TriageEvent:
     """Move the call to ``state`` and record who did it, when, from which state, why.
 
     Dismissing requires a reason, and the reason "other" a note; other states take no
-    reason. Raises InvalidTransition for a move the workflow does not allow."""
+    reason. Raises InvalidTransition for a move the workflow does not allow, and Conflict when
+    ``seen_event_id`` is given and someone else decided on the call after it. Decisions on
+    one call are serialised (see ``_review_for_update``), so the timeline is one chain."""
     note = _clean_note(note)
     if state == TriageState.DISMISSED:
         if reason is None:
@@ -349,7 +379,7 @@ def change_state(
             msg("only a dismissal takes a reason"),
             {"reason": msg("only a dismissal takes a reason")},
         )
-    review = _review_for_update(session, call, now)
+    review = _review_for_update(session, call, now, seen_event_id=seen_event_id)
     previous = review.state
     if state not in TRANSITIONS[previous]:
         raise InvalidTransition(
@@ -501,9 +531,11 @@ def assign(
     office: Office | None,
     assignee: User | None,
     note: str | None = None,
+    seen_event_id: int | None = None,
 ) -> TriageEvent:
     """Give the call to an office and a person (either may be None to clear it). A person
-    given without an office brings their own office."""
+    given without an office brings their own office. Serialised per call like
+    ``change_state``; Conflict when ``seen_event_id`` is not the call's latest event."""
     note = _clean_note(note)
     errors = {}
     if assignee is not None and not assignee.is_active:
@@ -514,7 +546,7 @@ def assign(
         raise ValidationFailed("; ".join(errors.values()), errors)
     if office is None and assignee is not None:
         office = assignee.office
-    review = _review_for_update(session, call, now)
+    review = _review_for_update(session, call, now, seen_event_id=seen_event_id)
     if review.office_id == (office.id if office else None) and review.assignee_id == (
         assignee.id if assignee else None
     ):

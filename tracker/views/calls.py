@@ -34,7 +34,13 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
-from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
+from tracker.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    TrackerError,
+    ValidationFailed,
+)
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
 from tracker.services import review as review_service
@@ -400,6 +406,7 @@ def _render_call(
         reasons=list(DismissReason),
         evidence=review_service.match_evidence(session, call),
         timeline=review_service.timeline(session, call),
+        seen_event_id=review_service.latest_event_id(session, call),
         comments=review_service.comments(session, call),
         history=review_service.deadline_history(session, call),
         sources=review_service.call_sources(session, call),
@@ -442,6 +449,24 @@ def _failed(call: FundingCall, exc: TrackerError, form_name: str) -> tuple[str, 
     )
 
 
+def _seen_event_id() -> int | None:
+    """The latest timeline event the posting page showed (its forms send it), if any."""
+    seen = request.form.get("seen_event", "")
+    return int(seen) if seen.isdigit() else None
+
+
+def _changed_meanwhile(call: FundingCall) -> str:
+    session = web.db()
+    session.rollback()
+    review = review_service.get_review(session, call)
+    state = review.state if review is not None else TriageState.NEW
+    return _(
+        "Someone else changed this call while you were deciding: it is now “%(state)s”. "
+        "Nothing was saved; what you wrote is kept below. Check the timeline and send again.",
+        state=labels.state_label(state),
+    )
+
+
 @bp.route("/calls/<int:call_id>/triage", methods=["POST"])
 @web.requires(Role.EDITOR)
 def triage(call_id: int) -> Response | tuple[str, int]:
@@ -460,7 +485,10 @@ def triage(call_id: int) -> Response | tuple[str, int]:
             note=request.form.get("note"),
             actor=web.require_user(),
             now=web.now(),
+            seen_event_id=_seen_event_id(),
         )
+    except Conflict:
+        return _failed(call, Conflict(_changed_meanwhile(call)), "triage")
     except InvalidTransition:
         before = review_service.current_state(session, call)
         message = _(
@@ -502,7 +530,10 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             note=request.form.get("note"),
             actor=web.require_user(),
             now=web.now(),
+            seen_event_id=_seen_event_id(),
         )
+    except Conflict:
+        return _failed(call, Conflict(_changed_meanwhile(call)), "assign")
     except (ValidationFailed, InvalidTransition) as exc:
         return _failed(call, exc, "assign")
     session.commit()
