@@ -460,10 +460,12 @@ def _changed_meanwhile(call: FundingCall) -> str:
     session.rollback()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    return _(
-        "Someone else changed this call while you were deciding: it is now “%(state)s”. "
-        "Nothing was saved; what you wrote is kept below. Check the timeline and send again.",
-        state=labels.state_label(state),
+    return str(
+        _(
+            "Someone else changed this call while you were deciding: it is now “%(state)s”. "
+            "Nothing was saved; what you wrote is kept below. Check the timeline and send again.",
+            state=labels.state_label(state),
+        )
     )
 
 
