@@ -132,5 +132,6 @@ def test_report_writes_a_table_file_and_refuses_other_formats(
     result = runner("report", "--output", str(target))
     assert result.exit_code == 0, result.output
     assert "applications" in result.output
-    assert target.read_text(encoding="utf-8").startswith("section,key,metric,value\n")
+    # A BOM first, so that Excel reads the file as UTF-8.
+    assert target.read_text(encoding="utf-8").startswith("\ufeffsection,key,metric,value\n")
     assert runner("report", "--output", str(tmp_path / "r.pdf")).exit_code == 1

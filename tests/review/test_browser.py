@@ -218,11 +218,13 @@ def test_an_officer_triages_a_call_and_finds_it_again(
             )
             assert len(shown) == 5
             with page.expect_download() as download_info:
-                page.get_by_role("link", name="CSV").click()
+                page.get_by_role("link", name="CSV", exact=True).click()
             download = download_info.value
             target = tmp_path / download.suggested_filename
             download.save_as(target)
-            table = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+            # Swedish Excel's separator, for the Swedish interface.
+            text = target.read_text(encoding="utf-8-sig")
+            table = list(csv.reader(io.StringIO(text), delimiter=";"))
             assert table[0][:3] == ["Utlysningssida", "Id", "Titel"]
             assert [row[0].removeprefix(live.url) for row in table[1:]] == shown
             festival = next(r for r in table[1:] if r[2] == "Musikfestivaler i Europas städer")

@@ -413,7 +413,8 @@ def test_csv_and_xlsx_give_exactly_the_inbox_rows_of_all_pages(
     response = client.get(f"/calls/export.csv?{query}")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
-    reader = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    body_text = response.get_data(as_text=True).lstrip("\ufeff")
+    reader = list(csv.reader(io.StringIO(body_text), delimiter=";"))
     header, body = reader[0], reader[1:]
     assert header[0] == "Utlysningssida" and "Nästa deadline" in header
     assert [r[0].rsplit("/", 1)[1] for r in body] == expected
@@ -470,7 +471,7 @@ def test_export_drops_an_unknown_value_as_the_inbox_does(
     make_matched_call(session, {"education": 70}, title="Only one")
     inbox = _all_inbox_rows(client, "office=gone")
     body = client.get("/calls/export.csv?office=gone").get_data(as_text=True).lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(body)))[1:]
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))[1:]
     assert [r[0].rsplit("/", 1)[1] for r in rows] == inbox and len(inbox) == 1
 
 

@@ -47,11 +47,8 @@ vem_kan_söka, stödnivå_pct, medfinansiering_pct, budget, valuta ...).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -75,6 +72,7 @@ from tracker.feeds.records import (
     text_to_html,
 )
 from tracker.i18n import msg
+from tracker.spreadsheets import UnreadableSpreadsheet, iter_csv_rows, iter_xlsx_rows
 
 __all__ = [
     "COLUMNS",
@@ -231,37 +229,27 @@ def parse_manual_csv(content: bytes) -> ManualImport:
             continue
     else:  # pragma: no cover - cp1252 decodes nearly everything
         raise BadPayload("the CSV file is neither UTF-8 nor Windows-1252 text")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(";,\t", key=first_line.count) if first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        rows = list(_limited(reader))
-    except csv.Error as exc:
-        raise BadPayload(f"the CSV file cannot be read: {exc}") from exc
-    return _rows_to_import(rows)
+        rows = [values for _number, values in iter_csv_rows(text, max_rows=MAX_ROWS + 1)]
+    except UnreadableSpreadsheet as exc:
+        raise BadPayload(str(exc.message)) from exc
+    return _rows_to_import(_without_blank_tail(rows))
 
 
 def parse_manual_xlsx(content: bytes) -> ManualImport:
-    """Read the first worksheet of an xlsx workbook."""
-    import openpyxl
-
+    """Read the first worksheet of an xlsx workbook, streamed; a workbook that would unpack
+    to far more than its rows need (a zip bomb) is refused before it is opened."""
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise BadPayload(f"not a readable xlsx workbook: {exc}") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        rows = list(_limited(sheet.iter_rows(values_only=True)))
-    finally:
-        workbook.close()
-    return _rows_to_import(rows)
+        rows = [values for _number, values in iter_xlsx_rows(content, max_rows=MAX_ROWS + 1)]
+    except UnreadableSpreadsheet as exc:
+        raise BadPayload(str(exc.message)) from exc
+    return _rows_to_import(_without_blank_tail(rows))
 
 
-def _limited(rows: Iterable[Any]) -> Iterable[list[Any]]:
-    for number, row in enumerate(rows):
-        if number > MAX_ROWS:
-            raise BadPayload(f"the sheet has more than {MAX_ROWS} rows")
-        yield list(row)
+def _without_blank_tail(rows: list[list[Any]]) -> list[list[Any]]:
+    while rows and not any(v not in (None, "") for v in rows[-1]):
+        rows.pop()
+    return rows
 
 
 def parse_manual_row(values: Mapping[str, Any]) -> tuple[CallRecord | None, list[RowError]]:

@@ -12,9 +12,7 @@ the file are added (none are removed). Other rows create projects.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +20,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -57,6 +54,19 @@ from tracker.services.projects import (
     find_office,
     update_project,
 )
+from tracker.spreadsheets import (
+    EXCEL_EN,
+    Column,
+    CsvDialect,
+    Kind,
+    UnreadableSpreadsheet,
+    csv_delimiter,
+    csv_text,
+    iter_csv_rows,
+    iter_xlsx_rows,
+    strip_formula_guard,
+    xlsx_bytes,
+)
 
 COLUMNS = (
     "title",
@@ -78,6 +88,8 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("title", "lead_office")
 MAX_ROWS = 5000
+# Rows of the sheet read at most, blank ones included (the data rows are capped at MAX_ROWS).
+MAX_SHEET_ROWS = 2 * MAX_ROWS
 _AMOUNT_COLUMNS = ("total_budget", "municipality_budget", "eu_grant", "own_contribution")
 _DATE_COLUMNS = ("submitted_on", "decision_on", "start_on", "end_on")
 # Where a rule broken by a project field is reported in the file.
@@ -97,6 +109,7 @@ class Table:
 
     header: list[str]
     rows: list[tuple[int, dict[str, object]]]
+    decimal_comma: bool = False  # amounts written 1234,50 (a semicolon-separated CSV)
 
 
 @dataclass(frozen=True)
@@ -166,32 +179,29 @@ def _table(raw_rows: Iterable[tuple[int, list[object]]]) -> Table:
 
 def read_csv(data: bytes) -> Table:
     """A CSV file as saved by Excel (UTF-8 with or without BOM, or Windows-1252; comma,
-    semicolon or tab separated)."""
+    semicolon or tab separated; a semicolon file has decimal commas, as Swedish Excel writes
+    it). A cell that our own export guarded with an apostrophe is read as it was."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return _table((i, list(row)) for i, row in enumerate(reader, start=1))
+    try:
+        table = _table(
+            (number, [strip_formula_guard(c) if isinstance(c, str) else c for c in cells])
+            for number, cells in iter_csv_rows(text, max_rows=MAX_SHEET_ROWS)
+        )
+    except UnreadableSpreadsheet as exc:
+        raise ImportFileError(exc.message) from None
+    return dataclasses.replace(table, decimal_comma=csv_delimiter(text) == ";")
 
 
 def read_xlsx(data: bytes) -> Table:
-    """The first sheet of an Excel workbook; typed cells (dates, numbers) are kept."""
+    """The first sheet of an Excel workbook, streamed; typed cells (dates, numbers) are kept.
+    A workbook that would unpack to far more than its rows need is refused unopened."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ImportFileError(
-            msg("the file is not an Excel workbook (.xlsx): %(error)s", error=str(exc))
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        return _table(
-            (i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        )
-    finally:
-        workbook.close()
+        return _table(iter_xlsx_rows(data, max_rows=MAX_SHEET_ROWS))
+    except UnreadableSpreadsheet as exc:
+        raise ImportFileError(exc.message) from None
 
 
 def read_table(data: bytes, filename: str) -> Table:
@@ -216,7 +226,12 @@ class _Row:
 
 
 def _read_cells(
-    session: Session, number: int, cells: Mapping[str, object], errors: list[RowError]
+    session: Session,
+    number: int,
+    cells: Mapping[str, object],
+    errors: list[RowError],
+    *,
+    decimal_comma: bool = False,
 ) -> tuple[dict[str, Any], list[tuple[str, str | None]]] | None:
     """Typed values of the cells of one row, or None after adding its errors."""
     found: list[RowError] = []
@@ -263,7 +278,7 @@ def _read_cells(
     for key in _AMOUNT_COLUMNS:
         if key in cells:
             try:
-                values[key] = parse_amount(cells[key])
+                values[key] = parse_amount(cells[key], lenient=decimal_comma)
             except FieldError as exc:
                 fail(key, exc.message)
     if "currency" in cells:
@@ -356,7 +371,7 @@ def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResul
     first_row_of: dict[tuple[str, int], int] = {}
     for number, cells in table.rows:
         known = {k: v for k, v in cells.items() if k in COLUMNS}
-        read = _read_cells(session, number, known, result.errors)
+        read = _read_cells(session, number, known, result.errors, decimal_comma=table.decimal_comma)
         if read is None:
             continue
         values, partners = read
@@ -476,31 +491,30 @@ def _iso(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
-def export_projects(projects: Iterable[Project], filename: str) -> bytes:
-    """The projects as a .csv or .xlsx file in the shape the import reads."""
-    rows = [export_row(p) for p in projects]
+def export_columns() -> list[Column]:
+    """The import's columns, typed for the spreadsheet."""
+    kinds = {key: Kind.DATE for key in _DATE_COLUMNS}
+    kinds |= {key: Kind.NUMBER for key in _AMOUNT_COLUMNS}
+    widths = {"title": 50, "partners": 50, "programme": 28}
+    return [Column(key, kinds.get(key, Kind.TEXT), widths.get(key)) for key in COLUMNS]
+
+
+def export_values(project: Project) -> list[object]:
+    """A project in the import's columns as typed values (dates, amounts, text)."""
+    row = export_row(project)
+    return [_typed_cell(key, row[key]) for key in COLUMNS]
+
+
+def export_projects(
+    projects: Iterable[Project], filename: str, *, dialect: CsvDialect = EXCEL_EN
+) -> bytes:
+    """The projects as a .csv (in ``dialect``) or .xlsx file in the shape the import reads."""
+    rows = [export_values(p) for p in projects]
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return buffer.getvalue().encode("utf-8")
+        return csv_text(export_columns(), rows, dialect).encode("utf-8")
     if suffix == ".xlsx":
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "projects"
-        sheet.append(list(COLUMNS))
-        for row in rows:
-            sheet.append([_typed_cell(key, row[key]) for key in COLUMNS])
-        for cells in sheet.iter_rows(min_row=2):
-            for cell in cells:
-                if COLUMNS[cell.column - 1] in _DATE_COLUMNS:
-                    cell.number_format = "yyyy-mm-dd"
-        sheet.freeze_panes = "A2"
-        buffer_bytes = io.BytesIO()
-        workbook.save(buffer_bytes)
-        return buffer_bytes.getvalue()
+        return xlsx_bytes("projects", export_columns(), rows)
     raise ImportFileError(msg("only .csv and .xlsx files can be exported"))
 
 

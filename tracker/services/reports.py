@@ -22,7 +22,6 @@ to four decimals only at the end. Delegations are counted by the year of the vis
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -31,13 +30,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.models import CoFinancingLine, FunderKind, Project
 from tracker.services.delegations import count_by_year, list_delegations
 from tracker.services.financing import CENT, to_eur
+from tracker.spreadsheets import EXCEL_EN, Column, CsvDialect, Kind, write_csv, write_xlsx
 
 FIGURE_KEYS = (
     "applications",
@@ -224,25 +223,24 @@ def report_rows(report: Report) -> list[tuple[str, str, str, Any]]:
     return rows
 
 
-def write_report_csv(report: Report, stream: IO[str]) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(REPORT_COLUMNS)
-    for row in report_rows(report):
-        writer.writerow(["" if v is None else v for v in row])
+REPORT_COLUMN_TYPES = (
+    Column("section", width=14),
+    Column("key", width=30),
+    Column("metric", width=30),
+    Column("value", Kind.NUMBER),
+)
 
 
-def report_csv(report: Report) -> str:
+def write_report_csv(report: Report, stream: IO[str], dialect: CsvDialect = EXCEL_EN) -> None:
+    write_csv(stream, REPORT_COLUMN_TYPES, report_rows(report), dialect)
+
+
+def report_csv(report: Report, dialect: CsvDialect = EXCEL_EN) -> str:
+    """The report as CSV for Excel: BOM, ``dialect``'s separator and decimal mark."""
     buffer = io.StringIO()
-    write_report_csv(report, buffer)
+    write_report_csv(report, buffer, dialect)
     return buffer.getvalue()
 
 
 def write_report_xlsx(report: Report, target: Path | IO[bytes]) -> None:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "report"
-    sheet.append(list(REPORT_COLUMNS))
-    for row in report_rows(report):
-        sheet.append(list(row))
-    sheet.freeze_panes = "A2"
-    workbook.save(target)
+    write_xlsx(target, "report", REPORT_COLUMN_TYPES, report_rows(report))

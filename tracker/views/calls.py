@@ -3,8 +3,6 @@ staff triage, assign, comment, watch and plan."""
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,9 +25,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -53,6 +48,16 @@ from tracker.services.inbox import (
     inbox_page,
     iter_inbox_rows,
     parse_filters,
+)
+from tracker.spreadsheets import (
+    CSV_MIMETYPE,
+    XLSX_MIMETYPE,
+    Column,
+    Kind,
+    Link,
+    csv_dialect,
+    iter_csv,
+    xlsx_bytes,
 )
 from tracker.views import formatting, labels
 
@@ -118,9 +123,18 @@ def inbox() -> Response | tuple[str, int]:
         page_url=lambda n: _inbox_url(filters.to_query(page=n)),
         area_url=lambda slug: _inbox_url(filters.to_query(area=slug, page=1)),
         export_csv_url=url_for("calls.export_csv") + ("?" + urlencode(query) if query else ""),
+        export_csv_other_url=url_for("calls.export_csv")
+        + "?"
+        + urlencode({**query, "separator": _other_separator()}),
+        other_separator=_other_separator(),
         export_xlsx_url=url_for("calls.export_xlsx") + ("?" + urlencode(query) if query else ""),
         now=now,
     ), 400 if errors else 200
+
+
+def _other_separator() -> str:
+    """The CSV separator that is not the default of the user's language."""
+    return "comma" if csv_dialect(None, web.current_language()).name == "semicolon" else "semicolon"
 
 
 def _inbox_url(query: dict[str, str]) -> str:
@@ -146,23 +160,23 @@ def _export_rows(filters: InboxFilters, now: datetime) -> Iterator[InboxRow]:
             filters = replace(filters, **dropped)
 
 
-def _export_header() -> list[str]:
+def _export_columns() -> list[Column]:
     return [
-        _("Call page"),
-        _("Identifier"),
-        _("Title"),
-        _("Programme"),
-        _("Status"),
-        _("Opens"),
-        _("Next deadline"),
-        _("Score"),
-        _("Focus areas"),
-        _("Triage state"),
-        _("Reason"),
-        _("Office"),
-        _("Assigned to"),
-        _("Budget (EUR)"),
-        _("Official page"),
+        Column(_("Call page"), Kind.LINK, 30),
+        Column(_("Identifier"), width=22),
+        Column(_("Title"), width=50),
+        Column(_("Programme"), width=28),
+        Column(_("Status")),
+        Column(_("Opens"), Kind.DATETIME),
+        Column(_("Next deadline"), Kind.DATETIME),
+        Column(_("Score"), Kind.NUMBER, 8),
+        Column(_("Focus areas"), width=40),
+        Column(_("Triage state")),
+        Column(_("Reason")),
+        Column(_("Office")),
+        Column(_("Assigned to")),
+        Column(_("Budget (EUR)"), Kind.NUMBER),
+        Column(_("Official page"), Kind.LINK),
     ]
 
 
@@ -181,8 +195,9 @@ class _ExportFormat:
         return moment.astimezone(self.tz).replace(tzinfo=None) if moment is not None else None
 
     def values(self, row: InboxRow) -> list[Any]:
+        page = f"{self.pages}/{row.call_id}"
         return [
-            f"{self.pages}/{row.call_id}",
+            Link(page),
             row.identifier or "",
             row.title,
             row.programme_label or row.programme_code or "",
@@ -195,27 +210,13 @@ class _ExportFormat:
             self.reasons[row.dismiss_reason] if row.dismiss_reason is not None else "",
             row.office_name(self.language) or "",
             row.assignee_name or "",
-            float(row.budget_total_eur) if row.budget_total_eur is not None else None,
-            row.url or "",
+            row.budget_total_eur,
+            Link(row.url) if row.url else "",
         ]
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_text(value: str) -> str:
-    # Titles come from outside: never let a spreadsheet read one as a formula.
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e15 else f"{value:.0f}"
-    return _safe_text(str(value))
+def _csv_values(values: list[Any]) -> list[Any]:
+    return [v.url if isinstance(v, Link) else v for v in values]
 
 
 def _filename(extension: str, now: datetime) -> str:
@@ -228,28 +229,15 @@ def _filename(extension: str, now: datetime) -> str:
 def export_csv() -> Response:
     filters = _filters_or_400()
     now = web.now()
-
     export = _ExportFormat()
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        buffer.write("\ufeff")  # lets Excel read the file as UTF-8 (å, ä, ö)
-        writer.writerow(_export_header())
-        for n, row in enumerate(_export_rows(filters, now)):
-            writer.writerow([_csv_cell(v) for v in export.values(row)])
-            if n % 200 == 199:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
+    dialect = csv_dialect(request.args.get("separator"), web.current_language())
+    rows = (_csv_values(export.values(row)) for row in _export_rows(filters, now))
     return Response(
-        stream_with_context(generate()),
+        stream_with_context(iter_csv(_export_columns(), rows, dialect)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{_filename("csv", now)}"',
-            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Type": CSV_MIMETYPE,
         },
     )
 
@@ -260,30 +248,10 @@ def export_xlsx() -> Response:
     filters = _filters_or_400()
     now = web.now()
     export = _ExportFormat()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Calls"))
-    bold = Font(bold=True)
-    header = []
-    for title in _export_header():
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in _export_rows(filters, now):
-        cells = []
-        for value in export.values(row):
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text, even when it starts with "="
-            elif isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            cells.append(cell)
-        sheet.append(cells)
-    output = io.BytesIO()
-    workbook.save(output)
+    rows = (export.values(row) for row in _export_rows(filters, now))
     return Response(
-        output.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        xlsx_bytes(_("Calls"), _export_columns(), rows),
+        mimetype=XLSX_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx", now)}"'},
     )
 

@@ -63,6 +63,7 @@ from tracker.services.projects import (
     remove_partner,
     update_project,
 )
+from tracker.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, csv_dialect
 from tracker.views import formatting
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
@@ -469,12 +470,9 @@ def remove_line_view(project_id: int, line_id: int) -> Response:
 @web.requires(Role.VIEWER)
 def export(fmt: str) -> Response:
     filename = f"projects-{web.now().astimezone(web.settings().tz).date().isoformat()}.{fmt}"
-    data = export_projects(list_for_export(web.db()), filename)
-    mimetype = (
-        "text/csv; charset=utf-8"
-        if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    dialect = csv_dialect(request.args.get("separator"), web.current_language())
+    data = export_projects(list_for_export(web.db()), filename, dialect=dialect)
+    mimetype = CSV_MIMETYPE if fmt == "csv" else XLSX_MIMETYPE
     return Response(
         data,
         mimetype=mimetype,

@@ -17,6 +17,7 @@ from tracker.models import Delegation, Office, Project, Role
 from tracker.services.financing import rate_from_settings
 from tracker.services.projects import active_focus_areas
 from tracker.services.reports import Figures, Report, compute_report, report_csv, write_report_xlsx
+from tracker.spreadsheets import XLSX_MIMETYPE, csv_dialect
 from tracker.views import formatting
 from tracker.views.charts import Series, bar_chart
 
@@ -180,7 +181,7 @@ def as_json() -> Response:
 @web.requires(Role.VIEWER)
 def as_csv() -> Response:
     return Response(
-        report_csv(_report()),
+        report_csv(_report(), csv_dialect(request.args.get("separator"), web.current_language())),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_filename("csv")}"'},
     )
@@ -193,6 +194,6 @@ def as_xlsx() -> Response:
     write_report_xlsx(_report(), buffer)
     return Response(
         buffer.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mimetype=XLSX_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx")}"'},
     )
