@@ -83,6 +83,14 @@ EXCEL_EN = CsvDialect("comma", ",", ".")
 DIALECTS = {d.name: d for d in (EXCEL_SV, EXCEL_EN)}
 
 
+@dataclass(frozen=True)
+class Link:
+    """A clickable cell: ``text`` shown, ``url`` opened (only http and https)."""
+
+    url: str
+    text: str | None = None
+
+
 def csv_dialect(choice: str | None, language: str) -> CsvDialect:
     """The dialect asked for (``semicolon`` or ``comma``), else the one of the user's
     language: Swedish Excel for the Swedish interface, comma-separated for English."""
@@ -132,6 +140,8 @@ def plain_number(value: int | float | Decimal, decimal_mark: str = ".") -> str:
 def csv_cell(value: Any, dialect: CsvDialect) -> str:
     if value is None:
         return ""
+    if isinstance(value, Link):
+        return safe_csv_text(value.url)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -180,14 +190,6 @@ def _title(column: Column | str) -> str:
 
 def _column(column: Column | str) -> Column:
     return column if isinstance(column, Column) else Column(column)
-
-
-@dataclass(frozen=True)
-class Link:
-    """A clickable cell: ``text`` shown, ``url`` opened (only http and https)."""
-
-    url: str
-    text: str | None = None
 
 
 def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any, kind: Kind) -> WriteOnlyCell:

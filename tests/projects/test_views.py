@@ -456,9 +456,7 @@ def test_the_report_page_has_accessible_charts_tables_and_the_same_figures_as_js
     # Commas for the English interface; Swedish Excel's semicolons and decimal commas asked.
     assert "total,,eu_grant_awarded_eur,80000\r\n" in response.get_data(as_text=True)
     assert "total,,success_rate,0.5\r\n" in response.get_data(as_text=True)
-    swedish = client.get("/reports/report.csv?year=2025&separator=semicolon").get_data(
-        as_text=True
-    )
+    swedish = client.get("/reports/report.csv?year=2025&separator=semicolon").get_data(as_text=True)
     assert "total;;success_rate;0,5\r\n" in swedish
     sheet = load_workbook(io.BytesIO(client.get("/reports/report.xlsx").data)).active
     assert sheet is not None and sheet["A1"].value == "section"

@@ -215,10 +215,6 @@ class _ExportFormat:
         ]
 
 
-def _csv_values(values: list[Any]) -> list[Any]:
-    return [v.url if isinstance(v, Link) else v for v in values]
-
-
 def _filename(extension: str, now: datetime) -> str:
     stamp = now.astimezone(web.settings().tz).strftime("%Y-%m-%d")
     return f"calls-{stamp}.{extension}"
@@ -231,7 +227,7 @@ def export_csv() -> Response:
     now = web.now()
     export = _ExportFormat()
     dialect = csv_dialect(request.args.get("separator"), web.current_language())
-    rows = (_csv_values(export.values(row)) for row in _export_rows(filters, now))
+    rows = (export.values(row) for row in _export_rows(filters, now))
     return Response(
         stream_with_context(iter_csv(_export_columns(), rows, dialect)),
         mimetype="text/csv",
