@@ -21,7 +21,23 @@ def record_event(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an audit event; the caller commits."""
-    event = AuditEvent(
+    event = audit_event(action, entity_type, entity_id, actor=actor, now=now, details=details)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def audit_event(
+    action: str,
+    entity_type: str,
+    entity_id: object | None,
+    *,
+    actor: User | None,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An audit event not yet added: for a bulk change that adds many with one flush."""
+    return AuditEvent(
         at=now,
         actor_id=actor.id if actor is not None else None,
         action=action,
@@ -29,6 +45,3 @@ def record_event(
         entity_id=None if entity_id is None else str(entity_id),
         details=details or {},
     )
-    session.add(event)
-    session.flush()
-    return event

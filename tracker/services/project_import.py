@@ -26,13 +26,17 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.errors import ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.models import (
+    AuditEvent,
     Currency,
+    Office,
+    Organisation,
     Project,
     ProjectPartner,
     ProjectRole,
     ProjectStatus,
     User,
 )
+from tracker.services.audit import audit_event
 from tracker.services.fields import (
     FieldError,
     clean,
@@ -42,15 +46,15 @@ from tracker.services.fields import (
 )
 from tracker.services.organisations import (
     ensure_partner,
-    find_organisation,
     format_partner_list,
     parse_partner_list,
 )
 from tracker.services.projects import (
     ProjectData,
+    active_focus_areas,
     add_partner,
     check_project,
-    create_project,
+    create_projects,
     find_office,
     update_project,
 )
@@ -225,8 +229,52 @@ class _Row:
     partners: list[tuple[str, str | None]]
 
 
+class _Lookups:
+    """What checking thousands of rows asks for again and again, read once: offices,
+    organisations, the projects already in the log, the active focus areas. Names are
+    compared case-insensitively in Python (SQLite's lower() leaves Å, Ä and Ö alone)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.focus_area_slugs = {a.slug for a in active_focus_areas(session)}
+        self._offices: dict[str, Office | None] = {}
+        self._organisations: dict[tuple[str, str | None], Organisation] = {}
+        for organisation in session.scalars(select(Organisation).order_by(Organisation.id)):
+            key = (organisation.name.casefold(), organisation.country_code)
+            self._organisations.setdefault(key, organisation)
+        self._projects: dict[tuple[str, int], Project] = {}
+        projects = session.scalars(
+            select(Project)
+            .options(selectinload(Project.partners).selectinload(ProjectPartner.organisation))
+            .order_by(Project.id)
+        )
+        for project in projects:
+            self._projects.setdefault((project.title.casefold(), project.lead_office_id), project)
+
+    def office(self, key: str) -> Office | None:
+        if key not in self._offices:
+            self._offices[key] = find_office(self.session, key)
+        return self._offices[key]
+
+    def organisation(self, name: str, country: str | None) -> Organisation | None:
+        return self._organisations.get((name.strip().casefold(), country))
+
+    def partner(
+        self, name: str, country: str, *, actor: User | None, now: datetime
+    ) -> Organisation:
+        """The organisation, registered (audited) the first time a row names it."""
+        found = self.organisation(name, country)
+        if found is None:
+            found, _created = ensure_partner(self.session, name, country, actor=actor, now=now)
+            self._organisations[(name.strip().casefold(), country)] = found
+        return found
+
+    def existing(self, title: str, office_id: int) -> Project | None:
+        return self._projects.get((title.casefold(), office_id))
+
+
 def _read_cells(
-    session: Session,
+    lookups: _Lookups,
     number: int,
     cells: Mapping[str, object],
     errors: list[RowError],
@@ -259,7 +307,7 @@ def _read_cells(
             except FieldError as exc:
                 fail(key, exc.message)
     office_key = clean(cells.get("lead_office"))
-    office = find_office(session, office_key) if office_key else None
+    office = lookups.office(office_key) if office_key else None
     if office is None:
         message = (
             msg("no office %(office)r (use its short name)", office=office_key)
@@ -300,7 +348,7 @@ def _read_cells(
         except FieldError as exc:
             fail("partners", exc.message)
         for name, country in partners:
-            if country is None and find_organisation(session, name, None) is None:
+            if country is None and lookups.organisation(name, None) is None:
                 fail(
                     "partners",
                     msg(
@@ -344,21 +392,11 @@ def _with_own_contribution(data: ProjectData, total: Decimal | None) -> ProjectD
     )
 
 
-def _find_existing(session: Session, title: str, office_id: int) -> Project | None:
-    """The office's project with that title, compared case-insensitively in Python (SQLite's
-    lower() leaves Å, Ä and Ö alone)."""
-    wanted = title.casefold()
-    candidates = session.scalars(
-        select(Project)
-        .where(Project.lead_office_id == office_id)
-        .options(selectinload(Project.partners).selectinload(ProjectPartner.organisation))
-        .order_by(Project.id)
-    )
-    return next((p for p in candidates if p.title.casefold() == wanted), None)
-
-
-def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResult]:
+def check_table(
+    session: Session, table: Table, lookups: _Lookups | None = None
+) -> tuple[list[_Row], ImportResult]:
     """Read and check every row without writing anything."""
+    lookups = lookups or _Lookups(session)
     result = ImportResult(rows=len(table.rows))
     result.extra_columns = [c for c in table.header if c not in COLUMNS]
     result.missing_columns = [c for c in COLUMNS if c not in table.header]
@@ -371,7 +409,7 @@ def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResul
     first_row_of: dict[tuple[str, int], int] = {}
     for number, cells in table.rows:
         known = {k: v for k, v in cells.items() if k in COLUMNS}
-        read = _read_cells(session, number, known, result.errors, decimal_comma=table.decimal_comma)
+        read = _read_cells(lookups, number, known, result.errors, decimal_comma=table.decimal_comma)
         if read is None:
             continue
         values, partners = read
@@ -386,9 +424,10 @@ def check_table(session: Session, table: Table) -> tuple[list[_Row], ImportResul
             )
             continue
         first_row_of[key] = number
-        existing = _find_existing(session, values["title"], values["lead_office_id"])
+        existing = lookups.existing(values["title"], values["lead_office_id"])
         data = _project_data(values, existing, has_own_contribution="own_contribution" in known)
-        for field_name, message in check_project(session, data).items():
+        problems = check_project(session, data, focus_area_slugs=lookups.focus_area_slugs)
+        for field_name, message in problems.items():
             column = _FIELD_TO_COLUMN.get(field_name, field_name)
             result.errors.append(RowError(number, column if column in COLUMNS else None, message))
         checked.append(_Row(number, data, existing, partners))
@@ -405,7 +444,8 @@ def import_projects(
 ) -> ImportResult:
     """Create or update one project per row. Nothing is written when any row is invalid or
     when ``dry_run``; the result says what was (or would be) done. The caller commits."""
-    rows, result = check_table(session, table)
+    lookups = _Lookups(session)
+    rows, result = check_table(session, table, lookups)
     result.dry_run = dry_run
     if result.errors:
         return result
@@ -415,7 +455,7 @@ def import_projects(
             if (
                 country is not None
                 and (name.lower(), country) not in seen_partners
-                and find_organisation(session, name, country) is None
+                and lookups.organisation(name, country) is None
             ):
                 seen_partners.add((name.lower(), country))
                 result.new_partners.append(f"{name} ({country})")
@@ -430,22 +470,68 @@ def import_projects(
     if dry_run:
         return result
     with session.begin_nested():
-        for row in rows:
-            if row.existing is None:
-                project = create_project(session, row.data, actor=actor, now=now, source="import")
-            else:
-                project = row.existing
-                update_project(session, project, row.data, actor=actor, now=now, source="import")
-            for name, country in _missing_partners(row, project):
-                if country is None:
-                    organisation = find_organisation(session, name, None)
-                    assert organisation is not None  # checked by _read_cells
-                else:
-                    organisation, _ = ensure_partner(session, name, country, actor=actor, now=now)
-                add_partner(
-                    session, project, organisation, ProjectRole.PARTNER, actor=actor, now=now
-                )
+        _write_rows(session, rows, lookups, actor=actor, now=now)
     return result
+
+
+def _write_rows(
+    session: Session, rows: list[_Row], lookups: _Lookups, *, actor: User | None, now: datetime
+) -> None:
+    """New projects in bulk (a few flushes for thousands of rows); changed ones one by one."""
+    new_rows = [row for row in rows if row.existing is None]
+    created = create_projects(
+        session, [row.data for row in new_rows], actor=actor, now=now, source="import"
+    )
+    links: list[ProjectPartner] = []
+    events: list[AuditEvent] = []
+    for row, project_id in zip(new_rows, created, strict=True):
+        linked: set[int] = set()
+        for name, country in row.partners:
+            organisation = _partner(lookups, name, country, actor=actor, now=now)
+            if organisation.id in linked:
+                continue
+            linked.add(organisation.id)
+            links.append(
+                ProjectPartner(
+                    project_id=project_id,
+                    organisation_id=organisation.id,
+                    role=ProjectRole.PARTNER,
+                )
+            )
+            events.append(
+                audit_event(
+                    "project.partner_added",
+                    "project",
+                    project_id,
+                    actor=actor,
+                    now=now,
+                    details={"partner": organisation.label, "role": ProjectRole.PARTNER.value},
+                )
+            )
+    session.add_all(links)
+    session.add_all(events)
+    session.flush()
+    for row in rows:
+        if row.existing is None:
+            continue
+        project = row.existing
+        if ProjectData.from_project(project) != row.data:
+            update_project(
+                session, project, row.data, actor=actor, now=now, source="import", checked=True
+            )
+        for name, country in _missing_partners(row, project):
+            organisation = _partner(lookups, name, country, actor=actor, now=now)
+            add_partner(session, project, organisation, ProjectRole.PARTNER, actor=actor, now=now)
+
+
+def _partner(
+    lookups: _Lookups, name: str, country: str | None, *, actor: User | None, now: datetime
+) -> Organisation:
+    if country is None:
+        organisation = lookups.organisation(name, None)
+        assert organisation is not None  # checked by _read_cells
+        return organisation
+    return lookups.partner(name, country, actor=actor, now=now)
 
 
 def _missing_partners(row: _Row, project: Project | None = None) -> list[tuple[str, str | None]]:

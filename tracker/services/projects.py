@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import NotFound, ValidationFailed
@@ -36,7 +36,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.projects import NOT_YET_SUBMITTED
-from tracker.services.audit import record_event
+from tracker.services.audit import audit_event, record_event
 from tracker.services.fields import (
     FieldError,
     clean,
@@ -244,8 +244,12 @@ def active_focus_areas(session: Session) -> list[FocusArea]:
 # --- business rules -------------------------------------------------------------------------
 
 
-def check_project(session: Session, data: ProjectData) -> dict[str, Message]:
-    """Field name -> message for every rule ``data`` breaks (empty when it is fine)."""
+def check_project(
+    session: Session, data: ProjectData, *, focus_area_slugs: set[str] | None = None
+) -> dict[str, Message]:
+    """Field name -> message for every rule ``data`` breaks (empty when it is fine).
+    ``focus_area_slugs``: the active profile's slugs, when the caller checks many projects
+    and has read them once."""
     errors: dict[str, Message] = {}
     if not data.title:
         errors["title"] = msg("a title is required")
@@ -284,7 +288,11 @@ def check_project(session: Session, data: ProjectData) -> dict[str, Message]:
             "the own contribution cannot exceed the municipality's budget"
         )
     # Without an active strategy profile any well-formed slug is kept.
-    known = {a.slug for a in active_focus_areas(session)}
+    known = (
+        focus_area_slugs
+        if focus_area_slugs is not None
+        else {a.slug for a in active_focus_areas(session)}
+    )
     if known:
         unknown = [s for s in data.focus_areas if s not in known]
     else:
@@ -335,6 +343,40 @@ def create_project(
     return project
 
 
+def create_projects(
+    session: Session,
+    rows: Sequence[ProjectData],
+    *,
+    actor: User | None,
+    now: datetime,
+    source: str,
+) -> list[int]:
+    """Add many projects already checked with ``check_project`` (an import) and audit
+    them, in a few multi-row INSERTs; the new projects' ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    values = [{**data.column_values(), "created_at": now, "updated_at": now} for data in rows]
+    ids = list(
+        session.scalars(
+            insert(Project).returning(Project.id, sort_by_parameter_order=True), values
+        )
+    )
+    events = [
+        audit_event(
+            "project.created",
+            "project",
+            project_id,
+            actor=actor,
+            now=now,
+            details={"title": data.title, "status": data.status.value, "source": source},
+        )
+        for project_id, data in zip(ids, rows, strict=True)
+    ]
+    session.add_all(events)
+    session.flush()
+    return ids
+
+
 def update_project(
     session: Session,
     project: Project,
@@ -343,9 +385,12 @@ def update_project(
     actor: User | None,
     now: datetime,
     source: str = "form",
+    checked: bool = False,
 ) -> dict[str, list[Any]]:
-    """Apply ``data`` to ``project``; returns (and audits) the changes as field -> [old, new]."""
-    _require_valid(session, data)
+    """Apply ``data`` to ``project``; returns (and audits) the changes as field -> [old, new].
+    ``checked``: the caller has already run ``check_project`` on ``data`` (an import)."""
+    if not checked:
+        _require_valid(session, data)
     before = ProjectData.from_project(project).column_values()
     after = data.column_values()
     changes = {
