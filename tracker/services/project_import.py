@@ -20,13 +20,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.models import (
-    AuditEvent,
     Currency,
     Office,
     Organisation,
@@ -36,7 +35,7 @@ from tracker.models import (
     ProjectStatus,
     User,
 )
-from tracker.services.audit import audit_event
+from tracker.services.audit import audit_values, record_events
 from tracker.services.fields import (
     FieldError,
     clean,
@@ -482,8 +481,8 @@ def _write_rows(
     created = create_projects(
         session, [row.data for row in new_rows], actor=actor, now=now, source="import"
     )
-    links: list[ProjectPartner] = []
-    events: list[AuditEvent] = []
+    links: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for row, project_id in zip(new_rows, created, strict=True):
         linked: set[int] = set()
         for name, country in row.partners:
@@ -492,14 +491,14 @@ def _write_rows(
                 continue
             linked.add(organisation.id)
             links.append(
-                ProjectPartner(
-                    project_id=project_id,
-                    organisation_id=organisation.id,
-                    role=ProjectRole.PARTNER,
-                )
+                {
+                    "project_id": project_id,
+                    "organisation_id": organisation.id,
+                    "role": ProjectRole.PARTNER,
+                }
             )
             events.append(
-                audit_event(
+                audit_values(
                     "project.partner_added",
                     "project",
                     project_id,
@@ -508,9 +507,9 @@ def _write_rows(
                     details={"partner": organisation.label, "role": ProjectRole.PARTNER.value},
                 )
             )
-    session.add_all(links)
-    session.add_all(events)
-    session.flush()
+    if links:
+        session.execute(insert(ProjectPartner), links)
+    record_events(session, events)
     for row in rows:
         if row.existing is None:
             continue

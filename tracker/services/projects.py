@@ -36,7 +36,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.projects import NOT_YET_SUBMITTED
-from tracker.services.audit import audit_event, record_event
+from tracker.services.audit import audit_values, record_event, record_events
 from tracker.services.fields import (
     FieldError,
     clean,
@@ -357,12 +357,10 @@ def create_projects(
         return []
     values = [{**data.column_values(), "created_at": now, "updated_at": now} for data in rows]
     ids = list(
-        session.scalars(
-            insert(Project).returning(Project.id, sort_by_parameter_order=True), values
-        )
+        session.scalars(insert(Project).returning(Project.id, sort_by_parameter_order=True), values)
     )
     events = [
-        audit_event(
+        audit_values(
             "project.created",
             "project",
             project_id,
@@ -372,8 +370,7 @@ def create_projects(
         )
         for project_id, data in zip(ids, rows, strict=True)
     ]
-    session.add_all(events)
-    session.flush()
+    record_events(session, events)
     return ids
 
 
