@@ -139,7 +139,7 @@ def main() -> None:
                     **result,
                 }
             )
-        databases = [("sqlite", None)]
+        databases: list[tuple[str, str | None]] = [("sqlite", None)]
         if os.environ.get("TRACKER_BENCH_DATABASE_URL"):
             databases.append(("postgresql", os.environ["TRACKER_BENCH_DATABASE_URL"]))
         for label, pg_url in databases:
