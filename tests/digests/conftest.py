@@ -61,10 +61,15 @@ class Received:
 @dataclass
 class SmtpHandler:
     """Accepts every message unless told otherwise: ``refuse[address]`` answers RCPT for that
-    address; ``fail_next`` holds replies for the next DATA commands ("451 4.3.0 busy")."""
+    address; ``refuse_every_recipient`` answers RCPT for all (a relay that wants a login);
+    ``refuse_sender`` answers MAIL FROM; ``fail_next`` holds replies for the next DATA
+    commands ("451 4.3.0 busy")."""
 
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refuse_every_recipient: str | None = None
+    refuse_sender: str | None = None
+    senders_tried: list[str] = field(default_factory=list)
     fail_next: list[str] = field(default_factory=list)
     # Seconds to wait before answering DATA (the message is accepted all the same), to lose
     # the reply to a client with a shorter timeout.
@@ -72,12 +77,24 @@ class SmtpHandler:
     recipients_tried: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any
+    ) -> str:
+        self.senders_tried.append(address)
+        if self.refuse_sender is not None:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
     ) -> str:
         self.recipients_tried.append(address)
         if address in self.refuse:
             return self.refuse[address]
+        if self.refuse_every_recipient is not None:
+            return self.refuse_every_recipient.replace("{address}", address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

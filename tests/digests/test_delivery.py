@@ -43,8 +43,9 @@ from tracker.services.mailer import SmtpMailer
 WEEK = "2026-W47"  # the week of NOW
 
 
-class SimulatedCrash(Exception):
-    """Stands for the process dying at a chosen point."""
+class SimulatedCrash(BaseException):
+    """Stands for the process dying at a chosen point (a BaseException, as SystemExit is: a
+    run goes on past any ordinary error of one subscriber, never past its own death)."""
 
 
 def _subscriber(

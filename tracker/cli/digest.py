@@ -10,7 +10,8 @@ from tracker.services import digests as service
 from tracker.services.mailer import SmtpMailer
 
 # Outcomes that mean a digest did not reach its subscriber in this run.
-FAILED = {"failed_temporary", "failed_permanent", "unconfirmed"}
+# Outcomes that end the command with status 1 (see DigestOutcome).
+FAILED = {"failed_temporary", "failed_permanent", "unconfirmed", "held", "invalid-address", "error"}
 
 
 def _slugs(text: str | None) -> list[str] | None:

@@ -48,6 +48,10 @@ NOT_RELEVANT_PATH = "/digest/not-relevant/{token}"
 UNSUBSCRIBE_PATH = "/digest/unsubscribe/{token}"
 
 
+class UndeliverableAddress(TrackerError):
+    """A stored address no message can be sent to (a line break in a mailbox, say)."""
+
+
 class InvalidLink(TrackerError):
     """A one-click link whose signature does not match (tampered, or from another install)."""
 
@@ -386,20 +390,47 @@ def build_message(digest: Digest, settings: Settings, *, now: datetime) -> Email
     sender = sender or settings.mail.sender
     message = EmailMessage()
     message["From"] = Address(name or t.gettext("Funding tracker"), addr_spec=sender)
+    if not is_deliverable_address(digest.address):
+        raise UndeliverableAddress(msg("%(email)r is not an email address", email=digest.address))
     message["To"] = digest.address
     message["Subject"] = digest.subject
     message["Date"] = rfc2822_date(now)
     message["Message-ID"] = digest.message_id
     message["List-Id"] = f"{t.gettext('Funding digest')} <digest.{_domain(sender)}>"
     subject = quote(f"unsubscribe {digest.subscription_id}")
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <mailto:{sender}?subject={subject}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Raw, as RFC 2369 and 8058 write them: an encoded word is not a URI to a mail client.
+    message.set_raw(
+        "List-Unsubscribe", uri_list(unsubscribe_url, f"mailto:{sender}?subject={subject}")
+    )
+    message.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     # Keep out-of-office replies and other robots quiet (RFC 3834; Exchange's own header).
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    message["Content-Language"] = digest.language
     message.set_content(digest.text_body, subtype="plain", charset="utf-8", cte="quoted-printable")
     # Base64: quoted-printable encoding of a long HTML part is slow in Python, and every
     # mail client reads either.
     message.add_alternative(digest.html_body, subtype="html", charset="utf-8", cte="base64")
+    # After add_alternative, which moves every Content-* header into the first part.
+    message["Content-Language"] = digest.language
     return message
+
+
+def ascii_uri(uri: str) -> str:
+    """``uri`` with anything outside printable ASCII percent-encoded (a base URL with å)."""
+    return quote(uri, safe=":/?#[]@!$&'()*+,;=%-._~")
+
+
+def uri_list(*uris: str) -> str:
+    """The value of a list header (RFC 2369): each URI in angle brackets, folded after each
+    comma, to be set with ``Message.set_raw`` and written as it is."""
+    return ",\r\n ".join(f"<{ascii_uri(uri)}>" for uri in uris)
+
+
+def is_deliverable_address(address: str | None) -> bool:
+    """An address a digest can be sent to: one mailbox, no line breaks or other controls."""
+    if not address or len(address) > 254 or address != address.strip():
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 or ch.isspace() for ch in address):
+        return False
+    name, parsed = parseaddr(address)
+    return not name and parsed == address and address.count("@") == 1

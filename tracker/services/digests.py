@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from email.message import EmailMessage
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +51,7 @@ from tracker.config import Settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import (
+    AuditEvent,
     CallChange,
     CallMatch,
     CallReview,
@@ -76,6 +79,7 @@ from tracker.services.digest_mail import (
     InvalidLink,
     RenderedDigest,
     build_message,
+    is_deliverable_address,
     make_message_id,
     read_not_relevant_token,
     read_unsubscribe_token,
@@ -105,6 +109,7 @@ __all__ = [
     "changed_fields",
     "clear_bounce",
     "confirm_delivered",
+    "delivery_problem",
     "digest_for_week",
     "get_digest",
     "get_subscription",
@@ -141,6 +146,9 @@ NOT_RELEVANT_REASON = "wrong-area"
 MAX_BACKOFF = timedelta(hours=6)
 # A "sending" row older than this is no longer in flight: its delivery is unconfirmed.
 SENDING_STALE_AFTER = timedelta(minutes=15)
+# Outcome of a digest held back because the mail server refused our sender or session.
+HELD = "held"
+DELIVERY_STOPPED = "digest.delivery_stopped"
 PIPELINE_STATES = (TriageState.INTERESTED, TriageState.PREPARING, TriageState.SUBMITTED)
 CLOSING_SOON_STATES = (TriageState.INTERESTED, TriageState.PREPARING)
 EXCERPT_LENGTH = 200
@@ -1299,7 +1307,12 @@ def _attempt(
         subscription = digest.subscription
         bounced = subscription.bounced_address == digest.address
         bounced_at = subscription.bounced_at
-        message = build_message(digest, settings, now=now)
+        try:
+            message: EmailMessage | None = build_message(digest, settings, now=now)
+            unbuildable = None
+        except Exception as exc:  # nothing was sent: record it, never stop the run
+            log.exception("digest %s: the message cannot be built", digest_id)
+            message, unbuildable = None, f"not sent: {exc}"
         session.commit()
 
         def outcome(status: str, error: str | None = None) -> DigestOutcome:
@@ -1325,6 +1338,8 @@ def _attempt(
             error = f"not sent: {digest.address} has refused mail since {bounced_at:%Y-%m-%d}"
             log.warning("digest %s: %s", digest_id, error)
             return fail(DigestStatus.FAILED_PERMANENT, error)
+        if message is None:
+            return fail(DigestStatus.FAILED_PERMANENT, unbuildable or "not sent")
         try:
             mailer.send(message, sender=sender_address(settings), recipient=digest.address)
         except TemporaryFailure as exc:
@@ -1340,14 +1355,28 @@ def _attempt(
             log.warning("digest %s: temporary failure, retry at %s: %s", digest_id, retry_at, exc)
             return fail(DigestStatus.FAILED_TEMPORARY, str(exc), next_attempt_at=retry_at)
         except PermanentFailure as exc:
-            log.error("digest %s: refused: %s", digest_id, exc)
-            if exc.address_at_fault:
-                session.execute(
-                    update(DigestSubscription)
-                    .where(DigestSubscription.id == digest.subscription_id)
-                    .values(bounced_address=digest.address, bounced_at=now, bounce_error=str(exc))
-                    .execution_options(synchronize_session=False)
+            if not exc.address_at_fault:
+                # Our sender, the relay or the session: every recipient would be refused
+                # alike. Nobody's address is flagged; the digest waits for the retry pass and
+                # the run stops (see send_weekly_digests).
+                log.error("digest %s: the mail server refuses our side: %s", digest_id, exc)
+                if digest.attempts >= settings.digest.max_attempts:
+                    return fail(
+                        DigestStatus.FAILED_PERMANENT,
+                        f"gave up after {digest.attempts} attempts: {exc}",
+                    )
+                retry_at = now + backoff(digest.attempts, settings)
+                _record(
+                    session,
+                    digest_id,
+                    status=DigestStatus.FAILED_TEMPORARY,
+                    error=f"held: {exc}",
+                    next_attempt_at=retry_at,
                 )
+                session.commit()
+                return outcome(HELD, str(exc))
+            log.error("digest %s: refused: %s", digest_id, exc)
+            _flag_address(session, digest.subscription_id, digest.address, str(exc), now=now)
             return fail(DigestStatus.FAILED_PERMANENT, str(exc))
         except UncertainDelivery as exc:
             # Stays "sending": never resent automatically (see the module docstring).
@@ -1356,6 +1385,53 @@ def _attempt(
         record_sent(session, digest_id, digest.subscription_id, now=now)
         session.commit()
         return outcome(DigestStatus.SENT.value)
+
+
+def _flag_address(
+    session: Session, subscription_id: int, address: str, error: str, *, now: datetime
+) -> None:
+    """Mark ``address`` as refusing mail for admins; digests skip it until it changes or an
+    admin clears the flag."""
+    session.execute(
+        update(DigestSubscription)
+        .where(DigestSubscription.id == subscription_id)
+        .values(bounced_address=address, bounced_at=now, bounce_error=error)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _report_stop(
+    session_factory: sessionmaker[Session], *, error: str, held: int, now: datetime
+) -> None:
+    """Tell the admins, once per run, that the mail server refused our side."""
+    with session_factory() as session:
+        record_event(
+            session,
+            DELIVERY_STOPPED,
+            "digest_run",
+            None,
+            actor=None,
+            now=now,
+            details={"error": error, "held": held},
+        )
+        session.commit()
+
+
+def delivery_problem(session: Session) -> AuditEvent | None:
+    """The latest stop of a run because the mail server refused our side, unless a digest
+    was delivered since (the problem is then fixed). For the digests admin page."""
+    event = session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == DELIVERY_STOPPED)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+    if event is None:
+        return None
+    last_sent = session.scalar(select(func.max(Digest.sent_at)))
+    if last_sent is not None and last_sent > event.at:
+        return None
+    return event
 
 
 def record_sent(session: Session, digest_id: int, subscription_id: int, *, now: datetime) -> None:
@@ -1379,6 +1455,7 @@ def _prepare_and_send(
     now: datetime,
     dry_run: bool = False,
     include_empty: bool = False,
+    hold_until: datetime | None = None,
 ) -> DigestOutcome:
     started = time.perf_counter()
     with session_factory() as session:
@@ -1390,6 +1467,7 @@ def _prepare_and_send(
             now=now,
             dry_run=dry_run,
             include_empty=include_empty,
+            hold_until=hold_until,
         )
     # The attempt runs in sessions of its own, after this one is closed.
     if isinstance(result, int):
@@ -1406,9 +1484,11 @@ def _build_and_claim(
     now: datetime,
     dry_run: bool,
     include_empty: bool,
+    hold_until: datetime | None = None,
 ) -> DigestOutcome | int:
     """Step 1: the id of this week's digest, claimed now or earlier and due to be sent, or
-    the outcome when there is nothing to send."""
+    the outcome when there is nothing to send. With ``hold_until`` (the mail server refuses
+    our side), a new digest is claimed for the retry pass to send from then on."""
     started = time.perf_counter()
     subscription = session.get(DigestSubscription, subscription_id)
     if subscription is None:
@@ -1416,6 +1496,15 @@ def _build_and_claim(
     address = subscription.address
     if address is None:
         return DigestOutcome(subscription_id, "", week, "no-address")
+    if not is_deliverable_address(address):
+        error = f"not sent: {address!r} is not an email address"
+        if not dry_run and subscription.bounced_address != address:
+            # Shown to admins with the addresses that refuse mail, until the address changes.
+            session.commit()
+            _flag_address(session, subscription_id, address, error, now=now)
+            session.commit()
+        log.warning("digest for subscription %s: %s", subscription_id, error)
+        return DigestOutcome(subscription_id, address, week, "invalid-address", error=error)
     existing = session.scalar(
         select(Digest).where(Digest.subscription_id == subscription_id, Digest.iso_week == week)
     )
@@ -1423,7 +1512,7 @@ def _build_and_claim(
         due = existing.status in (DigestStatus.PENDING, DigestStatus.FAILED_TEMPORARY) and (
             existing.next_attempt_at is None or existing.next_attempt_at <= now
         )
-        if due and not dry_run:
+        if due and not dry_run and hold_until is None:
             # Claimed earlier but not sent: a crash after the claim, or a retry now due.
             return existing.id
         return DigestOutcome(
@@ -1463,6 +1552,12 @@ def _build_and_claim(
     if digest is None:
         session.rollback()
         return DigestOutcome(subscription_id, address, week, "taken", counts=content.counts)
+    if hold_until is not None:
+        _record(session, digest.id, next_attempt_at=hold_until)
+        session.commit()
+        return DigestOutcome(
+            subscription_id, address, week, HELD, counts=content.counts, subject=rendered.subject
+        )
     session.commit()
     return digest.id
 
@@ -1495,11 +1590,32 @@ def send_weekly_digests(
             )
         ids = list(session.scalars(query))
     outcomes = []
+    stopped: DigestOutcome | None = None
     for subscription_id in ids:
-        outcome = _prepare_and_send(
-            session_factory, settings, mailer, subscription_id, week=week, now=now, dry_run=dry_run
+        # Once the server has refused our side, the others' digests are stored for the retry
+        # pass instead of being offered to it one after the other.
+        hold_until = now + backoff(1, settings) if stopped is not None else None
+        outcome = _guarded(
+            subscription_id,
+            partial(
+                _prepare_and_send,
+                session_factory,
+                settings,
+                mailer,
+                subscription_id,
+                week=week,
+                now=now,
+                dry_run=dry_run,
+                hold_until=hold_until,
+            ),
+            week=week,
         )
         outcomes.append(outcome)
+        if stopped is None and outcome.status == HELD:
+            stopped = outcome
+    if stopped is not None:
+        held = sum(1 for o in outcomes if o.status == HELD)
+        _report_stop(session_factory, error=stopped.error or "", held=held, now=now)
     sent = sum(1 for o in outcomes if o.status == DigestStatus.SENT.value)
     log.info("digests for %s: %d subscribers, %d sent", week, len(outcomes), sent)
     return outcomes
@@ -1556,7 +1672,30 @@ def retry_due_digests(
         )
     if unconfirmed:
         log.warning("%d digests have unconfirmed delivery; an admin may resend them", unconfirmed)
-    return [_attempt(session_factory, settings, mailer, i, now=now) for i in due]
+    outcomes = []
+    for digest_id in due:
+        outcome = _guarded(
+            digest_id,
+            partial(_attempt, session_factory, settings, mailer, digest_id, now=now),
+            week="",
+        )
+        outcomes.append(outcome)
+        if outcome.status == HELD:
+            # The others would be refused alike; they stay due for the next pass.
+            held = len(due) - len(outcomes) + 1
+            _report_stop(session_factory, error=outcome.error or "", held=held, now=now)
+            break
+    return outcomes
+
+
+def _guarded(key: int, send: Callable[[], DigestOutcome], *, week: str) -> DigestOutcome:
+    """One subscriber's digest; whatever goes wrong with it is logged and reported, and the
+    run goes on to the next subscriber."""
+    try:
+        return send()
+    except Exception as exc:
+        log.exception("digest run: subscriber or digest %s failed", key)
+        return DigestOutcome(key, "", week, "error", error=f"{type(exc).__name__}: {exc}")
 
 
 def resend_digest(

@@ -6,8 +6,10 @@ errors, and the difference matters to the digests' exactly-once promise:
 - ``TemporaryFailure``: nothing was delivered and trying again later may work (a 4xx reply,
   connection refused, a timeout before the message was handed over, a login problem).
 - ``PermanentFailure``: the server refused for good (a 5xx reply). ``address_at_fault`` says
-  whether the refusal concerns the recipient (RCPT or the end of DATA), so the address is
-  flagged for admins, or our own side (MAIL FROM), which no address flag would fix.
+  whether the refusal names the recipient (an unknown or disabled mailbox, a full one: the
+  address is flagged for admins), or concerns our side: the sender, the relay, the session or
+  the message (MAIL FROM refused, "relay access denied", DATA refused), which no address
+  flag would fix and which would refuse every other recipient too.
 - ``UncertainDelivery``: the whole message was sent but the connection failed before the
   server's reply, so it may or may not have been accepted. Callers must not resend it on
   their own; that would risk a duplicate.
@@ -30,6 +32,10 @@ from tracker.config import MailSettings
 log = logging.getLogger(__name__)
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+# SMTP line ends, and headers stored raw (``Message.set_raw``) written as they are: a header
+# holding URIs (List-Unsubscribe) must never become an RFC 2047 encoded word, which mail
+# clients do not read as a URI. Headers set the usual way are folded and encoded as before.
+MAIL_POLICY = SMTP_POLICY.clone(refold_source="none")
 
 
 class DeliveryError(Exception):
@@ -61,6 +67,33 @@ def _refusal(stage: str, code: int, reply: bytes | str, *, address_at_fault: boo
     if 500 <= code < 600:
         return PermanentFailure(text, code=code, address_at_fault=address_at_fault)
     return TemporaryFailure(text)
+
+
+# RFC 3463 enhanced status codes about the recipient's mailbox or address: X.1.1 unknown
+# mailbox, X.1.2 unknown system, X.1.3 bad address syntax, X.1.4 ambiguous, X.1.6 moved,
+# X.2.x the mailbox itself (disabled, full, message too big for it).
+_RECIPIENT_STATUS = re.compile(r"\b5\.(?:1\.[12346]|2\.[0-4])\b")
+_ENHANCED_STATUS = re.compile(r"\b[45]\.\d{1,3}\.\d{1,3}\b")
+_ABOUT_US = re.compile(r"relay|sender|from address|authenticat|spf|dmarc|policy", re.IGNORECASE)
+
+
+def names_recipient(stage: str, code: int, reply: bytes | str, recipient: str) -> bool:
+    """Whether a 5xx reply is about ``recipient`` (flag the address) rather than about the
+    sender, the relay or the session (tell the admin: every recipient would fail alike).
+
+    An enhanced status code decides when there is one: X.1.x and X.2.x about the mailbox are
+    the recipient's; X.7.x ("5.7.1 <anna@...>: Relay access denied") and the rest are not,
+    even when the reply quotes the address. Without one, a reply that names the address or,
+    at RCPT, a classic "550 no such user" is the recipient's, unless it speaks of relaying,
+    the sender or authentication."""
+    text = _reply_text(code, reply)
+    if _ENHANCED_STATUS.search(text):
+        return _RECIPIENT_STATUS.search(text) is not None
+    if _ABOUT_US.search(text):
+        return False
+    if recipient and recipient.lower() in text.lower():
+        return True
+    return stage == "RCPT TO" and code in (550, 551, 553)
 
 
 class SmtpMailer:
@@ -139,7 +172,7 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
         """Deliver ``message`` to ``recipient``; see the module docstring for the errors."""
-        payload = message.as_bytes(policy=SMTP_POLICY)
+        payload = message.as_bytes(policy=MAIL_POLICY)
         connection = self._connect()
         try:
             code, reply = connection.mail(sender)
@@ -147,10 +180,16 @@ class SmtpMailer:
                 raise _refusal("MAIL FROM", code, reply, address_at_fault=False)
             code, reply = connection.rcpt(recipient)
             if code not in (250, 251):
-                raise _refusal("RCPT TO", code, reply, address_at_fault=True)
+                raise _refusal(
+                    "RCPT TO",
+                    code,
+                    reply,
+                    address_at_fault=names_recipient("RCPT TO", code, reply, recipient),
+                )
             code, reply = connection.docmd("DATA")
             if code != 354:
-                raise _refusal("DATA", code, reply, address_at_fault=True)
+                # The recipient was accepted a moment ago: a refused DATA is the session's.
+                raise _refusal("DATA", code, reply, address_at_fault=False)
             body = _LEADING_DOT.sub(b"..", payload)
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
@@ -172,7 +211,12 @@ class SmtpMailer:
             ) from exc
         if code != 250:
             self._reset()
-            raise _refusal("end of DATA", code, reply, address_at_fault=True)
+            raise _refusal(
+                "end of DATA",
+                code,
+                reply,
+                address_at_fault=names_recipient("end of DATA", code, reply, recipient),
+            )
         log.info("mail to %s accepted: %s", recipient, _reply_text(code, reply))
 
     def _reset(self) -> None:

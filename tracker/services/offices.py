@@ -13,7 +13,10 @@ from tracker.i18n import msg
 from tracker.models import Office, User
 from tracker.services.audit import record_event
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One mailbox: no spaces, line breaks or other control characters anywhere (``\Z``, since
+# ``$`` would let a final line break through into a mail header).
+_ATOM = r"[^@\s\x00-\x1f\x7f]+"
+EMAIL_PATTERN = re.compile(rf"^{_ATOM}@{_ATOM}\.{_ATOM}\Z")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -35,13 +38,15 @@ def create_office(
         errors["slug"] = msg("an office with slug %(slug)s already exists", slug=slug)
     if not name_sv.strip():
         errors["name_sv"] = msg("a Swedish name is required")
+    if shared_mailbox and not EMAIL_PATTERN.match(shared_mailbox.strip()):
+        errors["shared_mailbox"] = msg("%(email)r is not an email address", email=shared_mailbox)
     if errors:
         raise ValidationFailed("; ".join(errors.values()), errors)
     office = Office(
         slug=slug,
         name_sv=name_sv.strip(),
         name_en=name_en.strip() or name_sv.strip(),
-        shared_mailbox=shared_mailbox,
+        shared_mailbox=shared_mailbox.strip() if shared_mailbox else None,
         is_active=True,
     )
     session.add(office)

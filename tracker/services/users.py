@@ -14,7 +14,10 @@ from tracker.models import LoginAttempt, Office, Role, User
 from tracker.security import generate_token, hash_password, needs_rehash, verify_password
 from tracker.services.audit import record_event
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One mailbox: no spaces, line breaks or other control characters anywhere (``\Z``, since
+# ``$`` would let a final line break through into a mail header).
+_ATOM = r"[^@\s\x00-\x1f\x7f]+"
+EMAIL_PATTERN = re.compile(rf"^{_ATOM}@{_ATOM}\.{_ATOM}\Z")
 MIN_PASSWORD_LENGTH = 10
 LOGIN_WINDOW = timedelta(minutes=15)
 

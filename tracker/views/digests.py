@@ -158,6 +158,7 @@ def admin_index() -> str:
         "digests/admin.html",
         subscriptions=subscriptions,
         unconfirmed=service.unconfirmed_digests(session, now=now),
+        problem=service.delivery_problem(session),
         digests=service.recent_digests(session, limit=50),
         users=[
             u
