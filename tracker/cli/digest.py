@@ -9,8 +9,7 @@ from tracker.db import session_scope
 from tracker.services import digests as service
 from tracker.services.mailer import SmtpMailer
 
-# Outcomes that mean a digest did not reach its subscriber in this run.
-# Outcomes that end the command with status 1 (see DigestOutcome).
+# Outcomes that mean a digest did not reach its subscriber in this run (exit status 1).
 FAILED = {"failed_temporary", "failed_permanent", "unconfirmed", "held", "invalid-address", "error"}
 
 
