@@ -80,9 +80,40 @@ def _import_case(fmt: str, url: str, rows: int) -> dict[str, Any]:
     }
 
 
+def _call_sheet_case(url: str, rows: int) -> dict[str, Any]:
+    from tracker.clock import system_clock
+    from tracker.db import make_engine, make_session_factory, session_scope
+    from tracker.migrate import upgrade
+    from tracker.services.calls import import_calls, manual_source
+
+    lines = ["id;Titel;Program;url;Öppnar;Sista ansökningsdag;Budget;Valuta"]
+    for n in range(rows):
+        lines.append(
+            f"c-{n};Utlysning {n} om hållbar omställning;ESF+;https://example.se/u/{n};"
+            f"2026-10-01;2027-01-{1 + n % 28:02d};{n * 1000} kr;SEK"
+        )
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    upgrade(url, "head")
+    factory = make_session_factory(make_engine(url))
+    before = peak_rss_mb()
+    started = time.perf_counter()
+    with session_scope(factory) as session:
+        source = manual_source(session, "manual", now=system_clock())
+        outcome = import_calls(session, source, data, filename="calls.csv", now=system_clock())
+    assert outcome.stats.new == rows, outcome.stats
+    return {
+        "file_kib": len(data) // 1024,
+        "seconds": round(time.perf_counter() - started, 2),
+        "rss_before_mb": before,
+        "outcome": f"{outcome.stats.new} calls created",
+    }
+
+
 def child(case: dict[str, Any]) -> None:
     if case["case"] == "bomb":
         result = _bomb_case(case["kind"], case["path"])
+    elif case["case"] == "calls":
+        result = _call_sheet_case(case["url"], case["rows"])
     else:
         result = _import_case(case["fmt"], case["url"], case["rows"])
     result["peak_rss_mb"] = peak_rss_mb()
@@ -157,6 +188,19 @@ def main() -> None:
                         **result,
                     }
                 )
+            if pg_url:
+                _reset_postgres(pg_url)
+            url = pg_url or f"sqlite:///{tmp}/calls.db"
+            result = run({"case": "calls", "url": url, "rows": args.rows})
+            kib = result.pop("file_kib")
+            rows.append(
+                {
+                    "case": f"{args.rows}-row call sheet import",
+                    "database": label,
+                    "file": f"{kib} KiB csv",
+                    **result,
+                }
+            )
     report("uploads", rows, {"bomb_unpacked_mb": args.bomb_mb, "import_rows": args.rows})
 
 
