@@ -142,6 +142,13 @@ def test_to_dict_covers_every_field_but_the_raw_payload() -> None:
     assert json.loads(json.dumps(data)) == data
 
 
+def test_fields_added_for_interreg_leave_other_records_digests_alone() -> None:
+    data = _call().to_dict()
+
+    assert "eligible_area" not in data
+    assert "source_version" not in data
+
+
 @pytest.mark.parametrize(
     ("value", "model"),
     [
@@ -155,13 +162,6 @@ def test_to_dict_covers_every_field_but_the_raw_payload() -> None:
         ("whenever", None),
     ],
 )
-def test_fields_added_for_interreg_leave_other_records_digests_alone() -> None:
-    data = _call().to_dict()
-
-    assert "eligible_area" not in data
-    assert "source_version" not in data
-
-
 def test_deadline_model_spellings(value: str, model: DeadlineModel | None) -> None:
     assert DeadlineModel.parse(value) is model
 
