@@ -282,12 +282,11 @@ def test_an_unchanged_call_keeps_its_text_without_reading_the_page_again(
         key: KnownCall(r.url, r.source_version, r.description_html) for key, r in first.items()
     }
 
-    again = {
-        r.external_id: r for r in _fetch(server, http, read_pages=True, known=known).records()
-    }
+    again = {r.external_id: r for r in _fetch(server, http, read_pages=True, known=known).records()}
 
     assert len(server.hits(CENTRAL_BALTIC_PAGE)) == 1
-    assert again["callForProjectsPage_9101"].to_dict() == first["callForProjectsPage_9101"].to_dict()
+    key = "callForProjectsPage_9101"
+    assert again[key].to_dict() == first[key].to_dict()
 
 
 def test_an_oversized_programme_page_is_not_read(server: LocalServer, http: TrackerSession) -> None:
@@ -350,7 +349,8 @@ def test_fetch_source_passes_the_settings(server: LocalServer, http: TrackerSess
 
 
 def test_query_url_fills_in_the_app_id_and_index() -> None:
-    assert (
-        query_url("https://{app_id}-dsn.algolia.net/1/indexes/{index}/query", app_id="ABC", index="i")
-        == "https://abc-dsn.algolia.net/1/indexes/i/query"
+    configured = "https://{app_id}-dsn.algolia.net/1/indexes/{index}/query"
+
+    assert query_url(configured, app_id="ABC", index="i") == (
+        "https://abc-dsn.algolia.net/1/indexes/i/query"
     )

@@ -28,9 +28,7 @@ def _interreg_records() -> list[CallRecord]:
 
 
 def _by_title(session: Session, start: str) -> list[FundingCall]:
-    return list(
-        session.scalars(select(FundingCall).where(FundingCall.title.startswith(start)))
-    )
+    return list(session.scalars(select(FundingCall).where(FundingCall.title.startswith(start))))
 
 
 def test_interreg_calls_keep_their_area_and_who_may_apply(session: Session) -> None:

@@ -177,9 +177,7 @@ def fetch_interreg(
     result.etag = first_etag
     if total > MAX_PAGES:
         result.complete = False
-        result.warnings.append(
-            f"the index has {total} pages; only the first {MAX_PAGES} were read"
-        )
+        result.warnings.append(f"the index has {total} pages; only the first {MAX_PAGES} were read")
     if read_pages:
         result.items = _with_page_texts(
             session,

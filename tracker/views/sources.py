@@ -16,6 +16,7 @@ from tracker import web
 from tracker.errors import ValidationFailed
 from tracker.feeds.errors import FetchError
 from tracker.feeds.manual import COLUMNS
+from tracker.feeds.registry import masked_settings
 from tracker.i18n import msg
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind, utcnow
 from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
@@ -96,7 +97,10 @@ def edit(source_id: int) -> Response | str | tuple[str, int]:
         "name": source.name,
         "url": source.url,
         "every": source.every,
-        "settings": json.dumps(source.settings, ensure_ascii=False) if source.settings else "",
+        # Secrets (the interreg search key) are shown masked; the mask sent back keeps them.
+        "settings": json.dumps(masked_settings(source.settings), ensure_ascii=False)
+        if source.settings
+        else "",
         "enabled": "on" if source.is_enabled else "",
     }
     errors: dict[str, str] = {}
