@@ -129,7 +129,7 @@ def test_fixture_calls_and_their_areas() -> None:
     assert [c for c in oks.eligible_area.nuts if c.startswith("SE")] == ["SE224", "SE231", "SE232"]
     bsr = records["callForProjectsPage_9102"]
     # A deadline with a time of day is a moment, not a day.
-    assert bsr.deadlines[0].at == datetime(2027, 2, 12, 13, 0, tzinfo=UTC)
+    assert bsr.deadlines[0].at == datetime(2031, 2, 12, 13, 0, tzinfo=UTC)
     assert not bsr.deadlines[0].date_only
 
 

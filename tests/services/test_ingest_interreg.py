@@ -70,7 +70,7 @@ def test_the_programme_page_arriving_through_a_feed_is_the_same_call(session: Se
         title="Utlysning: hållbar turism i ÖKS-regionen",
         url="https://www.interreg-oks.eu/utlysning/hallbar-turism?utm_source=rss",
         description_html="<p>Projekt som utvecklar hållbar turism längs kusten.</p>",
-        deadlines=(Deadline(datetime(2026, 12, 10, tzinfo=UTC), "deadline", True),),
+        deadlines=(Deadline(datetime(2030, 12, 10, tzinfo=UTC), "deadline", True),),
         deadline_model=DeadlineModel.SINGLE_STAGE,
     )
 
