@@ -278,15 +278,15 @@ def _hit(hit: Any) -> FeedItem:
     if not closes:
         warnings.append("no deadline given on interreg.eu")
 
-    country_codes = tuple(c for c in _unique(_strings(hit.get("callEligibleCountryNuts"))))
-    region_codes = tuple(_unique(_strings(hit.get("callEligibleRegionNuts"))))
+    country_codes = _unique(c.upper() for c in _strings(hit.get("callEligibleCountryNuts")))
+    region_codes = _unique(c.upper() for c in _strings(hit.get("callEligibleRegionNuts")))
     country_names = tuple(
         _unique(_strings(hit.get("callEligibleCountryNames")) or _strings(hit.get("countries")))
     )
     area = EligibleArea(
-        countries=tuple(c.upper() for c in country_codes if _NUTS.match(c.upper())),
+        countries=tuple(c for c in country_codes if _NUTS.match(c)),
         country_names=country_names,
-        nuts=tuple(c.upper() for c in region_codes if _NUTS.match(c.upper())),
+        nuts=tuple(c for c in region_codes if _NUTS.match(c)),
     )
     audiences = _unique(_strings(hit.get("targetAudience")))
     themes = _unique([*_strings(hit.get("themes")), *_strings(hit.get("callThemes"))])
@@ -335,11 +335,22 @@ def _one_line(value: str | None) -> str:
 
 
 def _strings(value: Any) -> list[str]:
+    """A list of texts, trimmed (region lists hold 100+ codes: strings take a short path)."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
         return []
-    return [text for v in value if (text := _one_line(_text(v)))]
+    out: list[str] = []
+    for v in value:
+        if isinstance(v, str):
+            text = v.strip()
+            if "  " in text or "\n" in text or "\t" in text:
+                text = " ".join(text.split())
+        else:
+            text = _one_line(_text(v))
+        if text:
+            out.append(text)
+    return out
 
 
 def _unique(values: Iterable[str]) -> list[str]:
