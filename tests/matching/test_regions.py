@@ -135,5 +135,5 @@ def test_the_region_is_part_of_the_profile(profile: Profile) -> None:
     assert gate is not None and "SE232" in gate.reason
 
     data["gates"]["home_region"] = "Östergötland"
-    with pytest.raises(ValueError, match="gates.home_region must be a NUTS code"):
+    with pytest.raises(ValueError, match=r"gates\.home_region must be a NUTS code"):
         profile_from_dict(data)
