@@ -189,7 +189,7 @@ def region() -> Response:
     session = web.db()
     try:
         set_home_region(
-            session, request.form.get("home_region", ""), actor=web.require_user(), now=utcnow()
+            session, request.form.get("home_region", ""), actor=web.require_user(), now=web.now()
         )
     except ValidationFailed as exc:
         session.rollback()
