@@ -21,15 +21,18 @@ depends_on: str | Sequence[str] | None = None
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
+# Plain ALTER TABLE, not batch mode: on SQLite a batch operation copies funding_calls into a
+# new table, which drops the free-text search triggers of revision ae13e7664237.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('funding_calls', schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column('eligible_area', _JSON, nullable=False, server_default=sa.text("'{}'"))
-        )
-        batch_op.add_column(sa.Column('gate_params', _JSON, nullable=True))
+    op.add_column(
+        'funding_calls',
+        sa.Column('eligible_area', _JSON, nullable=False, server_default=sa.text("'{}'")),
+    )
+    op.add_column('funding_calls', sa.Column('gate_params', _JSON, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('funding_calls', schema=None) as batch_op:
-        batch_op.drop_column('gate_params')
-        batch_op.drop_column('eligible_area')
+    op.drop_column('funding_calls', 'gate_params')
+    op.drop_column('funding_calls', 'eligible_area')
