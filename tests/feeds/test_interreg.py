@@ -289,6 +289,26 @@ def test_an_unchanged_call_keeps_its_text_without_reading_the_page_again(
     assert again[key].to_dict() == first[key].to_dict()
 
 
+def test_a_page_that_fails_later_keeps_the_text_read_before(
+    server: LocalServer, http: TrackerSession
+) -> None:
+    _serve_index(server)
+    server.routes[CENTRAL_BALTIC_PAGE] = [
+        Reply(body=fixture_bytes("interreg_programme_page.html")),
+        Reply(status=404),
+    ]
+    first = {r.external_id: r for r in _fetch(server, http, read_pages=True).records()}
+    key = "callForProjectsPage_9101"
+    # The entry changed on interreg.eu since: the page is asked for again, and is gone.
+    known = {key: KnownCall(first[key].url, "an older stamp", first[key].description_html)}
+
+    again = {r.external_id: r for r in _fetch(server, http, read_pages=True, known=known).records()}
+
+    assert again[key].description_html == first[key].description_html
+    assert any("not read again" in w for w in again[key].warnings)
+    assert again["callForProjectsPage_9106"].description_html is None  # nothing read before
+
+
 def test_an_oversized_programme_page_is_not_read(server: LocalServer, http: TrackerSession) -> None:
     _serve_index(server)
     server.routes[CENTRAL_BALTIC_PAGE] = Reply(body=b"<p>" + b"x" * 5000 + b"</p>")

@@ -424,10 +424,21 @@ def _with_page_texts(
         text = texts[item.url]
         if isinstance(text, str) and text:
             out.append(replace(item, description_html=text_to_html(text)))
-        else:
-            why = str(text) if isinstance(text, FetchError) else "the page has no readable text"
-            note = f"programme call page not read ({why}); {NO_PAGE_TEXT}"
-            out.append(replace(item, warnings=(*item.warnings, note)))
+            continue
+        why = str(text) if isinstance(text, FetchError) else "the page has no readable text"
+        if before is not None and before.description_html and before.url == item.url:
+            # The page could not be read again: the text read before still describes it.
+            note = f"programme call page not read again ({why}); its earlier text is kept"
+            out.append(
+                replace(
+                    item,
+                    description_html=before.description_html,
+                    warnings=(*item.warnings, note),
+                )
+            )
+            continue
+        note = f"programme call page not read ({why}); {NO_PAGE_TEXT}"
+        out.append(replace(item, warnings=(*item.warnings, note)))
     return out
 
 
