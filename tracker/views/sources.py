@@ -19,6 +19,7 @@ from tracker.feeds.manual import COLUMNS
 from tracker.i18n import msg
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
 from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
+from tracker.services.health import FETCH_JOB, last_job_error
 from tracker.services.sources import (
     add_source,
     get_source,
@@ -80,6 +81,7 @@ def index() -> Response | str | tuple[str, int]:
     return render_template(
         "sources/index.html",
         health=source_health(session, now=now),
+        fetch_job_error=last_job_error(session, FETCH_JOB),
         kinds=[kind.value for kind in SourceKind],
         form=form,
         errors=errors,
