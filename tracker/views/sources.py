@@ -20,6 +20,7 @@ from tracker.feeds.registry import masked_settings
 from tracker.i18n import msg
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
 from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
+from tracker.services.health import FETCH_JOB, last_job_error
 from tracker.services.sources import (
     add_source,
     get_source,
@@ -81,6 +82,7 @@ def index() -> Response | str | tuple[str, int]:
     return render_template(
         "sources/index.html",
         health=source_health(session, now=now),
+        fetch_job_error=last_job_error(session, FETCH_JOB),
         kinds=[kind.value for kind in SourceKind],
         form=form,
         errors=errors,
