@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
-from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
+from tracker.config import Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
+from tracker.paths import TEMPLATES_DIR
 from tracker.views import BLUEPRINTS
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def create_app(
     settings = settings or load_settings()
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(TEMPLATES_DIR),
         static_folder="static",
     )
     app.config.update(
