@@ -17,6 +17,7 @@ from tests.conftest import TrackerCli
 from tests.digests.conftest import make_previous_digest, make_subscription
 from tests.factories import NOW, make_call, make_office, make_user
 from tests.projects.helpers import make_funder, make_line, make_project
+from tracker.clock import FixedClock
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.migrate import current_revision, upgrade
 from tracker.models import (
@@ -64,7 +65,7 @@ def scratch_url(database_url: str, tmp_path: Path) -> Iterator[Callable[[], str]
 def _cli(tmp_path: Path, url: str) -> TrackerCli:
     config = tmp_path / f"config-{uuid.uuid4().hex[:8]}.toml"
     config.write_text(f'[app]\nsecret_key = "k"\n[database]\nurl = "{url}"\n', encoding="utf-8")
-    return TrackerCli(config)
+    return TrackerCli(config, FixedClock(NOW))
 
 
 def _populate(url: str) -> None:

@@ -9,7 +9,6 @@ import click
 
 from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
-from tracker.models import utcnow
 
 
 @click.group("offices")
@@ -32,7 +31,7 @@ def add_command(
 
     with session_scope(obj.session_factory) as session:
         office = create_office(
-            session, slug, name_sv=name_sv, name_en=name_en, shared_mailbox=mailbox, now=utcnow()
+            session, slug, name_sv=name_sv, name_en=name_en, shared_mailbox=mailbox, now=obj.clock()
         )
         click.echo(f"created office {office.slug} ({office.name_sv})")
 
