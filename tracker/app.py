@@ -16,10 +16,11 @@ from werkzeug.exceptions import HTTPException
 
 from tracker import web
 from tracker.clock import Clock, system_clock
-from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
+from tracker.config import Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
 from tracker.models import Role
+from tracker.paths import TEMPLATES_DIR
 from tracker.services.health import Problem, system_problems
 from tracker.views import BLUEPRINTS
 
@@ -39,7 +40,7 @@ def create_app(
     settings = settings or load_settings()
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(TEMPLATES_DIR),
         static_folder="static",
     )
     app.config.update(
