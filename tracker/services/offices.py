@@ -57,6 +57,11 @@ def create_office(
     return office
 
 
+def list_offices(session: Session) -> list[Office]:
+    """Every office, open and closed, by slug."""
+    return list(session.scalars(select(Office).order_by(Office.slug)))
+
+
 def get_office(session: Session, office_id: int) -> Office:
     office = session.get(Office, office_id)
     if office is None:
