@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, selectinload
 
+from tracker.calltime import CallStatus
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
@@ -18,6 +20,7 @@ from tracker.i18n import msg
 from tracker.models import CallChange, CallSourceLink, FundingCall, Source, SourceKind, User
 from tracker.services.audit import record_event
 from tracker.services.ingest import IngestStats, upsert_calls
+from tracker.services.pipeline import match_and_refresh
 
 __all__ = [
     "STATUSES",
@@ -32,7 +35,7 @@ __all__ = [
     "manual_source",
 ]
 
-STATUSES = ("forthcoming", "open", "closed", "withdrawn")
+STATUSES = tuple(CallStatus)
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -240,17 +243,28 @@ def add_manual_call(
     actor: User | None,
     now: datetime,
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> FundingCall:
-    """Add (or update) one call typed into the form; the keys are the sheet's columns.
+    """Add (or update) one call typed into the form; the keys are the sheet's columns. Times
+    without a zone are in `in_zone` (the configured zone). The call is matched and the
+    inbox refreshed (``pipeline.match_and_refresh``) before this returns.
 
     Raises ValidationFailed with a message per column. Adds and flushes.
     """
-    record, errors = parse_manual_row(values)
+    record, errors = parse_manual_row(values, in_zone=in_zone)
     if record is None:
         raise ValidationFailed(
             msg("The call was not saved."), {e.column or "title": e.message for e in errors}
         )
-    upsert_calls(session, source, [record], now=now, complete=False, sek_per_eur=sek_per_eur)
+    upsert_calls(
+        session,
+        source,
+        [record],
+        now=now,
+        complete=False,
+        sek_per_eur=sek_per_eur,
+        in_zone=in_zone,
+    )
     call_id = session.scalar(
         select(CallSourceLink.call_id).where(
             CallSourceLink.source_id == source.id, CallSourceLink.external_id == record.external_id
@@ -266,6 +280,7 @@ def add_manual_call(
         now=now,
         details={"source": source.name, "external_id": record.external_id},
     )
+    match_and_refresh(session, [call_id], now=now)
     return get_call(session, call_id)
 
 
@@ -283,11 +298,22 @@ def import_calls(
     filename: str,
     now: datetime,
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> ImportOutcome:
     """Import the valid rows of a CSV/xlsx sheet into `source`; rows with errors are
-    reported, not imported. The caller commits (or rolls back for a dry run)."""
-    sheet = parse_manual(content, filename=filename)
+    reported, not imported. Times without a zone are in `in_zone`. The new and changed
+    calls are matched and the inbox refreshed (``pipeline.match_and_refresh``); the caller
+    commits (or rolls back for a dry run)."""
+    sheet = parse_manual(content, filename=filename, in_zone=in_zone)
     stats = upsert_calls(
-        session, source, sheet.records, now=now, complete=False, sek_per_eur=sek_per_eur
+        session,
+        source,
+        sheet.records,
+        now=now,
+        complete=False,
+        sek_per_eur=sek_per_eur,
+        in_zone=in_zone,
     )
+    if stats.new or stats.updated:
+        match_and_refresh(session, now=now)
     return ImportOutcome(sheet=sheet, stats=stats)

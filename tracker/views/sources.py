@@ -203,7 +203,13 @@ def manual() -> Response | str | tuple[str, int]:
         try:
             source = manual_source(session, MANUAL_SOURCE, now=web.now())
             call = add_manual_call(
-                session, source, form, actor=web.require_user(), now=web.now(), sek_per_eur=rate
+                session,
+                source,
+                form,
+                actor=web.require_user(),
+                now=web.now(),
+                sek_per_eur=rate,
+                in_zone=settings.tz,
             )
             session.commit()
             flash(_("Call %(title)s saved.", title=call.title), "info")
@@ -226,6 +232,7 @@ def manual() -> Response | str | tuple[str, int]:
                     filename=upload.filename,
                     now=web.now(),
                     sek_per_eur=rate,
+                    in_zone=settings.tz,
                 )
                 if dry_run:
                     session.rollback()

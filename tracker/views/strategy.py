@@ -27,7 +27,6 @@ from tracker.services.matching import (
     decisions_for_call,
     ensure_default_profile,
     list_matched_calls,
-    match_calls,
     profile_of,
     record_decision,
     retire_area,
@@ -35,6 +34,7 @@ from tracker.services.matching import (
     save_area,
     save_profile_settings,
 )
+from tracker.services.pipeline import match_and_refresh
 
 bp = Blueprint("strategy", __name__, url_prefix="/strategy")
 
@@ -120,13 +120,14 @@ def _edit_area(slug: str | None) -> Response | str | tuple[str, int]:
                 save_area(
                     session, data, actor=web.require_user(), now=web.now(), original_slug=slug
                 )
+                match_and_refresh(session, now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors.update(exc.errors or {"slug": str(exc)})
         if errors:
             return render_template("strategy/area.html", area=area, form=form, errors=errors), 422
         session.commit()
-        flash(_("Saved as a new version of the profile; every call will be matched again."), "info")
+        flash(_("Saved as a new version of the profile; every call was matched again."), "info")
         return redirect(url_for("strategy.index"))
     form = _form_from(area) if area is not None else dict.fromkeys(AREA_KEYS, "")
     if area is None:
@@ -140,6 +141,7 @@ def retire(slug: str) -> Response:
     session = web.db()
     try:
         retire_area(session, slug, actor=web.require_user(), now=web.now())
+        match_and_refresh(session, now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         flash(web.translate(exc), "error")
@@ -166,13 +168,14 @@ def settings() -> Response | str | tuple[str, int]:
         if not errors:
             try:
                 save_profile_settings(session, data, actor=web.require_user(), now=web.now())
+                match_and_refresh(session, now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors["settings"] = str(exc)
         if errors:
             return render_template("strategy/settings.html", form=form, errors=errors), 422
         session.commit()
-        flash(_("Saved as a new version of the profile; every call will be matched again."), "info")
+        flash(_("Saved as a new version of the profile; every call was matched again."), "info")
         return redirect(url_for("strategy.index"))
     form = {
         "gates": json.dumps(row.gates, indent=2, ensure_ascii=False),
@@ -185,7 +188,7 @@ def settings() -> Response | str | tuple[str, int]:
 @web.requires(Role.ADMIN)
 def rematch() -> Response:
     session = web.db()
-    done = match_calls(session, None, now=web.now())
+    done = match_and_refresh(session, now=web.now())
     session.commit()
     flash(
         _(
