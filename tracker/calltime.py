@@ -46,6 +46,7 @@ __all__ = [
     "deadlines_passed",
     "format_deadline",
     "format_money",
+    "is_day_end",
     "local_day",
     "local_to_utc",
     "status_at",
@@ -164,6 +165,12 @@ def closing_moment(day: date, kind: str, in_zone: ZoneInfo) -> tuple[datetime, b
     if kind in PORTAL_KINDS:
         return datetime.combine(day, PORTAL_CLOSING_TIME, PORTAL_ZONE).astimezone(UTC), False
     return datetime.combine(day, _END_OF_DAY, in_zone).astimezone(UTC), True
+
+
+def is_day_end(moment: datetime, in_zone: ZoneInfo) -> bool:
+    """True for the moment ``closing_moment`` gives a day shown as a date: where only the
+    moment is kept (the history of a call's deadlines), this tells it is shown as a date."""
+    return moment.astimezone(in_zone).time() == _END_OF_DAY
 
 
 def deadline_closes(

@@ -524,6 +524,8 @@ class DigestEntry:
     programme: str
     deadline_at: datetime | None
     official_url: str | None
+    # The deadline was given as a day and is shown as a date.
+    deadline_date_only: bool = False
     score: float | None = None
     focus_area_id: int | None = None
     focus_area_name: str | None = None
@@ -854,11 +856,13 @@ class _Builder:
         match = self.best_match.get(call_id)
         area = self.area_by_id.get(match.focus_area_id) if match is not None else None
         title = (call.title_sv or call.title) if self.language == "sv" else call.title
+        deadline = call.next_deadline_row(self.now)
         return DigestEntry(
             call_id=call.id,
             title=title,
             programme=call.programme_label or call.programme_code or "",
-            deadline_at=call.next_deadline(self.now),
+            deadline_at=deadline.deadline_at if deadline is not None else None,
+            deadline_date_only=deadline is not None and deadline.is_date_only,
             official_url=call.url or None,
             score=match.score if match is not None else None,
             focus_area_id=area.id if area is not None else None,

@@ -203,6 +203,8 @@ class InboxRow:
     office_name_en: str | None
     assignee_name: str | None
     budget_total_eur: Decimal | None
+    # The next deadline was given as a day and is shown as a date.
+    next_deadline_date_only: bool = False
 
     def office_name(self, language: str) -> str | None:
         return self.office_name_en if language == "en" else self.office_name_sv
@@ -531,6 +533,14 @@ def _load_rows(
             .where(FundingCall.id.in_(ids))
         )
     }
+    shown_as_day = {
+        (call_id, at)
+        for call_id, at in session.execute(
+            select(CallDeadline.call_id, CallDeadline.deadline_at).where(
+                CallDeadline.call_id.in_(ids), CallDeadline.is_date_only.is_(True)
+            )
+        )
+    }
     by_id = {a.id: a for a in areas}
     matched: dict[int, list[AreaScore]] = defaultdict(list)
     for call_id, area_id, score in session.execute(
@@ -567,6 +577,7 @@ def _load_rows(
                 office_name_en=name_en,
                 assignee_name=assignee,
                 budget_total_eur=budget,
+                next_deadline_date_only=(call_id, next_deadline) in shown_as_day,
             )
         )
     return rows

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import local_day
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
@@ -174,6 +175,12 @@ class _ExportFormat:
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(self.tz).replace(tzinfo=None) if moment is not None else None
 
+    def deadline(self, moment: datetime | None, date_only: bool) -> date | datetime | None:
+        """The same moment as the inbox shows: a date for a deadline given as a day."""
+        if moment is not None and date_only:
+            return local_day(moment, self.tz)
+        return self.local(moment)
+
     def values(self, row: InboxRow) -> list[Any]:
         return [
             f"{self.pages}/{row.call_id}",
@@ -182,7 +189,7 @@ class _ExportFormat:
             row.programme_label or row.programme_code or "",
             self.statuses.get(row.status, row.status),
             self.local(row.opens_at),
-            self.local(row.next_deadline),
+            self.deadline(row.next_deadline, row.next_deadline_date_only),
             round(row.score, 1),
             ", ".join(f"{a.name(self.language)} ({a.score:.0f})" for a in row.areas),
             self.states[row.state],
@@ -271,6 +278,8 @@ def export_xlsx() -> Response:
                 cell.data_type = "s"  # text, even when it starts with "="
             elif isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         sheet.append(cells)
     output = io.BytesIO()

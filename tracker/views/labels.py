@@ -8,13 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from babel.numbers import format_decimal
 from flask.sansio.app import App
 from flask_babel import LazyString, pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from tracker import web
+from tracker import calltime, web
+from tracker.calltime import format_deadline, format_money
 from tracker.models import DismissReason, TriageState
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
@@ -124,16 +124,20 @@ def highlight(snippet: str | None, term: str | None) -> Markup:
 
 
 def money(value: Decimal | float | None) -> str:
-    if value is None:
-        return ""
-    return format_decimal(value, format="#,##0", locale=web.current_language())
+    return format_money(value, web.current_language())
 
 
 def days_left(moment: datetime | None, now: datetime) -> int | None:
     if moment is None:
         return None
-    tz = web.settings().tz
-    return (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return calltime.days_left(moment, now, web.settings().tz)
+
+
+def deadline_text(moment: datetime, date_only: bool = False) -> str:
+    """A deadline as every page writes it (``tracker.calltime.format_deadline``)."""
+    return format_deadline(
+        moment, date_only=date_only, in_zone=web.settings().tz, locale=web.current_language()
+    )
 
 
 def register(app: App) -> None:
@@ -143,5 +147,6 @@ def register(app: App) -> None:
     app.add_template_global(evidence_label)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
+    app.add_template_global(deadline_text)
     app.add_template_filter(highlight)
     app.add_template_filter(money)
