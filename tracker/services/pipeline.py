@@ -2,8 +2,8 @@
 
 Whatever brings or changes calls ends here, so that no page shows counts from a half-updated
 state: the scheduled fetch job, ``tracker fetch`` and "fetch now" call ``run_pipeline``;
-calls entered on the sources page, ``tracker calls import`` and profile edits store their
-change and call ``match_and_refresh`` in the same transaction. Matching stores the verdicts
+calls entered on the sources page and ``tracker calls import`` store their change and call
+``match_and_refresh`` in the same transaction, profile edits ``rematch_everything``. Matching stores the verdicts
 and rebuilds the inbox entries of the calls it matched (``match_calls`` ends with
 ``refresh_inbox_entries``), so the inbox and the digest preview show the change at once.
 """
@@ -24,7 +24,7 @@ from tracker.feeds.sedia import FacetCache
 from tracker.services.ingest import SourceOutcome, run_fetches
 from tracker.services.matching import MatchRun, match_calls
 
-__all__ = ["PipelineRun", "match_and_refresh", "run_pipeline"]
+__all__ = ["PipelineRun", "match_and_refresh", "rematch_everything", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ def match_and_refresh(
     that needs it, all of them after a profile change) and rebuild their inbox entries.
     Adds and flushes; the caller commits with the change that made it necessary."""
     return match_calls(session, call_ids, now=now)
+
+
+def rematch_everything(session: Session, *, now: datetime) -> MatchRun:
+    """After a change of the strategy profile (a focus area edited, added or retired, the
+    gates changed): every call is matched against the new version and the whole inbox is
+    rebuilt before the page that saved it returns, so no page counts from the old areas.
+    Adds and flushes; the caller commits."""
+    return match_calls(session, None, now=now, everything=True)
 
 
 def run_pipeline(

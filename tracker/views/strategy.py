@@ -34,7 +34,7 @@ from tracker.services.matching import (
     save_area,
     save_profile_settings,
 )
-from tracker.services.pipeline import match_and_refresh
+from tracker.services.pipeline import match_and_refresh, rematch_everything
 
 bp = Blueprint("strategy", __name__, url_prefix="/strategy")
 
@@ -120,7 +120,7 @@ def _edit_area(slug: str | None) -> Response | str | tuple[str, int]:
                 save_area(
                     session, data, actor=web.require_user(), now=web.now(), original_slug=slug
                 )
-                match_and_refresh(session, now=web.now())
+                rematch_everything(session, now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors.update(exc.errors or {"slug": str(exc)})
@@ -141,7 +141,7 @@ def retire(slug: str) -> Response:
     session = web.db()
     try:
         retire_area(session, slug, actor=web.require_user(), now=web.now())
-        match_and_refresh(session, now=web.now())
+        rematch_everything(session, now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         flash(web.translate(exc), "error")
@@ -168,7 +168,7 @@ def settings() -> Response | str | tuple[str, int]:
         if not errors:
             try:
                 save_profile_settings(session, data, actor=web.require_user(), now=web.now())
-                match_and_refresh(session, now=web.now())
+                rematch_everything(session, now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors["settings"] = str(exc)
