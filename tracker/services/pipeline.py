@@ -1,11 +1,12 @@
 """The one way calls travel from a source to the inbox: fetch -> store -> match -> inbox.
 
 Whatever brings or changes calls ends here, so that no page shows counts from a half-updated
-state: the scheduled fetch job, ``tracker fetch`` and "fetch now" call ``run_pipeline``;
-calls entered on the sources page and ``tracker calls import`` store their change and call
-``match_and_refresh`` in the same transaction, profile edits ``rematch_everything``. Matching stores the verdicts
-and rebuilds the inbox entries of the calls it matched (``match_calls`` ends with
-``refresh_inbox_entries``), so the inbox and the digest preview show the change at once.
+state. The scheduled fetch job, ``tracker fetch`` and "fetch now" (which the fetch job runs)
+call ``run_pipeline``. Calls entered on the sources page and ``tracker calls import`` store
+their change and call ``match_and_refresh`` in the same transaction; profile edits call
+``rematch_everything``. Matching stores the verdicts and rebuilds the inbox entries of the
+calls it matched (``match_calls`` ends with ``refresh_inbox_entries``), so the inbox and the
+digest preview show the change at once.
 """
 
 from __future__ import annotations
