@@ -13,6 +13,7 @@ __all__ = [
     "given_as_day",
     "parse_iso",
     "parse_iso_utc",
+    "read_moment",
 ]
 
 _EPOCH_MS = re.compile(r"^-?\d{9,14}$")
@@ -47,6 +48,19 @@ def parse_iso_utc(value: str | None, *, naive_zone: ZoneInfo) -> datetime | None
     """`parse_iso`, as aware UTC."""
     parsed = parse_iso(value, naive_zone=naive_zone)
     return parsed.astimezone(UTC) if parsed is not None else None
+
+
+def read_moment(
+    value: str | None, *, naive_zone: ZoneInfo, name: str, warnings: list[str]
+) -> tuple[datetime, bool] | None:
+    """(moment, date_only) of a date or datetime a source wrote (``given_as_day``); None for
+    an empty value, and for an unreadable one, which adds a warning naming field `name`."""
+    try:
+        moment = parse_iso(value, naive_zone=naive_zone)
+    except ValueError:
+        warnings.append(f"{name}: unreadable date {value!r} ignored")
+        return None
+    return given_as_day(moment) if moment is not None else None
 
 
 def given_as_day(moment: datetime) -> tuple[datetime, bool]:

@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import requests
 
 from tracker.calltime import PORTAL_ZONE
-from tracker.feeds.dates import given_as_day, parse_iso, parse_iso_utc
+from tracker.feeds.dates import parse_iso_utc, read_moment
 from tracker.feeds.errors import BadPayload, FetchError
 from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.http import fetch
@@ -502,14 +502,7 @@ def _moment(value: str | None, name: str, warnings: list[str]) -> tuple[datetime
     """(moment, date_only): the portal writes a day as midnight, in UTC
     (``2026-09-15T00:00:00.000+0000``), with the offset of local midnight, or as a bare
     ``2027-02-17``; each means that day, whatever the offset."""
-    try:
-        moment = parse_iso(value, naive_zone=PORTAL_ZONE)
-    except ValueError:
-        warnings.append(f"{name}: unreadable date {value!r} ignored")
-        return None
-    if moment is None:
-        return None
-    return given_as_day(moment)
+    return read_moment(value, naive_zone=PORTAL_ZONE, name=name, warnings=warnings)
 
 
 def _parse_row(row: Any) -> tuple[str, _Candidate] | None:

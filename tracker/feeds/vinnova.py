@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from tracker.feeds.amounts import budget_from_text
-from tracker.feeds.dates import given_as_day, parse_iso
+from tracker.feeds.dates import read_moment
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
@@ -232,15 +232,7 @@ def _first_date(value: Any) -> str | None:
 
 def _local(value: Any, name: str, warnings: list[str]) -> tuple[datetime, bool] | None:
     """A Swedish local time without zone as (UTC moment, date_only)."""
-    text = _text(value)
-    try:
-        moment = parse_iso(text, naive_zone=VINNOVA_ZONE)
-    except ValueError:
-        warnings.append(f"{name}: unreadable date {text!r} ignored")
-        return None
-    if moment is None:
-        return None
-    return given_as_day(moment)
+    return read_moment(_text(value), naive_zone=VINNOVA_ZONE, name=name, warnings=warnings)
 
 
 def _web_texts(value: Any) -> dict[str, str]:

@@ -213,11 +213,11 @@ class _Formatter:
         return format_money(value, self.language, currency=unit)
 
     def status(self, value: str | None) -> str:
-        names = {
-            "forthcoming": self.t.gettext("forthcoming"),
-            "open": self.t.gettext("open"),
-            "closed": self.t.gettext("closed"),
-            "withdrawn": self.t.gettext("withdrawn"),
+        names: dict[str, str] = {
+            calltime.CallStatus.FORTHCOMING: self.t.gettext("forthcoming"),
+            calltime.CallStatus.OPEN: self.t.gettext("open"),
+            calltime.CallStatus.CLOSED: self.t.gettext("closed"),
+            calltime.CallStatus.WITHDRAWN: self.t.gettext("withdrawn"),
         }
         return names.get(value or "", value or "–")
 

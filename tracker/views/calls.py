@@ -34,7 +34,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
-from tracker.calltime import local_day
+from tracker.calltime import STATUS_FILTERS, CallStatus, local_day
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
@@ -109,6 +109,7 @@ def inbox() -> Response | tuple[str, int]:
         saved_filters=review_service.list_saved_filters(session, user),
         current_query=urlencode(query),
         reasons=list(DismissReason),
+        statuses=("", *STATUS_FILTERS),
         can_edit=user.role.allows(Role.EDITOR),
         page_url=lambda n: _inbox_url(filters.to_query(page=n)),
         area_url=lambda slug: _inbox_url(filters.to_query(area=slug, page=1)),
@@ -170,7 +171,7 @@ class _ExportFormat:
         self.tz = web.settings().tz
         self.states = {s: labels.state_label(s) for s in TriageState}
         self.reasons = {r: labels.reason_label(r) for r in DismissReason}
-        self.statuses = {s: labels.status_label(s) for s in ("open", "forthcoming", "closed")}
+        self.statuses: dict[str, str] = {s: labels.status_label(s) for s in CallStatus}
 
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(self.tz).replace(tzinfo=None) if moment is not None else None

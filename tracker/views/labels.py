@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from tracker import calltime, web
-from tracker.calltime import format_deadline, format_money
+from tracker.calltime import CallStatus, format_deadline, format_money
 from tracker.models import DismissReason, TriageState
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
@@ -43,10 +43,10 @@ REASON_LABELS: dict[str, LazyString] = {
 
 
 STATUS_LABELS: dict[str, Callable[[], str]] = {
-    "open": lambda: pgettext("call status", "Open"),
-    "forthcoming": lambda: pgettext("call status", "Forthcoming"),
-    "closed": lambda: pgettext("call status", "Closed"),
-    "withdrawn": lambda: pgettext("call status", "Withdrawn"),
+    CallStatus.OPEN: lambda: pgettext("call status", "Open"),
+    CallStatus.FORTHCOMING: lambda: pgettext("call status", "Forthcoming"),
+    CallStatus.CLOSED: lambda: pgettext("call status", "Closed"),
+    CallStatus.WITHDRAWN: lambda: pgettext("call status", "Withdrawn"),
     "all": lambda: pgettext("call status", "All"),
     "": lambda: pgettext("call status", "Open or forthcoming"),
 }
