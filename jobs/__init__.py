@@ -135,7 +135,8 @@ JOBS: list[JobSpec] = [
         run=_match_calls,
         trigger="interval",
         trigger_args={"minutes": 15},
-        description="Match new and changed calls (all of them after a profile change).",
+        description="Match calls left to match (after retraining); fetches, imports and "
+        "profile edits match their calls themselves.",
     ),
     JobSpec(
         name="retrain-matching",

@@ -7,7 +7,8 @@ the inbox shows for the same filter, in the same order.
 The query reads ``InboxEntry`` (a narrow copy of each matched call's dates and best score)
 rather than the calls themselves, which keeps it fast with 100,000 calls;
 ``refresh_inbox_entries`` rebuilds those entries and must run whenever calls, their deadlines
-or their matches change (ingestion and matching call it).
+or their matches change: matching calls it for the calls it matched, and every change of
+calls goes through matching (``tracker.services.pipeline``).
 """
 
 from __future__ import annotations
@@ -661,9 +662,9 @@ def refresh_inbox_entries(
     in the inbox afterwards.
 
     A call is in the inbox when it matched at least one focus area of the active profile that
-    is not retired, was not excluded by a gate, and was not withdrawn. Ingestion calls this
-    after storing calls and deadlines, matching after storing matches, and whatever changes
-    the active profile or retires an area calls it for every call."""
+    is not retired, was not excluded by a gate, and was not withdrawn. Matching calls this
+    after storing matches; ingestion does not: what it stores reaches the inbox through
+    matching (``tracker.services.pipeline``)."""
     area_ids = [a.id for a in active_areas(session)]
     if call_ids is None:
         session.execute(delete(InboxEntry))

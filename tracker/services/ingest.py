@@ -17,6 +17,10 @@
 `run_fetches` is the unit of work around it: fetch each source over HTTP
 outside any transaction, then ingest it and record the run in one
 transaction of its own, so a failing source only records a failed run.
+
+Ingest neither matches calls nor touches the inbox: callers go through
+``tracker.services.pipeline``, which matches what ingest stored and so
+refreshes the inbox.
 """
 
 from __future__ import annotations
