@@ -98,6 +98,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
             "current_user": web.current_user(),
             "current_language": web.current_language(),
             "has_endpoint": lambda name: name in app.view_functions,
+            "time_zone": settings.app.timezone,
         }
 
 
