@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from tests.conftest import TrackerCli
 from tests.digests.conftest import make_subscription
 from tests.factories import NOW, login, make_call, make_user
-from tracker.models import FundingCall, InboxEntry, Role, StrategyProfile
+from tests.review.factories import area
+from tracker.models import CallMatch, FundingCall, InboxEntry, Role, StrategyProfile
+from tracker.services.inbox import refresh_inbox_entries
 from tracker.services.matching import ensure_default_profile, match_calls
 
 HEATING = "Local heating and cooling plans for municipalities"
@@ -38,10 +40,25 @@ def test_after_a_focus_area_edit_the_inbox_and_digest_preview_are_up_to_date(
     ensure_default_profile(session, now=NOW)
     heating = make_call(session, title=HEATING, description_text=HEATING_TEXT)
     match_calls(session, [heating.id], now=NOW)
+    # A call matched while it was open, closed since: the inbox still lists it as closed.
+    closed = make_call(session, title="Closed heating plans", deadlines=[NOW - timedelta(days=3)])
+    session.add(
+        CallMatch(
+            call_id=closed.id,
+            focus_area_id=area(session, "energy-environment").id,
+            score=70,
+            is_match=True,
+            evidence=[],
+            matched_at=NOW - timedelta(days=20),
+        )
+    )
+    session.flush()
+    refresh_inbox_entries(session, [closed.id], now=NOW)
     admin = make_user(session, role=Role.ADMIN, language="en")
     subscription = make_subscription(session, admin)
     login(client, admin)
     assert _area_count(client.get("/calls").get_data(as_text=True), ENERGY) == 1
+    assert _area_count(client.get("/calls?status=all").get_data(as_text=True), ENERGY) == 2
 
     # Editing another area makes a new version of the whole profile.
     response = client.post(
@@ -64,6 +81,7 @@ def test_after_a_focus_area_edit_the_inbox_and_digest_preview_are_up_to_date(
     inbox = client.get("/calls").get_data(as_text=True)
     assert _area_count(inbox, ENERGY) == 1
     assert HEATING in inbox
+    assert _area_count(client.get("/calls?status=all").get_data(as_text=True), ENERGY) == 2
     preview = client.get(f"/admin/digests/{subscription.id}/preview").get_data(as_text=True)
     assert HEATING in preview
 
