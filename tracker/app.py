@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
+from tracker.calltime import local_day
 from tracker.clock import Clock, system_clock
 from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
@@ -86,7 +87,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
         if value is None:
             return ""
         if isinstance(value, datetime):
-            value = value.astimezone(tz).date()
+            value = local_day(value, tz)
         return format_date(value, fmt, locale=web.current_language())
 
     app.add_template_filter(web.translate, "tr")

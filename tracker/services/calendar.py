@@ -242,7 +242,7 @@ def feed_entries(
     session: Session, user: User, *, now: datetime, tz: ZoneInfo, domain: str
 ) -> list[CalendarEntry]:
     """What a personal feed holds: from three months back to two years ahead."""
-    today = now.astimezone(tz).date()
+    today = local_day(now, tz)
     return calendar_entries(
         session,
         user,

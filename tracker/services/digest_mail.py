@@ -359,6 +359,7 @@ def render_digest(
             "preparing": pipeline.get("preparing", 0),
             "submitted": pipeline.get("submitted", 0),
         },
+        "time_zone": settings.app.timezone,
         "home_url": links.home(),
         "settings_url": links.settings(),
         "unsubscribe_url": links.unsubscribe(

@@ -221,7 +221,7 @@ def _csv_cell(value: Any) -> str:
 
 
 def _filename(extension: str, now: datetime) -> str:
-    stamp = now.astimezone(web.settings().tz).strftime("%Y-%m-%d")
+    stamp = local_day(now, web.settings().tz).isoformat()
     return f"calls-{stamp}.{extension}"
 
 
