@@ -39,6 +39,7 @@ __all__ = [
     "CallStatus",
     "DeadlineModel",
     "SourceKind",
+    "amount_text",
     "closing_moment",
     "day_moment",
     "days_left",
@@ -288,6 +289,12 @@ def format_deadline(moment: datetime, *, date_only: bool, in_zone: ZoneInfo, loc
     if moment.astimezone(in_zone).utcoffset() != moment.astimezone(PORTAL_ZONE).utcoffset():
         text += f" {moment.astimezone(in_zone).tzname()}"
     return text
+
+
+def amount_text(value: Decimal | None) -> str | None:
+    """An amount as plain text for JSON and change history: ``12000000``, ``1.5`` (never an
+    exponent, no trailing zeros); None for no amount."""
+    return None if value is None else f"{value.normalize():f}"
 
 
 def format_money(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, selectinload
 
-from tracker.calltime import CallStatus
+from tracker.calltime import CallStatus, amount_text
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
@@ -36,12 +36,6 @@ __all__ = [
 ]
 
 STATUSES = tuple(CallStatus)
-
-
-def _money(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -75,7 +69,7 @@ def call_summary(call: FundingCall, *, now: datetime, sources: Sequence[str]) ->
         "deadlines": [d.deadline_at.isoformat() for d in call.deadlines],
         "deadline_model": call.deadline_model,
         "url": call.url,
-        "budget_total_eur": _money(call.budget_total_eur),
+        "budget_total_eur": amount_text(call.budget_total_eur),
         "sources": list(sources),
         "updated_at": call.updated_at.isoformat(),
     }
@@ -165,13 +159,13 @@ def call_details(session: Session, call: FundingCall, *, now: datetime) -> dict[
             "opening_note": call.opening_note,
             "budget": {
                 "currency": call.currency,
-                "total": _money(call.budget_total),
-                "min_grant": _money(call.budget_min),
-                "max_grant": _money(call.budget_max),
+                "total": amount_text(call.budget_total),
+                "min_grant": amount_text(call.budget_min),
+                "max_grant": amount_text(call.budget_max),
                 "expected_grants": call.expected_grants,
-                "total_eur": _money(call.budget_total_eur),
+                "total_eur": amount_text(call.budget_total_eur),
             },
-            "cofinancing_rate": _money(call.cofinancing_rate),
+            "cofinancing_rate": amount_text(call.cofinancing_rate),
             "region": call.region,
             "eligible_applicants": call.eligible_applicants,
             "keywords": call.keywords,

@@ -45,6 +45,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only, selectinload, sessionmaker
 
+from tracker.calltime import amount_text
 from tracker.config import Settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.i18n import msg
@@ -582,12 +583,8 @@ def call_snapshot(call: FundingCall, now: datetime) -> dict[str, Any]:
     return {
         "deadlines": sorted(d.deadline_at.isoformat() for d in call.deadlines),
         "status": "withdrawn" if call.is_withdrawn else call.status(now),
-        "budget": _money(call.budget_total_eur),
+        "budget": amount_text(call.budget_total_eur),
     }
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
 
 
 def _instant(value: Any) -> datetime | None:
@@ -632,7 +629,7 @@ def _budget_amount(budget: Any) -> tuple[str | None, str | None]:
     for key in ("total", "max", "min"):
         value = budget.get(key)
         if value is not None:
-            return f"{Decimal(str(value)).normalize():f}", budget.get("currency")
+            return amount_text(Decimal(str(value))), budget.get("currency")
     return None, budget.get("currency")
 
 
