@@ -71,6 +71,7 @@ class SourceKind(StrEnum):
     RSS = "rss"
     VINNOVA = "vinnova"
     MANUAL = "manual"
+    INTERREG = "interreg"
 
 
 class DeadlineModel(StrEnum):

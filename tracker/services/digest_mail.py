@@ -28,9 +28,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from tracker import calltime
 from tracker.calltime import format_deadline, format_money
-from tracker.config import PROJECT_ROOT, Settings, signing_key
+from tracker.config import Settings, signing_key
 from tracker.errors import TrackerError
 from tracker.i18n import msg
+from tracker.paths import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from tracker.models import Digest
@@ -127,7 +128,7 @@ def translations(language: str) -> gettext.NullTranslations:
 @lru_cache(maxsize=4)
 def environment(language: str) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,

@@ -33,6 +33,7 @@ from tracker.services.matching import (
     retired_areas,
     save_area,
     save_profile_settings,
+    set_home_region,
 )
 from tracker.services.pipeline import match_and_refresh, rematch_everything
 
@@ -47,6 +48,7 @@ KINDS = {
     "breadth": _l("Breadth"),
     "feedback": _l("Staff decisions"),
     "gate": _l("Not eligible"),
+    "basis": _l("Basis"),
 }
 FIELDS = {
     "title": _l("title"),
@@ -182,6 +184,24 @@ def settings() -> Response | str | tuple[str, int]:
         "context": json.dumps(row.context, indent=2, ensure_ascii=False),
     }
     return render_template("strategy/settings.html", form=form, errors={})
+
+
+@bp.route("/region", methods=["POST"])
+@web.requires(Role.ADMIN)
+def region() -> Response:
+    session = web.db()
+    try:
+        set_home_region(
+            session, request.form.get("home_region", ""), actor=web.require_user(), now=web.now()
+        )
+        rematch_everything(session, now=web.now())
+    except ValidationFailed as exc:
+        session.rollback()
+        flash(web.translate(exc.args[0] if exc.args else exc), "error")
+        return redirect(url_for("strategy.index"))
+    session.commit()
+    flash(_("Saved as a new version of the profile; every call was matched again."), "info")
+    return redirect(url_for("strategy.index"))
 
 
 @bp.route("/rematch", methods=["POST"])
