@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
+from tracker.background import BackgroundFetches
 from tracker.calltime import local_day
 from tracker.clock import Clock, system_clock
 from tracker.config import Settings, load_settings, signing_key
@@ -58,7 +59,9 @@ def create_app(
     )
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     factory = session_factory or make_session_factory(engine)
-    app.extensions["tracker"] = web.AppState(settings, engine, factory, clock)
+    app.extensions["tracker"] = web.AppState(
+        settings, engine, factory, clock, BackgroundFetches(clock, inline=testing)
+    )
 
     Babel(
         app,
