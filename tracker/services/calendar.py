@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.errors import NotFound
+from tracker.feeds.text import safe_url
 from tracker.i18n import msg
 from tracker.models import (
     CallDeadline,
@@ -98,7 +99,7 @@ def calendar_entries(
                     day=deadline.deadline_at.astimezone(tz).date(),
                     # A deadline given as a day is a whole-day event, not 23:59.
                     at=None if deadline.is_date_only else deadline.deadline_at,
-                    url=call.url,
+                    url=safe_url(call.url),
                     # Each recorded move of this deadline makes a newer version of its event.
                     sequence=sum(1 for m in moves if m.position == position),
                     updated_at=call.updated_at,
@@ -118,7 +119,7 @@ def calendar_entries(
                 title=milestone.title,
                 day=milestone.due_on,
                 at=None,
-                url=call.url,
+                url=safe_url(call.url),
                 updated_at=milestone.created_at,
             )
         )

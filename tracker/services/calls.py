@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, defer, selectinload
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
+from tracker.feeds.text import safe_url
 from tracker.i18n import msg
 from tracker.models import CallChange, CallSourceLink, FundingCall, Source, SourceKind, User
 from tracker.services.audit import record_event
@@ -71,7 +72,7 @@ def call_summary(call: FundingCall, *, now: datetime, sources: Sequence[str]) ->
         "opens_at": _iso(call.opens_at),
         "deadlines": [d.deadline_at.isoformat() for d in call.deadlines],
         "deadline_model": call.deadline_model,
-        "url": call.url,
+        "url": safe_url(call.url),
         "budget_total_eur": _money(call.budget_total_eur),
         "sources": list(sources),
         "updated_at": call.updated_at.isoformat(),

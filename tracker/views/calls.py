@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import nh3
 from flask import (
     Blueprint,
     abort,
@@ -35,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from tracker import web
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
+from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
 from tracker.services import review as review_service
@@ -190,7 +190,7 @@ class _ExportFormat:
             row.office_name(self.language) or "",
             row.assignee_name or "",
             float(row.budget_total_eur) if row.budget_total_eur is not None else None,
-            row.url or "",
+            safe_url(row.url) or "",
         ]
 
 
@@ -390,7 +390,7 @@ def _render_call(
     now = web.now()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    description_html = nh3.clean(call.description_html) if call.description_html else None
+    description_html = sanitize_html(call.description_html) or None
     return render_template(
         "calls/call.html",
         call=call,
