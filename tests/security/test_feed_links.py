@@ -20,6 +20,7 @@ from tracker.feeds.records import CallLink, CallRecord, FetchResult, SourceKind
 from tracker.feeds.rss import parse_feed
 from tracker.feeds.text import safe_url, sanitize_html
 from tracker.models import FundingCall, Role
+from tracker.models import SourceKind as Kind
 from tracker.services.digests import preview_digest
 from tracker.services.ingest import ingest_fetch_result
 
@@ -83,8 +84,8 @@ def hostile_calls(session: Session, settings: Settings) -> list[FundingCall]:
             CallLink(url="https://ec.europa.eu/info/guide.pdf", label="Real guide"),
         ),
     )
-    rss = make_source(session, SourceKind.RSS, name="hostile-rss")
-    search = make_source(session, SourceKind.FT_SEARCH, name="hostile-search")
+    rss = make_source(session, Kind.RSS, name="hostile-rss")
+    search = make_source(session, Kind.FT_SEARCH, name="hostile-search")
     ingest_fetch_result(session, rss, result, started_at=NOW, clock=lambda: NOW)
     ingest_fetch_result(
         session,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import make_source
-from tests.feeds.conftest import FakeClock, LocalServer, Reply, fixture_bytes
-from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
+from tests.feeds.conftest import FakeClock, LocalServer, Reply, fixture_bytes, local_policy
+from tracker.feeds.http import TrackerSession, build_session
 from tracker.models import FetchRun, FetchStatus, FundingCall, SourceKind
 from tracker.services.ingest import SourceOutcome, run_fetches
 from tracker.services.sources import due_sources, request_fetch, source_health
@@ -23,7 +23,7 @@ T0 = datetime(2026, 9, 20, 6, 0, tzinfo=UTC)
 @pytest.fixture
 def http() -> Iterator[TrackerSession]:
     clock = FakeClock()
-    with build_session(FetchPolicy(read_timeout=1, max_retries=1), sleep=clock.sleep) as session:
+    with build_session(local_policy(read_timeout=1, max_retries=1), sleep=clock.sleep) as session:
         yield session
 
 

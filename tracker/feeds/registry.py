@@ -6,14 +6,16 @@ The ingest service knows sources as database rows; here a source is a plain
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from tracker.feeds.records import FetchResult, SourceKind
+from tracker.feeds.errors import RunLimitReached
+from tracker.feeds.http import FetchPolicy, TrackerSession, source_run
+from tracker.feeds.records import FeedItem, FetchResult, SourceKind
 
 if TYPE_CHECKING:
     from tracker.feeds.sedia import FacetCache
@@ -77,10 +79,39 @@ def fetch_source(
     now: datetime,
     facet_cache: FacetCache | None = None,
 ) -> FetchResult:
-    """Fetch one source with its adapter. Raises `FetchError` if the source fails."""
+    """Fetch one source with its adapter. Raises `FetchError` if the source fails.
+
+    The whole run shares one budget of requests, bytes and time (`source_run`),
+    and yields at most the policy's ``max_items_per_run`` items: a source that
+    sends more fails with a message saying so (its calls stay as they were).
+    """
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
         raise ValueError("; ".join(problems))
+    policy = session.policy if isinstance(session, TrackerSession) else FetchPolicy()
+    with source_run(session):
+        result = _fetch_with_adapter(session, spec, now=now, facet_cache=facet_cache)
+    result.items = _capped(result.items, policy.max_items_per_run, spec.url)
+    return result
+
+
+def _capped(items: Iterable[FeedItem], limit: int, url: str) -> Iterator[FeedItem]:
+    for count, item in enumerate(items, start=1):
+        if count > limit:
+            raise RunLimitReached(
+                f"the source sent more than {limit} items ([fetch] max_items_per_run): stopped",
+                url=url,
+            )
+        yield item
+
+
+def _fetch_with_adapter(
+    session: requests.Session,
+    spec: SourceSpec,
+    *,
+    now: datetime,
+    facet_cache: FacetCache | None,
+) -> FetchResult:
     # Adapters are imported when used, so that reading settings stays cheap.
     settings = spec.settings
     if spec.kind is SourceKind.FT_SEARCH:
