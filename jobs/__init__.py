@@ -91,6 +91,7 @@ def _fetch_sources(ctx: JobContext) -> None:
             clock=ctx.now,
             facet_cache=_FACET_CACHE,
             sek_per_eur=Decimal(str(ctx.settings.reports.sek_per_eur)),
+            parallel=ctx.settings.fetch.parallel_sources,
         )
     # New and changed calls are matched right after the fetch that brought them.
     if any(o.new or o.updated or o.withdrawn for o in outcomes):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,3 +141,30 @@ def test_due_sources_follow_their_schedule_and_requests(
     run_fetches(session_factory, [source.id], http=http, clock=lambda: T0 + timedelta(hours=2))
     session.refresh(source)
     assert source.fetch_requested_at is None
+
+
+def test_a_slow_source_does_not_hold_up_the_others(
+    session: Session, session_factory: sessionmaker[Session], server: LocalServer
+) -> None:
+    # The slow source answers after 3 s; the fast ones are stored long before that.
+    server.routes["/slow"] = Reply(body=fixture_bytes("feed_rss.xml"), delay=3.0)
+    server.routes["/fast"] = Reply(body=fixture_bytes("feed_rss.xml"))
+    slow = make_source(session, SourceKind.RSS, name="a-slow", url=server.url("/slow"))
+    fast = make_source(session, SourceKind.RSS, name="b-fast", url=server.url("/fast"))
+    session.commit()
+    http = build_session(local_policy(read_timeout=10), sleep=FakeClock().sleep)
+    started = time.monotonic()
+    finished: dict[str, float] = {}
+
+    outcomes = run_fetches(
+        session_factory,
+        [slow.id, fast.id],
+        http=http,
+        clock=lambda: T0,
+        on_done=lambda o: finished.setdefault(o.source, time.monotonic() - started),
+        parallel=2,
+    )
+
+    assert [o.source for o in outcomes] == ["b-fast", "a-slow"]
+    assert all(o.status is FetchStatus.SUCCEEDED for o in outcomes)
+    assert finished["b-fast"] < 2.0 <= finished["a-slow"]

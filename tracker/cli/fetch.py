@@ -74,6 +74,7 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
                 clock=obj.clock,
                 sek_per_eur=rate,
                 on_done=advance,
+                parallel=obj.settings.fetch.parallel_sources,
             )
         for outcome in outcomes:
             click.echo(summary_line(outcome))
@@ -85,6 +86,7 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
             clock=obj.clock,
             sek_per_eur=rate,
             on_done=lambda outcome: click.echo(summary_line(outcome)),
+            parallel=obj.settings.fetch.parallel_sources,
         )
     if any(o.new or o.updated or o.withdrawn for o in outcomes):
         from tracker.services.matching import match_calls

@@ -27,6 +27,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -1069,63 +1070,85 @@ def run_fetches(
     facet_cache: FacetCache | None = None,
     sek_per_eur: Decimal | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
+    parallel: int = 1,
 ) -> list[SourceOutcome]:
     """Fetch and ingest each source in its own transaction (this function commits).
 
     The download happens outside any transaction; the ingest and the run
     record are committed together. Whatever goes wrong with one source is
-    recorded as its failed run and the next source is fetched.
+    recorded as its failed run and the next source is fetched. With
+    `parallel` above 1, that many sources download at once, each within its
+    own run limits, so one slow source does not hold up the others; the
+    results are stored one at a time, by this thread, as each download ends.
     """
+    with session_factory() as session:
+        jobs = []
+        for source_id in source_ids:
+            source = session.get(Source, source_id)
+            if source is not None:
+                jobs.append(_Download(source_id, source.name, source_spec(session, source)))
     outcomes: list[SourceOutcome] = []
-    for source_id in source_ids:
-        outcome = _fetch_one(
-            session_factory,
-            source_id,
-            http=http,
-            clock=clock,
-            facet_cache=facet_cache,
-            sek_per_eur=sek_per_eur,
-        )
-        if outcome is None:
-            continue
+
+    def store(job: _Download) -> None:
+        outcome = _store_one(session_factory, job, clock=clock, sek_per_eur=sek_per_eur)
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
+
+    if parallel <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            job.run(http, clock, facet_cache)
+            store(job)
+        return outcomes
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="fetch") as pool:
+        running = {pool.submit(job.run, http, clock, facet_cache): job for job in jobs}
+        for done in as_completed(running):
+            store(running[done])
     return outcomes
 
 
-def _fetch_one(
-    session_factory: sessionmaker[Session],
-    source_id: int,
-    *,
-    http: requests.Session,
-    clock: Callable[[], datetime],
-    facet_cache: FacetCache | None,
-    sek_per_eur: Decimal | None,
-) -> SourceOutcome | None:
-    with session_factory() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            return None
-        name = source.name
-        spec = source_spec(session, source)
-    started = clock()
+@dataclass(slots=True)
+class _Download:
+    """One source's download: done on a worker thread, no database access."""
+
+    source_id: int
+    name: str
+    spec: SourceSpec
+    started: datetime | None = None
     result: FetchResult | None = None
     error: str | None = None
-    try:
-        result = fetch_source(http, spec, now=started, facet_cache=facet_cache)
-    except (FetchError, ValueError) as exc:
-        error = str(exc)
-    except Exception as exc:  # an adapter bug must not stop the other sources
-        log.exception("source %s: unexpected error while fetching", name)
-        error = f"unexpected error: {type(exc).__name__}: {exc}"
+
+    def run(
+        self,
+        http: requests.Session,
+        clock: Callable[[], datetime],
+        facet_cache: FacetCache | None,
+    ) -> None:
+        self.started = clock()
+        try:
+            self.result = fetch_source(http, self.spec, now=self.started, facet_cache=facet_cache)
+        except (FetchError, ValueError) as exc:
+            self.error = str(exc)
+        except Exception as exc:  # an adapter bug must not stop the other sources
+            log.exception("source %s: unexpected error while fetching", self.name)
+            self.error = f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def _store_one(
+    session_factory: sessionmaker[Session],
+    job: _Download,
+    *,
+    clock: Callable[[], datetime],
+    sek_per_eur: Decimal | None,
+) -> SourceOutcome:
+    started, result, name = job.started or clock(), job.result, job.name
     try:
         with session_factory() as session:
-            source = session.get(Source, source_id)
+            source = session.get(Source, job.source_id)
             assert source is not None
             if result is None:
                 run = record_failed_run(
-                    session, source, error or "failed", started_at=started, finished_at=clock()
+                    session, source, job.error or "failed", started_at=started, finished_at=clock()
                 )
             else:
                 run = ingest_fetch_result(
@@ -1142,7 +1165,7 @@ def _fetch_one(
         log.exception("source %s: ingest failed", name)
         message = f"ingest failed: {type(exc).__name__}: {exc}"
         with session_factory() as session:
-            source = session.get(Source, source_id)
+            source = session.get(Source, job.source_id)
             assert source is not None
             run = record_failed_run(
                 session, source, message, started_at=started, finished_at=clock()
