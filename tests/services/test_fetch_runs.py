@@ -156,12 +156,15 @@ def test_a_slow_source_does_not_hold_up_the_others(
     started = time.monotonic()
     finished: dict[str, float] = {}
 
+    def done(outcome: SourceOutcome) -> None:
+        finished[outcome.source] = time.monotonic() - started
+
     outcomes = run_fetches(
         session_factory,
         [slow.id, fast.id],
         http=http,
         clock=lambda: T0,
-        on_done=lambda o: finished.setdefault(o.source, time.monotonic() - started),
+        on_done=done,
         parallel=2,
     )
 
