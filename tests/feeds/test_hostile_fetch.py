@@ -4,6 +4,7 @@ bytes, refused, or reported without what the server sent."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.feeds.conftest import FakeClock, LocalServer, Reply, Seen, local_policy
+from tests.feeds.conftest import FakeClock, LocalServer, Reply, Seen, fixture_bytes, local_policy
+from tracker.feeds.bulk import parse_bulk
 from tracker.feeds.errors import (
     BlockedAddress,
     FetchError,
@@ -22,8 +24,9 @@ from tracker.feeds.errors import (
     RunLimitReached,
 )
 from tracker.feeds.http import FetchPolicy, build_session, check_address, fetch
-from tracker.feeds.records import SourceKind
+from tracker.feeds.records import Quarantined, SourceKind
 from tracker.feeds.registry import SourceSpec, fetch_source
+from tracker.feeds.vinnova import parse_vinnova
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -266,3 +269,29 @@ def test_an_internal_services_banner_and_error_page_are_never_shown(
     with pytest.raises(FetchError) as denied:
         fetch(http, server.url("/admin"))
     assert "HTTP 403" in str(denied.value) and "Jenkins" not in str(denied.value)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_a_vinnova_round_nested_too_deep_is_quarantined_alone() -> None:
+    good = fixture_bytes("vinnova_rounds.json").strip()
+    assert good.startswith(b"[") and good.endswith(b"]")
+    payload = good[:-1] + b', {"Diarienummer": "2026-99999", "x": ' + DEEP + b"}]"
+    started = time.monotonic()
+    result = parse_vinnova(payload)
+    assert time.monotonic() - started < 5
+    items = list(result.items)
+    quarantined = [i for i in items if isinstance(i, Quarantined)]
+    assert len(items) == len(parse_vinnova(good).items) + 1
+    assert [q.reason for q in quarantined if "deeper" in q.reason] != []
+
+
+def test_a_bulk_item_nested_too_deep_is_quarantined_alone() -> None:
+    good = json.loads(fixture_bytes("grants_tenders.json"))
+    objects = good["fundingData"]["GrantTenderObj"]
+    body = json.dumps({"fundingData": {"GrantTenderObj": objects[:1]}}).encode()
+    payload = body.replace(b"}]}}", b'}, {"type": 1, "x": ' + DEEP + b"}]}}")
+    items = list(parse_bulk(io.BytesIO(payload)))
+    assert any(isinstance(i, Quarantined) and "deeper" in i.reason for i in items)
+    assert len(items) == len(list(parse_bulk(io.BytesIO(body)))) + 1

@@ -16,7 +16,7 @@ from typing import IO, Any
 import ijson
 from ijson.common import ObjectBuilder
 
-__all__ = ["MAX_DEPTH", "TOO_DEEP", "stream_object"]
+__all__ = ["MAX_DEPTH", "TOO_DEEP", "stream_array", "stream_object"]
 
 MAX_DEPTH = 64
 
@@ -57,6 +57,44 @@ def stream_object(
             continue
         if key is not None:
             yield "key", (key, value)
+
+
+def stream_array(
+    stream: IO[bytes], path: tuple[str, ...], *, max_depth: int = MAX_DEPTH
+) -> Iterator[Any]:
+    """Yield each element of the list found at `path` (object keys from the top; ``()``
+    for a list at the top), `TOO_DEEP` for an element nested deeper than `max_depth`.
+    Nothing is yielded when there is no list there."""
+    events = ijson.basic_parse(stream, use_float=True)
+    first = next(events, None)
+    if first is not None:
+        yield from _descend(events, first[0], path, max_depth)
+
+
+def _descend(
+    events: Iterator[tuple[str, Any]], opened: str, path: tuple[str, ...], max_depth: int
+) -> Iterator[Any]:
+    if not path:
+        if opened == "start_array":
+            yield from (value for _kind, value in _rows(events, max_depth))
+        elif opened in _OPEN:
+            _skip(events)
+        return
+    if opened != "start_map":
+        if opened in _OPEN:
+            _skip(events)
+        return
+    key: str | None = None
+    for event, value in events:
+        if event == "end_map":
+            return
+        if event == "map_key":
+            key = str(value)
+        elif event in _OPEN:
+            if key == path[0]:
+                yield from _descend(events, event, path[1:], max_depth)
+            else:
+                _skip(events)
 
 
 def _rows(events: Iterator[tuple[str, Any]], max_depth: int) -> Iterator[tuple[str, Any]]:
