@@ -63,6 +63,7 @@ def create_app(
         locale_selector=web.current_language,
         timezone_selector=lambda: settings.app.timezone,
     )
+    app.before_request(web.reject_control_characters)
     app.before_request(web.load_user)
     app.before_request(web.check_view_declares_role)
     app.before_request(web.check_csrf)

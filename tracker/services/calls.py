@@ -118,7 +118,7 @@ def get_call(session: Session, call_id: int) -> FundingCall:
 
 def find_call(session: Session, reference: str) -> FundingCall:
     """A call by numeric id or by identifier."""
-    if reference.isdigit():
+    if reference.isdecimal():
         return get_call(session, int(reference))
     call = session.scalar(
         select(FundingCall)

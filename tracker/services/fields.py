@@ -131,7 +131,7 @@ def parse_year(value: object) -> int | None:
     text = clean(value)
     if not text:
         return None
-    if not text.isdigit() or not 1900 <= int(text) <= 2200:
+    if not text.isdecimal() or not 1900 <= int(text) <= 2200:
         raise FieldError(msg("%(value)r is not a year", value=text))
     return int(text)
 

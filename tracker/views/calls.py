@@ -287,7 +287,7 @@ def export_xlsx() -> Response:
 def bulk_dismiss() -> Response:
     session = web.db()
     back = url_for("calls.inbox") + _back_query()
-    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
     try:
         reason = review_service.parse_reason(request.form.get("reason"))
         if reason is None:
@@ -491,7 +491,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             if office is None:
                 raise ValidationFailed(msg("choose an office"), {"office": msg("choose an office")})
         if assignee_id:
-            assignee = session.get(User, int(assignee_id)) if assignee_id.isdigit() else None
+            assignee = session.get(User, int(assignee_id)) if assignee_id.isdecimal() else None
             if assignee is None:
                 raise ValidationFailed(msg("choose a person"), {"assignee": msg("choose a person")})
         review_service.assign(
