@@ -325,9 +325,12 @@ class _Watch:
         self._lock = threading.Lock()
         self._sockets: list[tuple[socket.socket, int]] = []
         self._timer: threading.Timer | None = None
+        self.what = ""
 
-    def arm(self, seconds: float) -> None:
+    def arm(self, seconds: float, what: str) -> None:
+        """Cut the connection in `seconds`; `what` says what took too long, for the error."""
         self.disarm()
+        self.what = what
         self._timer = threading.Timer(max(0.0, seconds), self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -556,10 +559,14 @@ def _attempt(
             deadline = min(deadline, run.remaining())
         with _watching(policy) as watch:
             # Headers come in one breath once the server answers; the body may take longer.
-            watch.arm(min(deadline, policy.connect_timeout + 2 * policy.read_timeout))
+            headers_by = min(deadline, policy.connect_timeout + 2 * policy.read_timeout)
+            watch.arm(headers_by, f"the server took longer than {headers_by:.0f}s to send headers")
             started = _monotonic(session)
             response = _send(session, policy, current, watch)
-            watch.arm(deadline - (_monotonic(session) - started))
+            watch.arm(
+                deadline - (_monotonic(session) - started),
+                f"the request took longer than {deadline:.0f}s",
+            )
             if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                 seen.add(response.url)
                 target = urljoin(response.url, response.headers["location"])
@@ -590,9 +597,7 @@ def _deadline_passed(watch: _Watch, url: str) -> FetchError:
         return RunLimitReached(
             f"the source run took longer than {run.policy.run_timeout:.0f}s: stopped", url=url
         )
-    return FetchTimeout(
-        f"the request took longer than {watch.policy.total_timeout:.0f}s: abandoned", url=url
-    )
+    return FetchTimeout(f"{watch.what}: abandoned", url=url)
 
 
 def _send(
