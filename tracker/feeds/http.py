@@ -563,6 +563,9 @@ def _attempt(
             watch.arm(headers_by, f"the server took longer than {headers_by:.0f}s to send headers")
             started = _monotonic(session)
             response = _send(session, policy, current, watch)
+            if watch.expired:  # headers cut short by the watchdog may still parse
+                response.close()
+                raise _deadline_passed(watch, current.url)
             watch.arm(
                 deadline - (_monotonic(session) - started),
                 f"the request took longer than {deadline:.0f}s",
