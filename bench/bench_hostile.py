@@ -4,9 +4,9 @@ Each source is served by a local HTTP server in this process; each fetch runs in
 process (so its peak memory is its own) through `fetch_source` with the limits of the
 default config (``[fetch]`` of config.example.toml), except where a row says otherwise:
 
-1. huge-calls:   a 195 MB search response of 1,000,000 distinct calls (``totalResults``
+1. huge-calls:   a 195 MB search response of about 640,000 distinct calls (``totalResults``
                  says 10 million). Contained by the item cap (max_items_per_run).
-2. huge-tenders: a 195 MB search response of 1,000,000 rows the tracker skips (tenders):
+2. huge-tenders: a 195 MB search response of as many rows the tracker skips (tenders):
                  the whole body is read, row by row. Target: peak memory < 400 MB.
 3. drip:         a body of one byte every 2 s, read_timeout_seconds = 5. Target: < 60 s.
 4. drip-headers: the status line and headers one byte every 2 s, read timeout 5 s.
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import report
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-HUGE_ROWS = 1_000_000
+HUGE_BYTES = 195_000_000  # under the default 200 MB cap of one response
 DRIP_SECONDS = 2.0
 
 
@@ -59,15 +59,18 @@ def _row(n: int, kind: str) -> bytes:
     return json.dumps({"reference": f"R{n}", "metadata": metadata}).encode()
 
 
-def write_huge(path: Path, kind: str) -> int:
+def write_huge(path: Path, kind: str) -> tuple[int, int]:
+    """A search response of HUGE_BYTES: (its size, its rows)."""
+    size, rows = 0, 0
     with path.open("wb") as out:
-        out.write(b'{"totalResults": 10000000, "pageNumber": 1, "results": [')
-        for n in range(HUGE_ROWS):
-            if n:
-                out.write(b",")
-            out.write(_row(n, kind))
+        size += out.write(b'{"totalResults": 10000000, "pageNumber": 1, "results": [')
+        while size < HUGE_BYTES - 1000:
+            if rows:
+                size += out.write(b",")
+            size += out.write(_row(rows, kind))
+            rows += 1
         out.write(b"]}")
-    return path.stat().st_size
+    return path.stat().st_size, rows
 
 
 class Hostile:
@@ -234,10 +237,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tracker-bench-hostile-") as tmp:
         files: dict[str, Path] = {}
         sizes: dict[str, int] = {}
+        counts: dict[str, int] = {}
         if not args.skip_huge:
             for name, kind in (("calls", "1"), ("tenders", "6")):
                 path = Path(tmp) / f"{name}.json"
-                sizes[f"/huge-{name}"] = write_huge(path, kind)
+                sizes[f"/huge-{name}"], counts[f"/huge-{name}"] = write_huge(path, kind)
                 files[f"/huge-{name}"] = path
         server = Hostile(files)
         scenarios: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -262,6 +266,7 @@ def main() -> None:
                 {
                     "scenario": name,
                     "body_mb": round(sizes[path] / 1e6, 1) if path in sizes else "",
+                    "rows": counts.get(path, ""),
                     "sent_bytes": sum(server.sent.values()) - before_sent,
                     "requests": sum(server.requests.values()) - before_requests,
                     "seconds": measured["seconds"],

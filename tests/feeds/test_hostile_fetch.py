@@ -190,6 +190,26 @@ def test_a_lying_total_and_many_programme_codes_stop_at_the_request_cap(
     assert len(server.requests) == 25
 
 
+def test_a_page_with_more_rows_than_asked_for_ends_the_paging(server: LocalServer) -> None:
+    rows = [
+        {"metadata": {"type": ["1"], "identifier": [f"BIG-{n}"], "title": [f"Call {n}"]}}
+        for n in range(30)
+    ]
+    server.routes["/search"] = Reply(
+        body=json.dumps({"totalResults": 5000, "results": rows}).encode()
+    )
+    server.routes["/facet"] = Reply(body=b'{"facets": []}')
+    spec = SourceSpec(
+        kind=SourceKind.FT_SEARCH, url=server.url("/search"), settings={"page_size": 10}
+    )
+    result = fetch_source(build_session(local_policy()), spec, now=NOW)
+    assert len(list(result.items)) == 30
+    assert len(server.hits("/search")) == 1
+    # the listing is not trusted as complete: nothing is withdrawn because of it
+    assert not result.complete
+    assert any("30 rows for a page of 10" in w for w in result.warnings)
+
+
 def test_a_source_that_sends_too_many_items_fails_its_run(server: LocalServer) -> None:
     items = "".join(
         f"<item><title>Call {n}</title><link>https://example.org/{n}</link></item>"

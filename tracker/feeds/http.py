@@ -128,7 +128,7 @@ class FetchPolicy:
     run_timeout: float = 1800.0
     max_requests_per_run: int = 500
     max_bytes_per_run: int = 1_000_000_000
-    max_items_per_run: int = 100_000
+    max_items_per_run: int = 50_000
     allow_private_addresses: bool = False
     allow_local_folders: tuple[str, ...] = ()
 

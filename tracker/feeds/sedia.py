@@ -384,6 +384,13 @@ def _collect(
     count, total = first or _search_page(session, url, query, 1, page_size, rows)
     number = 1
     while count >= page_size:
+        if count > page_size:
+            # More rows than asked for: the numbers of this source cannot be trusted.
+            warnings.append(
+                f"the search API sent {count} rows for a page of {page_size}: "
+                "paging stopped, the rest may be missing"
+            )
+            break
         if (number + 1) * page_size > max_results:
             if total > max_results and first is None:
                 warnings.append(
