@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
+from tracker.background import BackgroundFetches
 from tracker.clock import Clock, system_clock
 from tracker.config import Settings
 from tracker.db import for_writing
@@ -36,6 +37,9 @@ class AppState:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = system_clock
+    background: BackgroundFetches = field(
+        default_factory=lambda: BackgroundFetches(system_clock, inline=True)
+    )
 
 
 def app_state(app: Flask | None = None) -> AppState:

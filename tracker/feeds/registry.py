@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -18,9 +19,20 @@ from tracker.feeds.http import FetchPolicy, TrackerSession, source_run
 from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind
 
 if TYPE_CHECKING:
+    from tracker.feeds.interreg import KnownCall
     from tracker.feeds.sedia import FacetCache
 
-__all__ = ["SETTINGS", "SourceSpec", "fetch_source", "settings_errors"]
+__all__ = [
+    "REQUIRED_SETTINGS",
+    "SECRET_MASK",
+    "SECRET_SETTINGS",
+    "SETTINGS",
+    "SourceSpec",
+    "fetch_source",
+    "masked_settings",
+    "settings_errors",
+    "unmasked_settings",
+]
 
 # Settings each kind understands (stored as JSON on the source).
 SETTINGS: dict[SourceKind, dict[str, type | tuple[type, ...]]] = {
@@ -35,7 +47,22 @@ SETTINGS: dict[SourceKind, dict[str, type | tuple[type, ...]]] = {
     SourceKind.RSS: {"programme": str, "complete": bool},
     SourceKind.VINNOVA: {"since": str, "overlap_days": int},
     SourceKind.MANUAL: {},
+    SourceKind.INTERREG: {
+        "app_id": str,
+        "index": str,
+        "api_key": str,
+        "hits_per_page": int,
+        "pause_seconds": (int, float),
+        "read_pages": bool,
+        "page_max_bytes": int,
+    },
 }
+REQUIRED_SETTINGS: dict[SourceKind, tuple[str, ...]] = {
+    SourceKind.INTERREG: ("app_id", "index", "api_key"),
+}
+# Settings that are credentials: never shown in the UI or the CLI, never logged.
+SECRET_SETTINGS = frozenset({"api_key"})
+SECRET_MASK = "********"
 # Re-read a little before the last success: a round changed during that run
 # could otherwise be missed.
 VINNOVA_OVERLAP = timedelta(days=7)
@@ -51,6 +78,27 @@ class SourceSpec:
     etag: str | None = None
     last_modified: str | None = None
     last_success_at: datetime | None = None
+    # What earlier runs stored per external id (interreg: to skip unchanged pages).
+    known: Mapping[str, KnownCall] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"SourceSpec(kind={self.kind.value!r}, url={self.url!r}, "
+            f"settings={masked_settings(self.settings)!r})"
+        )
+
+
+def masked_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` with every secret value replaced by a mask, for showing."""
+    return {k: (SECRET_MASK if k in SECRET_SETTINGS and v else v) for k, v in settings.items()}
+
+
+def unmasked_settings(new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings from a form that showed masked values: a mask left as is keeps the secret."""
+    return {
+        k: (stored.get(k) if k in SECRET_SETTINGS and v == SECRET_MASK else v)
+        for k, v in new.items()
+    }
 
 
 def settings_errors(kind: SourceKind, settings: Mapping[str, Any]) -> list[str]:
@@ -63,6 +111,9 @@ def settings_errors(kind: SourceKind, settings: Mapping[str, Any]) -> list[str]:
             problems.append(f"unknown setting {key!r} for a {kind.value} source")
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             problems.append(f"setting {key!r} has the wrong type")
+    for key in REQUIRED_SETTINGS.get(kind, ()):
+        if not settings.get(key):
+            problems.append(f"setting {key!r} is required for a {kind.value} source")
     since = settings.get("since")
     if isinstance(since, str):
         try:
@@ -78,19 +129,23 @@ def fetch_source(
     *,
     now: datetime,
     facet_cache: FacetCache | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> FetchResult:
     """Fetch one source with its adapter. Raises `FetchError` if the source fails.
 
-    The whole run shares one budget of requests, bytes and time (`source_run`),
-    and yields at most the policy's ``max_items_per_run`` items: a source that
-    sends more fails with a message saying so (its calls stay as they were).
+    `in_zone` is the configured zone: sheets typed by staff give times in it. The whole
+    run shares one budget of requests, bytes and time (`source_run`), and yields at most
+    the policy's ``max_items_per_run`` items: a source that sends more fails with a
+    message saying so (its calls stay as they were).
     """
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
         raise ValueError("; ".join(problems))
     policy = session.policy if isinstance(session, TrackerSession) else FetchPolicy()
     with source_run(session):
-        result = _fetch_with_adapter(session, spec, now=now, facet_cache=facet_cache)
+        result = _fetch_with_adapter(
+            session, spec, now=now, facet_cache=facet_cache, in_zone=in_zone
+        )
     result.items = _capped(result.items, policy.max_items_per_run, spec.url)
     return result
 
@@ -156,6 +211,7 @@ def _fetch_with_adapter(
     *,
     now: datetime,
     facet_cache: FacetCache | None,
+    in_zone: ZoneInfo | None,
 ) -> FetchResult:
     # Adapters are imported when used, so that reading settings stays cheap.
     settings = spec.settings
@@ -206,8 +262,33 @@ def _fetch_with_adapter(
             overlap = timedelta(days=int(settings.get("overlap_days", VINNOVA_OVERLAP.days)))
             since = (spec.last_success_at - overlap).date()
         return fetch_vinnova(session, spec.url, now=now, since=since)
+    if spec.kind is SourceKind.INTERREG:
+        from tracker.feeds.interreg import DEFAULT_PAUSE_SECONDS, fetch_interreg
+
+        options: dict[str, Any] = {}
+        for key in ("hits_per_page", "page_max_bytes"):
+            if key in settings:
+                options[key] = int(settings[key])
+        return fetch_interreg(
+            session,
+            spec.url,
+            app_id=str(settings["app_id"]),
+            index=str(settings["index"]),
+            api_key=str(settings["api_key"]),
+            pause_seconds=float(settings.get("pause_seconds", DEFAULT_PAUSE_SECONDS)),
+            read_pages=bool(settings.get("read_pages", True)),
+            etag=spec.etag,
+            known=spec.known,
+            **options,
+        )
     if spec.kind is SourceKind.MANUAL:
         from tracker.feeds.manual import fetch_manual
 
-        return fetch_manual(session, spec.url, etag=spec.etag, last_modified=spec.last_modified)
+        return fetch_manual(
+            session,
+            spec.url,
+            etag=spec.etag,
+            last_modified=spec.last_modified,
+            in_zone=in_zone,
+        )
     raise ValueError(f"no adapter for source kind {spec.kind!r}")  # pragma: no cover
