@@ -43,6 +43,7 @@ from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from tracker.calltime import CallDates, deadline_closes, deadlines_passed, local_day, zone
+from tracker.db import take_turns
 from tracker.feeds.errors import FetchError
 from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.interreg import KnownCall
@@ -482,6 +483,7 @@ def upsert_calls(
     `complete`, calls of this source missing from `records` are withdrawn.
     Adds and flushes; the caller commits.
     """
+    take_turns(session, f"ingest-{source.id}")  # the fetch job and "fetch now" may overlap
     stats = IngestStats()
     links = {
         external_id: _LinkState(link_id, call_id, digest, withdrawn_at is not None)
