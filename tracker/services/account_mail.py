@@ -82,7 +82,6 @@ def build_password_mail(
     message["Message-ID"] = make_msgid("account", domain=sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    message["Content-Language"] = language
     message.set_content(
         env.get_template(f"{stem}.txt").render(context),
         subtype="plain",
@@ -95,4 +94,6 @@ def build_password_mail(
         charset="utf-8",
         cte="quoted-printable",
     )
+    # After the parts: set_content() and add_alternative() move or drop Content-* headers.
+    message["Content-Language"] = language
     return PasswordMail(message, sender_address(settings), user.email)

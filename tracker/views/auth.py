@@ -151,6 +151,9 @@ def set_password(token: str) -> Response | str | tuple[str, int]:
     except InvalidPasswordLink as exc:
         return render_template("auth/link_invalid.html", message=web.translate(exc)), 400
     user = record.user
+    if web.current_user() is None:
+        # The page speaks the language the mail was written in.
+        session["lang"] = user.language
     errors: dict[str, str] = {}
     if request.method == "POST":
         password = request.form.get("password", "")
