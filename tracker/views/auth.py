@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from tracker import web
@@ -192,8 +193,10 @@ def change_own_password() -> Response | str | tuple[str, int]:
             session_, user.email, _client_address(), now=web.now(), limits=_login_limits()
         )
         if throttle is not None:
-            errors["current_password"] = _(
-                "Too many wrong passwords. Try again in %(num)d minutes.", num=throttle.minutes
+            errors["current_password"] = ngettext(
+                "Too many wrong passwords. Try again in %(num)d minute.",
+                "Too many wrong passwords. Try again in %(num)d minutes.",
+                throttle.minutes,
             )
             return render_template("auth/change_password.html", errors=errors), 429
         new_password = request.form.get("password", "")
