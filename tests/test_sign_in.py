@@ -325,3 +325,15 @@ def test_changing_the_password_needs_a_signed_in_user(client: FlaskClient, path:
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
+
+
+def test_an_overlong_forwarded_address_is_no_server_error(
+    database_url: str, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    """With more proxies configured than there are, the client writes the address."""
+    client = app_with(
+        database_url, session_factory, clock, web={"trusted_proxies": 2}
+    ).test_client()
+    forged = {"X-Forwarded-For": "x" * 500 + ", 192.0.2.44"}
+    response = post_login(client, "nobody@norrkoping.test", "guess", address=PROXY, headers=forged)
+    assert response.status_code == 401

@@ -48,7 +48,9 @@ def _safe_next(target: str | None) -> str:
 
 def _client_address() -> str:
     # With [web] trusted_proxies set, ProxyFix has already put the client's address here.
-    return request.remote_addr or "unknown"
+    # Cut to the column's size: with more proxies configured than there are, the value comes
+    # from a header the client wrote.
+    return (request.remote_addr or "unknown")[:64]
 
 
 def _login_limits() -> LoginLimits:
