@@ -54,11 +54,10 @@ def test_an_existing_world_readable_database_is_made_owner_only(
 
 
 @pytest.mark.usefixtures("permissive_umask")
-def test_the_generated_signing_key_is_owner_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("TRACKER_INSTANCE", str(tmp_path))
-    key = signing_key(settings_from_dict({"database": {"url": "sqlite://"}}))
-    (key_file,) = [p for p in tmp_path.rglob("*") if p.is_file() and p.read_text().strip() == key]
+def test_the_generated_signing_key_is_owner_only(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    settings = settings_from_dict({"database": {"url": "sqlite://"}}, instance_path=instance)
+    key = signing_key(settings)
+    key_file = instance / "secret_key"
+    assert key_file.read_text(encoding="utf-8").strip() == key
     assert mode(key_file) == 0o600

@@ -1,7 +1,7 @@
 """auth: a session nonce per user (sign-out ends sessions) and mailed password links
 
 Revision ID: auth_01
-Revises: ae13e7664237
+Revises: interreg_01
 Create Date: 2026-12-04 18:10:00
 """
 
@@ -17,7 +17,7 @@ import tracker.models.base
 
 
 revision: str = 'auth_01'
-down_revision: str | Sequence[str] | None = 'ae13e7664237'
+down_revision: str | Sequence[str] | None = 'interreg_01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
