@@ -67,6 +67,7 @@ def build_password_mail(
         "invited_by": invited_by,
         "link": set_password_url(settings, link.token),
         "expires": expires,
+        "time_zone": settings.app.timezone,
         "forgot_url": base_url + FORGOT_PASSWORD_PATH,
         "home_url": base_url + "/",
     }
