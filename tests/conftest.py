@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
+from tracker import security
 from tracker.app import create_app
 from tracker.cli import CliContext
 from tracker.cli import main as cli_main
@@ -48,6 +50,20 @@ requires_samples = pytest.mark.skipif(
         "real sample payloads not found: set TRACKER_SAMPLES_DIR or put shared/ beside the repo"
     ),
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2 with its production parameters takes 0.1-0.5 s per check, which adds up over
+    hundreds of sign-ins; the suite tests what is around the hash, so it hashes cheaply.
+    (The timing test of tests/test_sign_in.py puts the real parameters back.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
+        security._dummy_hash.cache_clear()
+        yield
+    security._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

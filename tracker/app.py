@@ -14,6 +14,7 @@ from flask import Flask, Response, render_template, request
 from flask_babel import Babel
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import web
 from tracker.background import BackgroundFetches
@@ -59,6 +60,13 @@ def create_app(
         BABEL_DEFAULT_TIMEZONE=settings.app.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
+    proxies = settings.web.trusted_proxies
+    if proxies:
+        # Believe the X-Forwarded-* headers of exactly this many proxies, no more: the client
+        # address they give keys the sign-in throttle, so a forged one must not count.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     factory = session_factory or make_session_factory(engine)
     app.extensions["tracker"] = web.AppState(

@@ -50,7 +50,11 @@ class AppSettings:
     default_language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
     session_cookie_secure: bool = False
+    # Failed sign-ins within 15 minutes: for one account from one client address, from one
+    # address over all accounts, and for one account over all addresses.
     login_attempts_per_15_minutes: int = 10
+    login_attempts_per_address_per_15_minutes: int = 50
+    login_attempts_per_account_per_15_minutes: int = 50
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class DatabaseSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 5000
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are believed.
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -408,6 +414,15 @@ def _validate(settings: Settings, origin: str) -> None:
         ) from None
     if not (0 < settings.web.port < 65536):
         raise ConfigError(f"{origin}: web.port: {settings.web.port} is not a TCP port")
+    if not (0 <= settings.web.trusted_proxies <= 10):
+        raise ConfigError(f"{origin}: web.trusted_proxies: must be a number from 0 to 10")
+    for key in (
+        "login_attempts_per_15_minutes",
+        "login_attempts_per_address_per_15_minutes",
+        "login_attempts_per_account_per_15_minutes",
+    ):
+        if getattr(settings.app, key) < 1:
+            raise ConfigError(f"{origin}: app.{key}: must be at least 1")
     if not (0 < settings.mail.port < 65536):
         raise ConfigError(f"{origin}: mail.port: {settings.mail.port} is not a TCP port")
     if not settings.database.url.split(":", 1)[0].startswith(("sqlite", "postgresql")):
