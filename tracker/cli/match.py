@@ -78,11 +78,15 @@ def _calls(path: str) -> list[CallInput]:
         raise click.ClickException(str(exc)) from exc
 
 
-def _labels(path: str, profile: Profile) -> dict[str, Label]:
-    try:
-        return read_labels(path, known_slugs=profile.slugs)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+def _labels(paths: tuple[str, ...], profile: Profile) -> dict[str, Label]:
+    """The labels of all the files; a call labelled in two files keeps the later label."""
+    labels: dict[str, Label] = {}
+    for path in paths:
+        try:
+            labels.update(read_labels(path, known_slugs=profile.slugs))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return labels
 
 
 def _model(path: str | None) -> LearnedModel | None:
@@ -122,7 +126,12 @@ labelled_calls_option = click.option(
 
 def _labels_option(help_text: str) -> Callable[[FC], FC]:
     return click.option(
-        "--labels", "labels_path", required=True, type=click.Path(dir_okay=False), help=help_text
+        "--labels",
+        "labels_paths",
+        required=True,
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help=f"{help_text} Repeat to use several files.",
     )
 
 
@@ -183,7 +192,15 @@ def classify(
     "--cross-validate",
     "folds",
     type=click.IntRange(min=2),
-    help="Evaluate the learning mode with K-fold cross-validation.",
+    help="Also evaluate the learning mode with K-fold cross-validation.",
+)
+@click.option(
+    "--folds-by",
+    type=click.Choice(["family", "random"]),
+    default="family",
+    show_default=True,
+    help="Cross-validation folds: whole programme families (calls of one programme never "
+    "on both sides), or random calls (flatters learning; for comparison).",
 )
 @profile_option
 @click.option(
@@ -193,33 +210,43 @@ def classify(
     help="Evaluate rules adjusted by this saved model.",
 )
 def evaluate(
-    labels_path: str,
+    labels_paths: tuple[str, ...],
     calls_path: str,
     as_json: bool,
     folds: int | None,
+    folds_by: str,
     profile_path: str | None,
     model_path: str | None,
 ) -> None:
-    """Precision, recall and F1 per area, micro/macro F1, any-area figures, threshold sweep."""
+    """Precision, recall and F1 per area and per programme family, micro/macro F1,
+    any-area figures, threshold sweep; with --cross-validate, the learning mode too."""
     profile = _profile(profile_path)
     compiled = compile_profile(profile)
-    gold = {k: v.areas for k, v in _labels(labels_path, profile).items()}
+    gold = {k: v.areas for k, v in _labels(labels_paths, profile).items()}
     calls = _calls(calls_path)
     if not gold:
-        raise click.ClickException(f"{labels_path} has no labels")
+        raise click.ClickException(f"{', '.join(labels_paths)}: no labels")
     try:
-        if folds:
-            report = cross_validate(compiled, calls, gold, folds)
-        else:
-            report = evaluate_rules(compiled, calls, gold, model=_model(model_path))
+        rules = evaluate_rules(compiled, calls, gold, model=_model(model_path))
+        if rules.figures.calls == 0:
+            raise click.ClickException("none of the labelled calls is in the calls file")
+        learned = (
+            cross_validate(compiled, calls, gold, folds, grouped=folds_by == "family")
+            if folds
+            else None
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    if report.figures.calls == 0:
-        raise click.ClickException("none of the labelled calls is in the calls file")
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        if learned is None:
+            click.echo(json.dumps(rules.to_dict(), indent=2))
+        else:
+            click.echo(json.dumps({**learned.to_dict(), "rules": rules.to_dict()}, indent=2))
     else:
-        click.echo(format_table(report))
+        click.echo(format_table(rules))
+        if learned is not None:
+            click.echo("\n")
+            click.echo(format_table(learned))
 
 
 @group.command()
@@ -253,13 +280,13 @@ def run(everything: bool) -> None:
 @profile_option
 @expected_failures
 def learn(
-    labels_path: str, calls_path: str, model_out: str | None, profile_path: str | None
+    labels_paths: tuple[str, ...], calls_path: str, model_out: str | None, profile_path: str | None
 ) -> None:
     """Import labelled calls as staff decisions and retrain the model."""
     calls = {c.id: c for c in _calls(calls_path)}
     if model_out:
         profile = _profile(profile_path)
-        labels = _labels(labels_path, profile)
+        labels = _labels(labels_paths, profile)
         known = _known_labels(labels, calls)
         model = _train(compile_profile(profile), calls, known)
         try:
@@ -286,7 +313,7 @@ def learn(
     with session_scope(obj.session_factory) as session:
         now = utcnow()
         row = ensure_default_profile(session, now=now)
-        labels = _labels(labels_path, profile_of(row))
+        labels = _labels(labels_paths, profile_of(row))
         known = _known_labels(labels, calls)
         stored = import_decisions(session, known, calls, actor=None, now=now)
         trained = retrain(session, now=now, force=True)
