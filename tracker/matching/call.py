@@ -16,7 +16,9 @@ class CallInput:
     """One funding call's matchable content.
 
     ``deadlines`` are timezone-aware; ``eligible_countries`` / ``eligible_regions``
-    are filled when a source states them as data (Interreg hits list NUTS regions).
+    are filled when a source states them as data (Interreg hits list NUTS regions);
+    ``eligible_applicants`` is a source's list of applicant types ("Local public
+    authority; National public authority; NGO").
     ``identifier`` is the topic identifier when it differs from ``id`` (a database id).
     """
 
@@ -32,6 +34,7 @@ class CallInput:
     deadlines: tuple[datetime, ...] = ()
     eligible_countries: tuple[str, ...] = ()
     eligible_regions: tuple[str, ...] = ()
+    eligible_applicants: str = ""
     is_withdrawn: bool = False
 
     def __post_init__(self) -> None:

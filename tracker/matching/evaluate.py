@@ -175,18 +175,26 @@ class ScoredCall:
 
 
 def decide(
-    scored: Sequence[ScoredCall], thresholds: Mapping[str, float], offset: float = 0.0
+    scored: Sequence[ScoredCall],
+    thresholds: Mapping[str, float],
+    offset: float = 0.0,
+    limit: int | None = None,
 ) -> dict[str, set[str]]:
-    """Matching areas per call at the given thresholds shifted by `offset`."""
+    """Matching areas per call at the given thresholds shifted by `offset`, keeping the
+    `limit` strongest of them (as the engine does with its `max_matches`)."""
     out: dict[str, set[str]] = {}
     for sc in scored:
-        out[sc.call_id] = (
-            set()
-            if sc.gated
-            else {
-                s for s, v in sc.scores.items() if v >= min(100.0, max(0.0, thresholds[s] + offset))
-            }
+        if sc.gated:
+            out[sc.call_id] = set()
+            continue
+        above = sorted(
+            (
+                (-v, s)
+                for s, v in sc.scores.items()
+                if v >= min(100.0, max(0.0, thresholds[s] + offset))
+            ),
         )
+        out[sc.call_id] = {s for _, s in above[:limit]}
     return out
 
 
@@ -294,10 +302,11 @@ def _report(
 ) -> Evaluation:
     slugs = compiled.profile.slugs
     thresholds = {a.slug: a.threshold for a in compiled.areas}
+    limit = compiled.params.max_matches
     sweep = tuple(
-        (off, figures(decide(scored, thresholds, off), gold, slugs)) for off in SWEEP_OFFSETS
+        (off, figures(decide(scored, thresholds, off, limit), gold, slugs)) for off in SWEEP_OFFSETS
     )
-    predicted = decide(scored, thresholds)
+    predicted = decide(scored, thresholds, limit=limit)
     current = figures(predicted, gold, slugs)
     per_family = family_figures(predicted, gold, families, slugs)
     return Evaluation(mode, current, sweep, folds, missing, per_family, grouped)

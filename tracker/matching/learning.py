@@ -12,6 +12,14 @@ area) plus per-area weights (LIFE calls are energy, not culture); both are pulle
 towards zero, so with few decisions the rule score stands. The change is blended by
 the number of decisions, ``n / (n + blend_decisions)``.
 
+Learning must never make matching worse than the rules, so it is held back three ways:
+an area is learned only once staff have made enough decisions of both kinds on it
+(``min_each`` relevant and not relevant); its learned change is shrunk toward the rule
+score; and how much of the change each area keeps (its blend: 0, a quarter, a half or
+all of it) is chosen by inner cross-validation over the training decisions, with folds
+that keep programme families whole, the smaller blend winning ties. An area whose
+blend is 0 is scored by the rules alone, and the model says so (``area_status``).
+
 Training is deterministic (fixed example order and seed) and pure Python; a model
 serialises to a JSON-able dict for the database.
 """
@@ -22,10 +30,10 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tracker.matching.call import CallInput
+from tracker.matching.call import CallInput, programme_family
 from tracker.matching.engine import CompiledProfile, MatchResult, call_stems, match_call
 from tracker.matching.text import wordset
 
@@ -59,6 +67,11 @@ class TrainingParams:
     neighbours: int = 5
     vector_terms: int = 60
     seed: int = 13
+    # An area is learned only with at least this many decisions of each kind.
+    min_each: int = 8
+    # Inner cross-validation that chooses each area's blend (0: learning off).
+    inner_folds: int = 3
+    blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
 
 
 # ------------------------------------------------------------------ similarity
@@ -196,9 +209,19 @@ class LearnedModel:
     profile_name: str = ""
     profile_version: int = 0
     params: Mapping[str, float] = field(default_factory=dict)
+    # Per area: the share of the learned change kept (chosen by inner cross-validation);
+    # an area missing here keeps all of it (models saved before blends existed).
+    area_blend: Mapping[str, float] = field(default_factory=dict)
+    # Per area: why learning is or is not in use ("learned", "too few decisions",
+    # "no gain in cross-validation").
+    area_status: Mapping[str, str] = field(default_factory=dict)
 
     def decision_count(self, slug: str) -> int:
         return self.counts.get(slug, 0)
+
+    def is_learned(self, slug: str) -> bool:
+        """Whether staff decisions change the area's scores at all."""
+        return self.counts.get(slug, 0) > 0 and self.area_blend.get(slug, 1.0) > 0.0
 
     def neighbours(
         self, stems: Mapping[str, Sequence[str]], exclude: str | None = None
@@ -228,6 +251,18 @@ class LearnedModel:
     ) -> float:
         """How much the decisions move the area's logit for a call with `features`."""
         n = self.counts.get(slug, 0)
+        blend = self.area_blend.get(slug, 1.0)
+        if n == 0 or blend == 0.0:
+            return 0.0
+        return blend * self._raw_delta(slug, features, neighbours)
+
+    def _raw_delta(
+        self,
+        slug: str,
+        features: Mapping[str, float],
+        neighbours: CallNeighbours | None = None,
+    ) -> float:
+        n = self.counts.get(slug, 0)
         if n == 0:
             return 0.0
         area = self.per_area.get(slug, {})
@@ -251,6 +286,8 @@ class LearnedModel:
                 for slug, w in sorted(self.per_area.items())
             },
             "params": dict(self.params),
+            "area_blend": dict(sorted(self.area_blend.items())),
+            "area_status": dict(sorted(self.area_status.items())),
             "decisions": {
                 cid: dict(sorted(d.items())) for cid, d in sorted(self.decisions.items())
             },
@@ -297,6 +334,8 @@ class LearnedModel:
                 profile_name=str(data.get("profile_name", "")),
                 profile_version=int(data.get("profile_version", 0)),
                 params={str(k): float(v) for k, v in data.get("params", {}).items()},
+                area_blend={str(k): float(v) for k, v in data.get("area_blend", {}).items()},
+                area_status={str(k): str(v) for k, v in data.get("area_status", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed matching model: {exc}") from exc
@@ -339,15 +378,29 @@ def train(
 
     Decisions on gated calls are skipped: the gate, not relevance, explains them.
     `results` may carry rule-only match results to avoid scoring calls twice. When
-    staff decided the same call and area twice, the last decision counts.
+    staff decided the same call and area twice, the last decision counts. Each area's
+    blend is then chosen by inner cross-validation (see the module's docstring).
     """
     params = params or TrainingParams()
+    cache: dict[str, MatchResult] = dict(results or {})
+    by_call = _usable_decisions(compiled, calls, decisions, cache)
+    model = _train_on(compiled, calls, by_call, cache, params)
+    blends, status = _choose_blends(compiled, calls, by_call, cache, params)
+    return replace(model, area_blend=blends, area_status=status)
+
+
+def _usable_decisions(
+    compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
+    decisions: Sequence[Decision],
+    cache: dict[str, MatchResult],
+) -> dict[str, dict[str, bool]]:
+    """The last decision per call and area, on calls that are not gated."""
     slugs = set(compiled.profile.slugs)
     latest: dict[tuple[str, str], Decision] = {}
     for d in decisions:
         if d.slug in slugs:
             latest[(d.call_id, d.slug)] = d
-    cache: dict[str, MatchResult] = dict(results or {})
     by_call: dict[str, dict[str, bool]] = {}
     for (call_id, slug), d in sorted(latest.items()):
         call = calls.get(call_id)
@@ -359,7 +412,17 @@ def train(
         if result.gate is not None:
             continue
         by_call.setdefault(call_id, {})[slug] = d.relevant
+    return by_call
 
+
+def _train_on(
+    compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
+    by_call: Mapping[str, Mapping[str, bool]],
+    cache: Mapping[str, MatchResult],
+    params: TrainingParams,
+) -> LearnedModel:
+    """Fit the weights on decisions (no blend chosen: every area keeps its change)."""
     docs = []
     for call_id in sorted(by_call):
         call = calls[call_id]
@@ -390,7 +453,7 @@ def train(
         per_area=per_area,
         counts=counts,
         index=index,
-        decisions=by_call,
+        decisions={cid: dict(d) for cid, d in by_call.items()},
         neighbours_k=params.neighbours,
         blend_decisions=params.blend_decisions,
         profile_name=compiled.profile.name,
@@ -402,6 +465,75 @@ def train(
             "l2_area": params.l2_area,
         },
     )
+
+
+def _choose_blends(
+    compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
+    by_call: Mapping[str, Mapping[str, bool]],
+    cache: Mapping[str, MatchResult],
+    params: TrainingParams,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Per area, the share of the learned change that inner cross-validation supports.
+
+    Areas with fewer than `min_each` decisions of either kind get 0. The others are
+    scored on held-out inner folds (whole programme families) at every candidate
+    blend; the blend with the most correct decisions at the area's threshold wins,
+    the smaller one on ties, so that learning is used only where it helped.
+    """
+    blends: dict[str, float] = {}
+    status: dict[str, str] = {}
+    candidates: list[str] = []
+    for area in compiled.areas:
+        kinds = [d[area.slug] for d in by_call.values() if area.slug in d]
+        if not kinds:
+            continue
+        relevant = sum(kinds)
+        if relevant < params.min_each or len(kinds) - relevant < params.min_each:
+            blends[area.slug] = 0.0
+            status[area.slug] = "too few decisions"
+        else:
+            candidates.append(area.slug)
+    if not candidates:
+        return blends, status
+    families = {cid: programme_family(calls[cid]) for cid in by_call}
+    k = min(params.inner_folds, len(set(families.values())))
+    if k < 2:
+        for slug in candidates:
+            blends[slug] = 0.0
+            status[slug] = "too few programmes to test learning"
+        return blends, status
+    from tracker.matching.evaluate import group_folds
+
+    folds = group_folds(families, k)
+    threshold = {a.slug: a.threshold for a in compiled.areas}
+    correct = {slug: [0] * len(params.blends) for slug in candidates}
+    for fold in range(k):
+        inner = _train_on(
+            compiled,
+            calls,
+            {cid: d for cid, d in by_call.items() if folds[cid] != fold},
+            cache,
+            params,
+        )
+        for cid in sorted(c for c in by_call if folds[c] == fold):
+            result = cache[cid]
+            near = inner.neighbours(call_stems(compiled, calls[cid]))
+            for slug in candidates:
+                if slug not in by_call[cid]:
+                    continue
+                area = result.area(slug)
+                delta = inner._raw_delta(slug, area.features, near)
+                z = area.features["rule"]
+                for j, blend in enumerate(params.blends):
+                    predicted = 100 * _sigmoid(z + blend * delta) >= threshold[slug]
+                    correct[slug][j] += predicted == by_call[cid][slug]
+    for slug in candidates:
+        scores = correct[slug]
+        best = max(range(len(params.blends)), key=lambda j: (scores[j], -params.blends[j]))
+        blends[slug] = params.blends[best]
+        status[slug] = "learned" if params.blends[best] > 0 else "no gain in cross-validation"
+    return blends, status
 
 
 def _fit(

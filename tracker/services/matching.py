@@ -376,6 +376,7 @@ def call_input(call: FundingCall) -> CallInput:
         tags=tuple(call.tags or ()),
         description=description,
         deadlines=tuple(d.deadline_at for d in call.deadlines),
+        eligible_applicants=call.eligible_applicants or "",
     )
 
 
