@@ -71,6 +71,37 @@ def _database_profile() -> Profile | None:
         return None
 
 
+def _database_model(profile: Profile) -> LearnedModel | None:
+    """The database's current learned model, if any and trained for `profile` (says so)."""
+    obj = _cli_context()
+    if obj is None:
+        return None
+    from tracker.services.matching import current_model_row, load_model
+
+    try:
+        with obj.session_factory() as session:
+            row = current_model_row(session)
+            if row is None:
+                return None
+            model = load_model(row)
+            trained_at, count = row.trained_at, row.decision_count
+    except (SQLAlchemyError, ValueError):
+        return None
+    if model.profile_name and model.profile_name != profile.name:
+        click.echo(
+            f"not using the database's learned model: it was trained for the profile "
+            f"{model.profile_name!r}",
+            err=True,
+        )
+        return None
+    click.echo(
+        f"using the database's learned model (trained {trained_at:%Y-%m-%d %H:%M} on "
+        f"{count} decisions; --rules-only to score without it)",
+        err=True,
+    )
+    return model
+
+
 def _calls(path: str) -> list[CallInput]:
     try:
         return read_calls(path)
@@ -155,7 +186,11 @@ def _labels_option(help_text: str) -> Callable[[FC], FC]:
     "--model",
     "model_path",
     type=click.Path(dir_okay=False),
-    help="A model saved by `match learn --model-out` to adjust the scores.",
+    help="A model saved by `match learn --model-out` to adjust the scores "
+    "(default: the database's learned model, if there is one).",
+)
+@click.option(
+    "--rules-only", is_flag=True, help="Score with the profile alone, without a learned model."
 )
 @click.option("--now", "now_value", help="Reference time for the closed-call gate (ISO 8601).")
 def classify(
@@ -163,11 +198,21 @@ def classify(
     output_path: str,
     profile_path: str | None,
     model_path: str | None,
+    rules_only: bool,
     now_value: str | None,
 ) -> None:
-    """Score calls against every focus area; write the matching areas with evidence."""
-    compiled = compile_profile(_profile(profile_path))
+    """Score calls against every focus area; write the matching areas with evidence.
+
+    Uses the database's learned model when there is one (as `match run` does), unless
+    --rules-only or --model FILE is given.
+    """
+    if rules_only and model_path:
+        raise click.UsageError("--rules-only and --model exclude each other")
+    profile = _profile(profile_path)
+    compiled = compile_profile(profile)
     model = _model(model_path)
+    if model is None and not rules_only:
+        model = _database_model(profile)
     calls = _calls(input_path)
     now = _now(now_value)
     results = [match_call(compiled, c, now=now, model=model) for c in calls]

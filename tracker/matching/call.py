@@ -90,10 +90,10 @@ def programme_family(call: CallInput) -> str:
     own work programme and themes; other programmes are one family each.
     """
     for candidate in (call.identifier, call.id):
-        code = _CODE_PREFIX_RE.match(candidate)
-        if code is None:
+        prefix = _CODE_PREFIX_RE.match(candidate)
+        if prefix is None:
             continue
-        first, second = code.groups()
+        first, second = prefix.group(1), prefix.group(2)
         if first == "HORIZON" and not second.isdigit():
             return f"HORIZON-{second}"
         return first
@@ -106,10 +106,10 @@ def programme_family(call: CallInput) -> str:
             return code
     acronym = _ACRONYM_RE.search(label)
     if acronym is not None:
-        code = acronym.group(1).rstrip("+")
-        return "HORIZON-OTHER" if code == "HORIZON" else code
-    words = re.findall(r"\w+", label)
-    if words:
-        return words[0].upper()
+        name = acronym.group(1).rstrip("+")
+        return "HORIZON-OTHER" if name == "HORIZON" else name
+    word = re.search(r"\w+", label)
+    if word is not None:
+        return word.group().upper()
     source = call.id.split(":", 1)[0] if ":" in call.id else ""
     return source.upper() or "UNKNOWN"

@@ -215,6 +215,9 @@ class LearnedModel:
     # Per area: why learning is or is not in use ("learned", "too few decisions",
     # "no gain in cross-validation").
     area_status: Mapping[str, str] = field(default_factory=dict)
+    # Per area: in the inner cross-validation, at the chosen blend, how many held-out
+    # decisions learning turned right and how many it turned wrong (vs the rules).
+    area_effect: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def decision_count(self, slug: str) -> int:
         return self.counts.get(slug, 0)
@@ -288,6 +291,7 @@ class LearnedModel:
             "params": dict(self.params),
             "area_blend": dict(sorted(self.area_blend.items())),
             "area_status": dict(sorted(self.area_status.items())),
+            "area_effect": {k: list(v) for k, v in sorted(self.area_effect.items())},
             "decisions": {
                 cid: dict(sorted(d.items())) for cid, d in sorted(self.decisions.items())
             },
@@ -336,6 +340,9 @@ class LearnedModel:
                 params={str(k): float(v) for k, v in data.get("params", {}).items()},
                 area_blend={str(k): float(v) for k, v in data.get("area_blend", {}).items()},
                 area_status={str(k): str(v) for k, v in data.get("area_status", {}).items()},
+                area_effect={
+                    str(k): (int(v[0]), int(v[1])) for k, v in data.get("area_effect", {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed matching model: {exc}") from exc
@@ -385,8 +392,8 @@ def train(
     cache: dict[str, MatchResult] = dict(results or {})
     by_call = _usable_decisions(compiled, calls, decisions, cache)
     model = _train_on(compiled, calls, by_call, cache, params)
-    blends, status = _choose_blends(compiled, calls, by_call, cache, params)
-    return replace(model, area_blend=blends, area_status=status)
+    blends, status, effect = _choose_blends(compiled, calls, by_call, cache, params)
+    return replace(model, area_blend=blends, area_status=status, area_effect=effect)
 
 
 def _usable_decisions(
@@ -473,16 +480,18 @@ def _choose_blends(
     by_call: Mapping[str, Mapping[str, bool]],
     cache: Mapping[str, MatchResult],
     params: TrainingParams,
-) -> tuple[dict[str, float], dict[str, str]]:
+) -> tuple[dict[str, float], dict[str, str], dict[str, tuple[int, int]]]:
     """Per area, the share of the learned change that inner cross-validation supports.
 
     Areas with fewer than `min_each` decisions of either kind get 0. The others are
     scored on held-out inner folds (whole programme families) at every candidate
     blend; the blend with the most correct decisions at the area's threshold wins,
-    the smaller one on ties, so that learning is used only where it helped.
+    the smaller one on ties, so that learning is used only where it helped. Also
+    returns, per area, the held-out decisions the chosen blend turned right and wrong.
     """
     blends: dict[str, float] = {}
     status: dict[str, str] = {}
+    effect: dict[str, tuple[int, int]] = {}
     candidates: list[str] = []
     for area in compiled.areas:
         kinds = [d[area.slug] for d in by_call.values() if area.slug in d]
@@ -495,19 +504,21 @@ def _choose_blends(
         else:
             candidates.append(area.slug)
     if not candidates:
-        return blends, status
+        return blends, status, effect
     families = {cid: programme_family(calls[cid]) for cid in by_call}
     k = min(params.inner_folds, len(set(families.values())))
     if k < 2:
         for slug in candidates:
             blends[slug] = 0.0
             status[slug] = "too few programmes to test learning"
-        return blends, status
+        return blends, status, effect
     from tracker.matching.evaluate import group_folds
 
     folds = group_folds(families, k)
     threshold = {a.slug: a.threshold for a in compiled.areas}
     correct = {slug: [0] * len(params.blends) for slug in candidates}
+    fixed = {slug: [0] * len(params.blends) for slug in candidates}
+    broken = {slug: [0] * len(params.blends) for slug in candidates}
     for fold in range(k):
         inner = _train_on(
             compiled,
@@ -522,18 +533,23 @@ def _choose_blends(
             for slug in candidates:
                 if slug not in by_call[cid]:
                     continue
-                area = result.area(slug)
-                delta = inner._raw_delta(slug, area.features, near)
-                z = area.features["rule"]
+                scored = result.area(slug)
+                delta = inner._raw_delta(slug, scored.features, near)
+                z = scored.features["rule"]
+                truth = by_call[cid][slug]
+                by_rules = (100 * _sigmoid(z) >= threshold[slug]) == truth
                 for j, blend in enumerate(params.blends):
-                    predicted = 100 * _sigmoid(z + blend * delta) >= threshold[slug]
-                    correct[slug][j] += predicted == by_call[cid][slug]
+                    right = (100 * _sigmoid(z + blend * delta) >= threshold[slug]) == truth
+                    correct[slug][j] += right
+                    fixed[slug][j] += right and not by_rules
+                    broken[slug][j] += by_rules and not right
     for slug in candidates:
         scores = correct[slug]
         best = max(range(len(params.blends)), key=lambda j: (scores[j], -params.blends[j]))
         blends[slug] = params.blends[best]
         status[slug] = "learned" if params.blends[best] > 0 else "no gain in cross-validation"
-    return blends, status
+        effect[slug] = (fixed[slug][best], broken[slug][best])
+    return blends, status, effect
 
 
 def _fit(

@@ -4,9 +4,10 @@ reader's language, and the highlighting of match evidence; registered as templat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from babel.numbers import format_decimal
 from flask.sansio.app import App
@@ -60,6 +61,17 @@ EVIDENCE_LABELS: dict[str, LazyString] = {
     "prior": _l("Programme"),
     "breadth": _l("Breadth of the match"),
     "feedback": _l("Learned from decisions"),
+    "eligibility": _l("Who may apply"),
+    "short-record": _l("Short record"),
+}
+
+# Evidence items with a code say the same thing in the reader's language (the engine
+# writes English text, with the details, for the JSON output and the logs).
+EVIDENCE_CODE_TEXTS: dict[str, LazyString] = {
+    "national-only": _l("Only national authorities or national bodies may apply"),
+    "one-country": _l("Re-granting to the organisations of one other country"),
+    "local-actors": _l("Local authorities, cities, living labs or local pilots take part"),
+    "short-record": _l("Short record: the match rests on the title and programme"),
 }
 
 
@@ -92,6 +104,12 @@ def status_label(status: str) -> str:
 def evidence_label(kind: str) -> str:
     labels = EVIDENCE_LABELS
     return str(labels.get(kind, kind))
+
+
+def evidence_text(item: Mapping[str, Any]) -> str:
+    """An evidence item's text: in the reader's language when the item has a known code."""
+    label = EVIDENCE_CODE_TEXTS.get(str(item.get("code") or ""))
+    return str(label) if label is not None else str(item.get("text") or "")
 
 
 def field_label(name: str | None) -> str:
@@ -141,6 +159,7 @@ def register(app: App) -> None:
     app.add_template_global(reason_label)
     app.add_template_global(status_label)
     app.add_template_global(evidence_label)
+    app.add_template_global(evidence_text)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
     app.add_template_filter(highlight)
