@@ -73,11 +73,36 @@ _PROGRAMME_NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bcreative europe\b", "CREA"),
         (r"\berasmus\b", "ERASMUS"),
         (r"\bLIFE\b|environment and climate action", "LIFE"),
+        (r"\beuratom\b", "EURATOM"),
     )
 )
 _HORIZON_CLUSTER_RE = re.compile(r"\bhorizon europe\b.*?\bcluster\s+(\d)", re.IGNORECASE)
 _CODE_PREFIX_RE = re.compile(r"^([A-Z]{2,}[0-9]?)[-_.]([A-Z0-9]+)\b")
 _ACRONYM_RE = re.compile(r"\(([A-Z][A-Z0-9+&-]{1,15})\)")
+
+
+def _code_family(call: CallInput) -> str:
+    """The family an identifier's leading code names ("HORIZON-CL5-2026-..." -> HORIZON-CL5)."""
+    for candidate in (call.identifier, call.id):
+        prefix = _CODE_PREFIX_RE.match(candidate)
+        if prefix is None:
+            continue
+        first, second = prefix.group(1), prefix.group(2)
+        if first == "HORIZON" and not second.isdigit():
+            return f"HORIZON-{second}"
+        return first
+    return ""
+
+
+# Parts of Horizon Europe's codes that are programmes of their own under other names.
+_HORIZON_ALIASES = {"HORIZON-EURATOM": "EURATOM", "HORIZON-NEB": "NEB"}
+
+
+def _horizon_part(call: CallInput) -> str:
+    code = _code_family(call)
+    if not code.startswith("HORIZON-"):
+        return "HORIZON-OTHER"
+    return _HORIZON_ALIASES.get(code, code)
 
 
 def programme_family(call: CallInput) -> str:
@@ -87,16 +112,9 @@ def programme_family(call: CallInput) -> str:
     (grouped cross-validation): calls of one programme share wording, so a measure that
     trains on some of them and tests on the others flatters the matcher. Horizon
     Europe is split by cluster or mission (its second code segment), since each has its
-    own work programme and themes; other programmes are one family each.
+    own work programme and themes; other programmes are one family each. The programme
+    name decides; a call without one is placed by its identifier's leading code.
     """
-    for candidate in (call.identifier, call.id):
-        prefix = _CODE_PREFIX_RE.match(candidate)
-        if prefix is None:
-            continue
-        first, second = prefix.group(1), prefix.group(2)
-        if first == "HORIZON" and not second.isdigit():
-            return f"HORIZON-{second}"
-        return first
     label = " ".join(p for p in (call.programme, call.programme_code) if p)
     cluster = _HORIZON_CLUSTER_RE.search(label)
     if cluster is not None:
@@ -107,7 +125,11 @@ def programme_family(call: CallInput) -> str:
     acronym = _ACRONYM_RE.search(label)
     if acronym is not None:
         name = acronym.group(1).rstrip("+")
-        return "HORIZON-OTHER" if name == "HORIZON" else name
+        return _horizon_part(call) if name == "HORIZON" else name
+    if not label:
+        code = _code_family(call)
+        if code:
+            return code
     word = re.search(r"\w+", label)
     if word is not None:
         return word.group().upper()

@@ -111,7 +111,7 @@ class ScoringParams:
     local_actors_gain: float = 1.0
     # A record with fewer description stems than this and no keywords is a short
     # record: its title is most of what there is, so title terms count more.
-    short_record_tokens: int = 60
+    short_record_tokens: int = 40
     short_record_title_weight: float = 5.0
     # Areas scoring below this carry no evidence unless all evidence is asked for:
     # nobody reads why a call is 3/100 for an area, and building it costs time.
