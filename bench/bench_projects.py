@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import peak_rss_mb, report, summary_ms
 
+from tracker.clock import system_clock
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.migrate import upgrade
-from tracker.models import utcnow
 from tracker.services.offices import create_office
 from tracker.services.project_import import (
     COLUMNS,
@@ -74,19 +74,19 @@ def measure(database_url: str, label: str) -> dict[str, object]:
     factory = make_session_factory(make_engine(database_url))
     with session_scope(factory) as session:
         for slug in OFFICES:
-            create_office(session, slug, name_sv=slug, name_en=slug, now=utcnow())
+            create_office(session, slug, name_sv=slug, name_en=slug, now=system_clock())
     data = spreadsheet(ROWS)
 
     t = time.perf_counter()
     table = read_table(data, "projects.csv")
     with session_scope(factory) as session:
-        checked = import_projects(session, table, actor=None, now=utcnow(), dry_run=True)
+        checked = import_projects(session, table, actor=None, now=system_clock(), dry_run=True)
     dry_run_s = time.perf_counter() - t
     assert checked.ok, checked.errors[:3]
 
     t = time.perf_counter()
     with session_scope(factory) as session:
-        written = import_projects(session, table, actor=None, now=utcnow())
+        written = import_projects(session, table, actor=None, now=system_clock())
     import_s = time.perf_counter() - t
     assert len(written.created) == ROWS
 

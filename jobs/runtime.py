@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -23,8 +23,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs import JobContext, JobSpec
+from tracker.clock import Clock, system_clock
 from tracker.config import Settings
-from tracker.models import utcnow
 from tracker.services.leases import acquire_lease, finish_job_run, release_lease, start_job_run
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def run_job_once(
     settings: Settings,
     session_factory: sessionmaker[Session],
     holder: str,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Clock = system_clock,
 ) -> str:
     """Run one invocation of ``spec`` under the lease; returns what happened (for logs/tests)."""
     now = clock()

@@ -19,8 +19,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.factories import NOW
 from tracker.app import create_app
+from tracker.cli import CliContext
 from tracker.cli import main as cli_main
+from tracker.clock import FixedClock
 from tracker.config import Settings, settings_from_dict
 from tracker.db import make_engine
 from tracker.migrate import downgrade, upgrade
@@ -113,8 +116,14 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture()
-def app(settings: Settings, session_factory: sessionmaker[Session]) -> Flask:
-    return create_app(settings, session_factory=session_factory, testing=True)
+def clock() -> FixedClock:
+    """The suite's "now": a fixed moment that tests move on purpose, never the wall clock."""
+    return FixedClock(NOW)
+
+
+@pytest.fixture()
+def app(settings: Settings, session_factory: sessionmaker[Session], clock: FixedClock) -> Flask:
+    return create_app(settings, session_factory=session_factory, testing=True, clock=clock)
 
 
 @pytest.fixture()
@@ -134,8 +143,9 @@ def csrf(client: FlaskClient) -> str:
 class TrackerCli:
     """Runs the ``tracker`` command against a config file that points at the test database."""
 
-    def __init__(self, config_file: Path) -> None:
+    def __init__(self, config_file: Path, clock: FixedClock) -> None:
         self.config_file = config_file
+        self.clock = clock
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
@@ -143,18 +153,21 @@ class TrackerCli:
             cli_main,
             ["--config", str(self.config_file), *args],
             input=input,
+            obj=CliContext(clock=self.clock),
             catch_exceptions=False,
         )
 
 
 @pytest.fixture()
-def runner(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[TrackerCli]:
+def runner(
+    tmp_path: Path, database_url: str, engine: Engine, clock: FixedClock
+) -> Iterator[TrackerCli]:
     """The CLI on the test database. Its commits are real, so every table is emptied after."""
     config_file = tmp_path / "config.toml"
     config_file.write_text(
         f'[app]\nsecret_key = "cli-test"\n[database]\nurl = "{database_url}"\n', encoding="utf-8"
     )
-    yield TrackerCli(config_file)
+    yield TrackerCli(config_file, clock)
     empty_all_tables(engine)
 
 

@@ -38,3 +38,21 @@ def test_core_packages_do_not_import_flask(entry: str) -> None:
 def test_tracker_never_imports_jobs() -> None:
     offenders = [str(p) for p in ROOT.rglob("*.py") if "jobs" in _imports(p)]
     assert offenders == []
+
+
+WALL_CLOCK_READS = ("datetime.now(", "utcnow(", "date.today(", "datetime.today(", "time.time(")
+
+
+def test_only_the_clock_module_reads_the_wall_clock() -> None:
+    """Views, services, jobs and the CLI take "now" from the clock they are given, so what a
+    page or a digest says never depends on the day the code runs but on the injected clock."""
+    roots = [ROOT, ROOT.parent / "jobs"]
+    offenders = [
+        f"{path.relative_to(ROOT.parent)}: {needle}"
+        for root in roots
+        for path in sorted(root.rglob("*.py"))
+        if path != ROOT / "clock.py"
+        for needle in WALL_CLOCK_READS
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.factories import TEST_PASSWORD, login, make_office, make_user
+from tests.factories import NOW, TEST_PASSWORD, login, make_office, make_user
 from tracker.config import settings_from_dict
 from tracker.models import Role, User
 
@@ -218,7 +218,6 @@ def test_concurrent_form_posts_on_sqlite_wait_for_each_other(tmp_path: Path) -> 
     'database is locked' (SQLite upgrades a reading transaction to a writing one badly)."""
     from tracker.app import create_app
     from tracker.migrate import upgrade
-    from tracker.models import utcnow
     from tracker.services.users import create_user
 
     url = f"sqlite:///{tmp_path / 'concurrent.db'}"
@@ -232,7 +231,7 @@ def test_concurrent_form_posts_on_sqlite_wait_for_each_other(tmp_path: Path) -> 
                 f"u{i}@norrkoping.test",
                 password=TEST_PASSWORD,
                 role=Role.VIEWER,
-                now=utcnow(),
+                now=NOW,
             )
         setup.commit()
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
+from tracker.clock import Clock, system_clock
 from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
@@ -28,9 +29,11 @@ def create_app(
     *,
     session_factory: sessionmaker[Session] | None = None,
     testing: bool = False,
+    clock: Clock = system_clock,
 ) -> Flask:
     """Build the web application. ``settings`` default to the file ``TRACKER_CONFIG`` names;
-    tests pass their own settings and a session factory bound to their database."""
+    tests pass their own settings, a session factory bound to their database and a fixed
+    ``clock``: every view takes "now" from it (``web.now()``)."""
     settings = settings or load_settings()
     app = Flask(
         __name__,
@@ -51,7 +54,7 @@ def create_app(
     )
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     factory = session_factory or make_session_factory(engine)
-    app.extensions["tracker"] = web.AppState(settings, engine, factory)
+    app.extensions["tracker"] = web.AppState(settings, engine, factory, clock)
 
     Babel(
         app,

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
+from tracker.clock import Clock, system_clock
 from tracker.config import Settings
 from tracker.db import for_writing
 from tracker.i18n import Message
@@ -32,6 +34,7 @@ class AppState:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    clock: Clock = system_clock
 
 
 def app_state(app: Flask | None = None) -> AppState:
@@ -40,6 +43,13 @@ def app_state(app: Flask | None = None) -> AppState:
 
 def settings() -> Settings:
     return app_state().settings
+
+
+def now() -> datetime:
+    """The app's current moment (its injected clock), the same for a whole request."""
+    if "now" not in g:
+        g.now = app_state().clock()
+    return cast(datetime, g.now)
 
 
 def db() -> Session:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import make_settings
 from tests.factories import NOW
 from tracker.app import create_app
+from tracker.clock import FixedClock
 from tracker.config import Settings
 from tracker.models import (
     CallMatch,
@@ -134,8 +135,10 @@ def mail_settings(database_url: str, smtp: SmtpServer) -> Settings:
 
 
 @pytest.fixture()
-def mail_app(mail_settings: Settings, session_factory: sessionmaker[Session]) -> Flask:
-    return create_app(mail_settings, session_factory=session_factory, testing=True)
+def mail_app(
+    mail_settings: Settings, session_factory: sessionmaker[Session], clock: FixedClock
+) -> Flask:
+    return create_app(mail_settings, session_factory=session_factory, testing=True, clock=clock)
 
 
 @pytest.fixture()

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
 from tests.digests.conftest import BASE_URL, SENDER, SmtpServer, make_areas, make_match
-from tests.factories import make_call, make_office, make_user
+from tests.factories import NOW, make_call, make_office, make_user
 from tracker.db import make_session_factory
-from tracker.models import Digest, DigestSubscription, utcnow
+from tracker.models import Digest, DigestSubscription
 
 
 @pytest.fixture()
@@ -36,7 +36,7 @@ def committed(engine: Engine, runner: TrackerCli) -> Iterator[Session]:
 
 def _news(session: Session, *emails: str) -> None:
     areas = make_areas(session)
-    now = utcnow()
+    now = NOW
     call = make_call(session, title="Music cities", deadlines=[now + timedelta(days=12)])
     make_match(session, call, areas["culture-music"], 80, matched_at=now - timedelta(hours=1))
     for email in emails:

@@ -82,7 +82,7 @@ def test_retry_after_is_capped(server: LocalServer, clock: FakeClock) -> None:
 
 def test_retry_after_as_http_date(server: LocalServer, clock: FakeClock) -> None:
     now = datetime(2026, 8, 20, 12, 0, tzinfo=UTC)
-    http = build_session(sleep=clock.sleep, utcnow=lambda: now)
+    http = build_session(sleep=clock.sleep, clock=lambda: now)
     later = email.utils.format_datetime(now + timedelta(seconds=45), usegmt=True)
     server.routes["/api"] = [Reply(status=503, headers={"Retry-After": later}), Reply(body=b"ok")]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -145,7 +145,7 @@ def test_run_and_learn_on_the_database(
             title="Town twinning for active citizenship",
             programme_label="Citizens, Equality, Rights and Values Programme (CERV)",
             description_text="Municipalities bring citizens of twinned towns together.",
-            # Fetched in the past: the commands below run on the real clock.
+            # Fetched before the CLI's clock (the suite's NOW).
             first_seen_at=datetime(2026, 1, 1, tzinfo=UTC),
             updated_at=datetime(2026, 1, 1, tzinfo=UTC),
             deadlines=[datetime(2099, 1, 1, tzinfo=UTC)],
@@ -160,6 +160,7 @@ def test_run_and_learn_on_the_database(
     everything = runner("match", "run", "--all")
     assert "matched 1 calls" in everything.output
 
+    runner.clock.advance(timedelta(minutes=1))
     learned = runner(
         "match",
         "learn",
@@ -175,7 +176,7 @@ def test_run_and_learn_on_the_database(
         assert session.scalar(select(func.count()).select_from(MatchModel)) == 1
         assert session.scalar(select(func.count()).select_from(CallMatch)) == 9
         assert session.scalar(select(func.count()).select_from(FundingCall)) == 1
-    # The new model makes every call due again.
+    # The new model, learned after those runs, makes every call due again.
     assert "matched 1 calls" in runner("match", "run").output
 
 

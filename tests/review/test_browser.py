@@ -9,7 +9,7 @@ import io
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from tests.conftest import empty_all_tables, make_settings
-from tests.factories import TEST_PASSWORD, make_office, make_user
+from tests.factories import NOW, TEST_PASSWORD, make_office, make_user
 from tests.review.factories import evidence_for, make_matched_call, make_profile
 from tracker.app import create_app
+from tracker.clock import FixedClock
 from tracker.db import make_session_factory
 from tracker.models import Comment, Mention, Role, TriageEvent, User, Watch
 
@@ -51,6 +52,7 @@ class LiveServer:
         app = create_app(
             make_settings(database_url, mail={"base_url": "http://127.0.0.1"}),
             session_factory=make_session_factory(engine),
+            clock=FixedClock(NOW),
         )
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -68,7 +70,7 @@ class LiveServer:
 @pytest.fixture()
 def world(engine: Engine) -> Iterator[dict[str, Any]]:
     """Committed data: a profile, an office, an editor and colleagues, matched calls."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = NOW
     deadline = (now + timedelta(days=40)).astimezone(STOCKHOLM).replace(hour=17, minute=0, second=0)
     try:
         with Session(engine) as session:

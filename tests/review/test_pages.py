@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_call, make_office, make_user
 from tests.review.factories import evidence_for, in_days, make_matched_call, make_profile
+from tracker.clock import FixedClock
 from tracker.models import (
     CallReview,
     Comment,
@@ -491,3 +492,16 @@ def test_call_page_shows_how_deadlines_moved(client: FlaskClient, session: Sessi
     session.flush()
     page = html(client.get(f"/calls/{call.id}"))
     assert "Flyttad från 15 sep. 2026 till 1 okt. 2026, upptäckt 2 aug. 2026" in page
+
+
+def test_pages_tell_time_by_the_apps_clock_not_the_wall_clock(
+    client: FlaskClient, session: Session, editor: User, clock: FixedClock
+) -> None:
+    """The call page counts days from the app's clock: moving it moves what staff read."""
+    call = make_call(session, deadlines=[NOW + timedelta(days=5)])
+
+    assert "om 5 dagar" in html(client.get(f"/calls/{call.id}"))
+
+    clock.advance(timedelta(days=7))
+    later = html(client.get(f"/calls/{call.id}"))
+    assert "för 2 dagar sedan" in later and "om 5 dagar" not in later

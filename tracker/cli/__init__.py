@@ -21,6 +21,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracker.clock import Clock, system_clock
 from tracker.config import ConfigError, Settings, config_path, ensure_config_file, load_settings
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.errors import TrackerError
@@ -45,6 +46,7 @@ class CliContext:
     """Settings and database handles, made on first use so ``--help`` needs no config."""
 
     config_file: Path | None = None
+    clock: Clock = system_clock
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -104,7 +106,10 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = CliContext(config_file=config_file)
+    if isinstance(ctx.obj, CliContext):  # given by a caller that owns the clock (tests)
+        ctx.obj.config_file = config_file
+    else:
+        ctx.obj = CliContext(config_file=config_file)
 
 
 # --- database -------------------------------------------------------------------------------
@@ -171,12 +176,11 @@ def setup(obj: CliContext) -> None:
 
 def _setup(obj: CliContext) -> None:
     from tracker.migrate import upgrade
-    from tracker.models import utcnow
     from tracker.services.bootstrap import ensure_first_admin, load_defaults
 
     upgrade(obj.settings.database.url, "head")
     with session_scope(obj.session_factory) as session:
-        now = utcnow()
+        now = obj.clock()
         load_defaults(session, obj.settings, now=now)
         created = ensure_first_admin(session, now=now)
     if created is not None:
@@ -288,7 +292,7 @@ def users_add(
     password_stdin: bool,
 ) -> None:
     """Create a user; without --password-stdin a password is generated and printed once."""
-    from tracker.models import Role, utcnow
+    from tracker.models import Role
     from tracker.security import generate_password
     from tracker.services.users import create_user, get_office_by_slug
 
@@ -303,7 +307,7 @@ def users_add(
             office=office,
             display_name=display_name,
             language=language,
-            now=utcnow(),
+            now=obj.clock(),
         )
         click.echo(f"created {user.email} ({role})")
     if not password_stdin:

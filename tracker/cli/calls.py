@@ -13,7 +13,6 @@ import click
 
 from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
-from tracker.models import utcnow
 
 STATUS_CHOICES = ["open", "forthcoming", "closed", "withdrawn"]
 
@@ -69,9 +68,9 @@ def import_command(obj: CliContext, file: Path, source_name: str, dry_run: bool)
     rate = Decimal(str(obj.settings.reports.sek_per_eur))
     session = obj.session_factory()
     try:
-        source = manual_source(session, source_name, now=utcnow())
+        source = manual_source(session, source_name, now=obj.clock())
         outcome = import_calls(
-            session, source, content, filename=file.name, now=utcnow(), sek_per_eur=rate
+            session, source, content, filename=file.name, now=obj.clock(), sek_per_eur=rate
         )
         if dry_run:
             session.rollback()
@@ -116,7 +115,7 @@ def list_command(
 
     since = _since(changed_since, obj.settings.tz) if changed_since else None
     with session_scope(obj.session_factory) as session:
-        rows = list_calls(session, now=utcnow(), status=status, changed_since=since)
+        rows = list_calls(session, now=obj.clock(), status=status, changed_since=since)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -138,7 +137,7 @@ def show_command(obj: CliContext, reference: str, as_json: bool) -> None:
     from tracker.services.calls import call_details, find_call
 
     with session_scope(obj.session_factory) as session:
-        details = call_details(session, find_call(session, reference), now=utcnow())
+        details = call_details(session, find_call(session, reference), now=obj.clock())
     if as_json:
         click.echo(json.dumps(details, ensure_ascii=False, indent=2))
         return

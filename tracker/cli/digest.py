@@ -6,7 +6,6 @@ import click
 
 from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
-from tracker.models import utcnow
 from tracker.services import digests as service
 from tracker.services.mailer import SmtpMailer
 
@@ -57,7 +56,7 @@ def subscribe(
         subscription = service.subscribe_address(
             session,
             email,
-            now=utcnow(),
+            now=obj.clock(),
             focus_area_slugs=_slugs(areas),
             office_slugs=_slugs(offices),
             min_score=min_score,
@@ -83,7 +82,7 @@ def unsubscribe(obj: CliContext, email: str) -> None:
     """Stop the digest of EMAIL (a user or an office's shared mailbox)."""
     with session_scope(obj.session_factory) as session:
         subscription = service.subscription_for_address(session, email)
-        service.unsubscribe(session, subscription, now=utcnow(), actor=None)
+        service.unsubscribe(session, subscription, now=obj.clock(), actor=None)
         click.echo(f"unsubscribed {subscription.address}")
 
 
@@ -102,7 +101,7 @@ def send(obj: CliContext, dry_run: bool, to: str | None, week: str | None) -> No
             obj.session_factory,
             settings,
             mailer,
-            now=utcnow(),
+            now=obj.clock(),
             week=service.parse_iso_week(week) if week else None,
             only_address=to,
             dry_run=dry_run,
@@ -137,7 +136,7 @@ def preview(obj: CliContext, email: str, as_html: bool) -> None:
     with session_scope(obj.session_factory) as session:
         subscription = service.subscription_for_address(session, email)
         _content, rendered = service.preview_digest(
-            session, obj.settings, subscription, now=utcnow()
+            session, obj.settings, subscription, now=obj.clock()
         )
     click.echo(f"To: {subscription.address}")
     click.echo(f"Subject: {rendered.subject}")
@@ -159,7 +158,7 @@ def resend(obj: CliContext, email: str, week: str) -> None:
         digest_id = digest.id
     with SmtpMailer(settings.mail) as mailer:
         outcome = service.resend_digest(
-            obj.session_factory, settings, mailer, digest_id, now=utcnow(), actor=None
+            obj.session_factory, settings, mailer, digest_id, now=obj.clock(), actor=None
         )
     click.echo(f"{outcome.week}  {outcome.address}  {outcome.status}")
     if outcome.status != "sent":
@@ -173,7 +172,7 @@ def retry(obj: CliContext) -> None:
     """Retry the digests whose temporary failure is due (the scheduler does this too)."""
     settings = obj.settings
     with SmtpMailer(settings.mail) as mailer:
-        outcomes = service.retry_due_digests(obj.session_factory, settings, mailer, now=utcnow())
+        outcomes = service.retry_due_digests(obj.session_factory, settings, mailer, now=obj.clock())
     for outcome in outcomes:
         click.echo(f"{outcome.week}  {outcome.address}  {outcome.status}")
     click.echo(f"{len(outcomes)} digests retried")

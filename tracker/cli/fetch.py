@@ -10,7 +10,6 @@ import click
 
 from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
-from tracker.models import utcnow
 
 if TYPE_CHECKING:
     from tracker.services.ingest import SourceOutcome
@@ -72,7 +71,7 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
                 obj.session_factory,
                 [source_id for source_id, _ in targets],
                 http=http,
-                clock=utcnow,
+                clock=obj.clock,
                 sek_per_eur=rate,
                 on_done=advance,
             )
@@ -83,7 +82,7 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
             obj.session_factory,
             [source_id for source_id, _ in targets],
             http=http,
-            clock=utcnow,
+            clock=obj.clock,
             sek_per_eur=rate,
             on_done=lambda outcome: click.echo(summary_line(outcome)),
         )
@@ -91,7 +90,7 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
         from tracker.services.matching import match_calls
 
         with session_scope(obj.session_factory) as session:
-            done = match_calls(session, None, now=utcnow())
+            done = match_calls(session, None, now=obj.clock())
         click.echo(
             f"matched {done.calls} new or changed calls: {done.matched} match an area, "
             f"{done.gated} gated"

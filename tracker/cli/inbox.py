@@ -19,9 +19,8 @@ def group() -> None:
 def refresh(obj: CliContext) -> None:
     """Rebuild every inbox entry from the calls, their deadlines and matches (after a change
     of the strategy profile, or to repair)."""
-    from tracker.models import utcnow
     from tracker.services.inbox import refresh_inbox_entries
 
     with session_scope(obj.session_factory) as session:
-        count = refresh_inbox_entries(session, None, now=utcnow())
+        count = refresh_inbox_entries(session, None, now=obj.clock())
     click.echo(f"{count} calls in the inbox")

@@ -19,6 +19,7 @@ from click.decorators import FC
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.cli import CliContext, expected_failures
+from tracker.clock import system_clock
 from tracker.db import session_scope
 from tracker.matching.call import CallInput
 from tracker.matching.engine import CompiledProfile, compile_profile, match_call
@@ -131,7 +132,8 @@ def _model(path: str | None) -> LearnedModel | None:
 
 def _now(value: str | None) -> datetime:
     if not value:
-        return datetime.now(UTC)
+        obj = click.get_current_context().find_object(CliContext)
+        return (obj.clock if obj else system_clock)()
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -301,12 +303,11 @@ def evaluate(
 @expected_failures
 def run(everything: bool) -> None:
     """Match the stored calls: new and changed ones (all of them after a profile change)."""
-    from tracker.models import utcnow
     from tracker.services.matching import match_calls
 
     obj = _require_cli_context()
     with session_scope(obj.session_factory) as session:
-        done = match_calls(session, None, now=utcnow(), everything=everything)
+        done = match_calls(session, None, now=obj.clock(), everything=everything)
     click.echo(
         f"matched {done.calls} calls in {done.seconds:.1f} s: "
         f"{done.matched} match an area, {done.gated} gated"
@@ -346,7 +347,6 @@ def learn(
 
     if profile_path:
         raise click.UsageError("--profile only applies with --model-out (the database has its own)")
-    from tracker.models import utcnow
     from tracker.services.matching import (
         ensure_default_profile,
         import_decisions,
@@ -356,7 +356,7 @@ def learn(
 
     obj = _require_cli_context()
     with session_scope(obj.session_factory) as session:
-        now = utcnow()
+        now = obj.clock()
         row = ensure_default_profile(session, now=now)
         labels = _labels(labels_paths, profile_of(row))
         known = _known_labels(labels, calls)

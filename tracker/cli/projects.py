@@ -11,7 +11,7 @@ from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
 from tracker.errors import NotFound
 from tracker.i18n import msg
-from tracker.models import ProjectStatus, User, utcnow
+from tracker.models import ProjectStatus, User
 from tracker.services.project_import import (
     export_projects,
     import_projects,
@@ -47,7 +47,7 @@ def import_command(obj: CliContext, file: Path, dry_run: bool, actor_email: str 
             actor = get_user_by_email(session, actor_email)
             if actor is None:
                 raise NotFound(msg("no user with email %(email)s", email=actor_email))
-        result = import_projects(session, table, actor=actor, now=utcnow(), dry_run=dry_run)
+        result = import_projects(session, table, actor=actor, now=obj.clock(), dry_run=dry_run)
         if result.extra_columns:
             click.echo(f"ignored column(s): {', '.join(result.extra_columns)}", err=True)
         if result.missing_columns:

@@ -9,7 +9,7 @@ import click
 
 from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
-from tracker.models import SourceKind, utcnow
+from tracker.models import SourceKind
 
 KINDS = [kind.value for kind in SourceKind]
 
@@ -30,7 +30,7 @@ def list_command(obj: CliContext, as_json: bool) -> None:
     """List the sources with their health: last success, last error, next run."""
     from tracker.services.sources import source_health
 
-    now = utcnow()
+    now = obj.clock()
     with session_scope(obj.session_factory) as session:
         rows: list[dict[str, Any]] = []
         for health in source_health(session, now=now):
@@ -124,7 +124,7 @@ def add_command(
                 settings=settings,
                 enabled=not disabled,
                 actor=None,
-                now=utcnow(),
+                now=obj.clock(),
             )
             click.echo(f"added {source.name} ({source.kind.value}, every {source.every})")
     except ValidationFailed as exc:
@@ -155,5 +155,5 @@ def _set_enabled(obj: CliContext, name: str, enabled: bool) -> None:
 
     with session_scope(obj.session_factory) as session:
         source = get_source_by_name(session, name)
-        set_source_enabled(session, source, enabled, actor=None, now=utcnow())
+        set_source_enabled(session, source, enabled, actor=None, now=obj.clock())
     click.echo(f"{name} {'enabled' if enabled else 'disabled'}")

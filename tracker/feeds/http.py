@@ -30,7 +30,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
@@ -38,6 +38,7 @@ from urllib.request import url2pathname
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from tracker.clock import Clock, system_clock
 from tracker.feeds.errors import (
     BadPayload,
     ConnectionFailed,
@@ -93,10 +94,6 @@ class FetchPolicy:
     user_agent: str = DEFAULT_USER_AGENT
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class TrackerSession(requests.Session):
     """A `requests.Session` carrying the fetch policy and an injectable clock."""
 
@@ -106,13 +103,13 @@ class TrackerSession(requests.Session):
         *,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        utcnow: Callable[[], datetime] = _utcnow,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__()
         self.policy = policy or FetchPolicy()
         self.sleep = sleep
         self.monotonic = monotonic
-        self.utcnow = utcnow
+        self.clock = clock
         self.headers["User-Agent"] = self.policy.user_agent
         self.max_redirects = self.policy.max_redirects
 
@@ -122,10 +119,10 @@ def build_session(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
-    utcnow: Callable[[], datetime] = _utcnow,
+    clock: Clock = system_clock,
 ) -> TrackerSession:
     """Build the session used for all fetching (inject it into the adapters)."""
-    return TrackerSession(policy, sleep=sleep, monotonic=monotonic, utcnow=utcnow)
+    return TrackerSession(policy, sleep=sleep, monotonic=monotonic, clock=clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,7 +426,7 @@ def _retry_after(session: requests.Session, value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    now = session.utcnow() if isinstance(session, TrackerSession) else _utcnow()
+    now = session.clock() if isinstance(session, TrackerSession) else system_clock()
     return max(0.0, (when - now).total_seconds())
 
 

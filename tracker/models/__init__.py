@@ -1,7 +1,7 @@
 """Typed tables, one module per area. Importing this package registers all of them."""
 
 from tracker.models.audit import AuditEvent
-from tracker.models.base import Base, utcnow
+from tracker.models.base import Base
 from tracker.models.calls import (
     CallChange,
     CallDeadline,
@@ -118,5 +118,4 @@ __all__ = [
     "TriageState",
     "User",
     "Watch",
-    "utcnow",
 ]

@@ -53,7 +53,3 @@ class Base(DeclarativeBase):
         list[Any]: JSONType,
         list[str]: JSONType,
     }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

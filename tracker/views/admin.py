@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from tracker import web
 from tracker.errors import NotFound, ValidationFailed
-from tracker.models import Office, Role, utcnow
+from tracker.models import Office, Role
 from tracker.services.offices import create_office, get_office, update_office
 from tracker.services.users import (
     create_user,
@@ -42,7 +42,7 @@ def users() -> Response | str | tuple[str, int]:
                 office=office,
                 display_name=form["display_name"],
                 language=form["language"],
-                now=utcnow(),
+                now=web.now(),
                 actor=web.require_user(),
             )
         except ValueError:
@@ -83,7 +83,7 @@ def offices() -> Response | str | tuple[str, int]:
                 name_en=form["name_en"],
                 shared_mailbox=form["shared_mailbox"] or None,
                 actor=web.require_user(),
-                now=utcnow(),
+                now=web.now(),
             )
             session.commit()
             flash(_("Office %(slug)s created.", slug=form["slug"]), "info")
@@ -136,7 +136,7 @@ def edit_user(user_id: int) -> Response | str | tuple[str, int]:
                     language=form["language"],
                     is_active=form["is_active"] == "1",
                     actor=web.require_user(),
-                    now=utcnow(),
+                    now=web.now(),
                 )
             except ValidationFailed as exc:
                 session.rollback()
@@ -176,7 +176,7 @@ def edit_office(office_id: int) -> Response | str | tuple[str, int]:
                 shared_mailbox=form["shared_mailbox"] or None,
                 is_active=form["is_active"] == "1",
                 actor=web.require_user(),
-                now=utcnow(),
+                now=web.now(),
             )
         except ValidationFailed as exc:
             session.rollback()

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from tracker import web
-from tracker.models import utcnow
 from tracker.services.users import authenticate, is_login_throttled
 
 bp = Blueprint("auth", __name__)
@@ -33,7 +32,7 @@ def login() -> Response | str | tuple[str, int]:
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     next_url = request.form.get("next", "")
-    now = utcnow()
+    now = web.now()
     session_ = web.db()
     remote = request.remote_addr or "unknown"
     limit = web.settings().app.login_attempts_per_15_minutes

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from tracker import web
 from tracker.errors import NotFound
-from tracker.models import Role, utcnow
+from tracker.models import Role
 from tracker.services.calendar import (
     calendar_entries,
     entries_by_day,
@@ -47,7 +47,7 @@ def _month(value: str | None, today: date) -> date:
 def month() -> str:
     user = web.require_user()
     tz = web.settings().tz
-    now = utcnow()
+    now = web.now()
     today = now.astimezone(tz).date()
     grid = month_grid(_month(request.args.get("month"), today))
     end = grid.next
@@ -72,7 +72,7 @@ def feed(token: str) -> Response:
     except NotFound:
         abort(404)
     settings = web.settings()
-    now = utcnow()
+    now = web.now()
     domain = urlsplit(settings.mail.base_url).hostname or "tracker"
     # Calendar programs fetch the feed without a session: its words follow the owner's language.
     with force_locale(user.language):
@@ -99,7 +99,7 @@ def feed(token: str) -> Response:
 @web.requires(Role.VIEWER)
 def reset_token() -> Response:
     session = web.db()
-    reset_calendar_token(session, web.require_user(), now=utcnow())
+    reset_calendar_token(session, web.require_user(), now=web.now())
     session.commit()
     flash(_("Your calendar has a new address. The old one no longer works."), "info")
     return redirect(url_for("calendar.month"))

@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response
 from tracker import web
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
 from tracker.i18n import msg
-from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User, utcnow
+from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
 from tracker.services import review as review_service
 from tracker.services.inbox import (
     InboxFilters,
@@ -89,7 +89,7 @@ def _load_inbox(
 def inbox() -> Response | tuple[str, int]:
     session = web.db()
     user = web.require_user()
-    now = utcnow()
+    now = web.now()
     filters, parse_errors = parse_filters(request.args)
     if not parse_errors and list(request.args.items(multi=True)) != list(
         filters.to_query().items()
@@ -221,7 +221,7 @@ def _filename(extension: str, now: datetime) -> str:
 @web.requires(Role.VIEWER)
 def export_csv() -> Response:
     filters = _filters_or_400()
-    now = utcnow()
+    now = web.now()
 
     export = _ExportFormat()
 
@@ -252,7 +252,7 @@ def export_csv() -> Response:
 @web.requires(Role.VIEWER)
 def export_xlsx() -> Response:
     filters = _filters_or_400()
-    now = utcnow()
+    now = web.now()
     export = _ExportFormat()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Calls"))
@@ -298,7 +298,7 @@ def bulk_dismiss() -> Response:
             reason=reason,
             note=request.form.get("note"),
             actor=web.require_user(),
-            now=utcnow(),
+            now=web.now(),
         )
     except ValidationFailed as exc:
         session.rollback()
@@ -346,7 +346,7 @@ def save_filter() -> Response:
     query = request.form.get("query", "")
     try:
         review_service.save_filter(
-            session, web.require_user(), request.form.get("name", ""), query, now=utcnow()
+            session, web.require_user(), request.form.get("name", ""), query, now=web.now()
         )
     except ValidationFailed as exc:
         session.rollback()
@@ -387,7 +387,7 @@ def _render_call(
 ) -> tuple[str, int]:
     session = web.db()
     user = web.require_user()
-    now = utcnow()
+    now = web.now()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
     description_html = nh3.clean(call.description_html) if call.description_html else None
@@ -459,7 +459,7 @@ def triage(call_id: int) -> Response | tuple[str, int]:
             reason=reason,
             note=request.form.get("note"),
             actor=web.require_user(),
-            now=utcnow(),
+            now=web.now(),
         )
     except InvalidTransition:
         before = review_service.current_state(session, call)
@@ -501,7 +501,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             assignee=assignee,
             note=request.form.get("note"),
             actor=web.require_user(),
-            now=utcnow(),
+            now=web.now(),
         )
     except (ValidationFailed, InvalidTransition) as exc:
         return _failed(call, exc, "assign")
@@ -517,7 +517,7 @@ def comment(call_id: int) -> Response | tuple[str, int]:
     call = _call_or_404(call_id)
     try:
         added = review_service.add_comment(
-            session, call, request.form.get("body", ""), author=web.require_user(), now=utcnow()
+            session, call, request.form.get("body", ""), author=web.require_user(), now=web.now()
         )
     except ValidationFailed as exc:
         return _failed(call, exc, "comment")
@@ -531,7 +531,7 @@ def comment(call_id: int) -> Response | tuple[str, int]:
 def watch(call_id: int) -> Response:
     session = web.db()
     call = _call_or_404(call_id)
-    review_service.watch(session, call, web.require_user(), now=utcnow())
+    review_service.watch(session, call, web.require_user(), now=web.now())
     session.commit()
     flash(_("You are watching this call. Its deadlines are in your calendar."), "info")
     return redirect(url_for("calls.call_page", call_id=call.id))
@@ -565,7 +565,7 @@ def add_milestone(call_id: int) -> Response | tuple[str, int]:
             request.form.get("title", ""),
             due_on,
             actor=web.require_user(),
-            now=utcnow(),
+            now=web.now(),
         )
     except ValidationFailed as exc:
         return _failed(call, exc, "milestone")

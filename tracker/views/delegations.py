@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from tracker import web
 from tracker.errors import ValidationFailed
-from tracker.models import Delegation, DelegationKind, Office, Role, utcnow
+from tracker.models import Delegation, DelegationKind, Office, Role
 from tracker.services.delegations import (
     count_by_year,
     create_delegation,
@@ -61,7 +61,7 @@ def new() -> Response | str | tuple[str, int]:
         form = _posted()
         try:
             delegation = create_delegation(
-                session, read_delegation_form(form), actor=web.require_user(), now=utcnow()
+                session, read_delegation_form(form), actor=web.require_user(), now=web.now()
             )
         except ValidationFailed as exc:
             session.rollback()
@@ -88,7 +88,7 @@ def edit(delegation_id: int) -> Response | str | tuple[str, int]:
                 delegation,
                 read_delegation_form(form),
                 actor=web.require_user(),
-                now=utcnow(),
+                now=web.now(),
             )
         except ValidationFailed as exc:
             session.rollback()
@@ -104,7 +104,7 @@ def edit(delegation_id: int) -> Response | str | tuple[str, int]:
 def delete(delegation_id: int) -> Response:
     session = web.db()
     delete_delegation(
-        session, get_delegation(session, delegation_id), actor=web.require_user(), now=utcnow()
+        session, get_delegation(session, delegation_id), actor=web.require_user(), now=web.now()
     )
     session.commit()
     flash(_("The visit was removed from the log."), "info")

@@ -22,7 +22,6 @@ from tracker.models import (
     Office,
     Role,
     User,
-    utcnow,
 )
 from tracker.services import digests as service
 from tracker.services.mailer import SmtpMailer
@@ -104,7 +103,7 @@ def _save(
     values, options, errors = _parse_form(request.form)
     if errors:
         return values, errors
-    now = utcnow()
+    now = web.now()
     try:
         if values["active"]:
             service.subscribe(session, now=now, user=user, office=office, actor=actor, **options)
@@ -151,7 +150,7 @@ def settings() -> Response | str | tuple[str, int]:
 @web.requires(Role.ADMIN)
 def admin_index() -> str:
     session = web.db()
-    now = utcnow()
+    now = web.now()
     subscriptions = service.list_subscriptions(session)
     subscribed_users = {s.user_id for s in subscriptions if s.user_id is not None}
     subscribed_offices = {s.office_id for s in subscriptions if s.office_id is not None}
@@ -179,7 +178,7 @@ def admin_subscribe() -> Response:
     """Subscribe a user with the defaults, or an office's shared mailbox; then edit it."""
     session = web.db()
     actor = web.require_user()
-    now = utcnow()
+    now = web.now()
     try:
         if request.form.get("office"):
             office = session.scalar(select(Office).where(Office.slug == request.form["office"]))
@@ -247,7 +246,7 @@ def admin_edit(subscription_id: int) -> Response | str | tuple[str, int]:
 def admin_preview(subscription_id: int) -> str:
     session = web.db()
     subscription = service.get_subscription(session, subscription_id)
-    content, rendered = service.preview_digest(session, web.settings(), subscription, now=utcnow())
+    content, rendered = service.preview_digest(session, web.settings(), subscription, now=web.now())
     return render_template(
         "digests/preview.html",
         subscription=subscription,
@@ -270,7 +269,7 @@ def admin_send(subscription_id: int) -> Response:
     settings = web.settings()
     with SmtpMailer(settings.mail) as mailer:
         outcome = service.send_digest_now(
-            web.app_state().session_factory, settings, mailer, subscription_id, now=utcnow()
+            web.app_state().session_factory, settings, mailer, subscription_id, now=web.now()
         )
     _flash_outcome(outcome)
     return redirect(url_for("digests.admin_edit", subscription_id=subscription_id))
@@ -308,7 +307,7 @@ def _flash_outcome(outcome: service.DigestOutcome) -> None:
 def admin_clear_bounce(subscription_id: int) -> Response:
     session = web.db()
     subscription = service.get_subscription(session, subscription_id)
-    service.clear_bounce(session, subscription, now=utcnow(), actor=web.require_user())
+    service.clear_bounce(session, subscription, now=web.now(), actor=web.require_user())
     session.commit()
     flash(
         _("Digests will be sent to %(address)s again.", address=subscription.address or ""), "info"
@@ -337,7 +336,7 @@ def admin_digest(digest_id: int) -> str:
 def admin_confirm(digest_id: int) -> Response:
     session = web.db()
     digest = service.get_digest(session, digest_id)
-    service.confirm_delivered(session, digest, now=utcnow(), actor=web.require_user())
+    service.confirm_delivered(session, digest, now=web.now(), actor=web.require_user())
     session.commit()
     flash(_("Recorded as delivered."), "info")
     return redirect(url_for("digests.admin_index"))
@@ -357,7 +356,7 @@ def admin_resend(digest_id: int) -> Response:
             settings,
             mailer,
             digest_id,
-            now=utcnow(),
+            now=web.now(),
             actor=web.current_user(),
         )
     _flash_outcome(outcome)
@@ -379,7 +378,7 @@ def not_relevant(token: str) -> str:
     done = False
     if request.method == "POST":
         service.record_not_relevant(
-            session, subscription, call, focus_area_id=focus_area_id, now=utcnow()
+            session, subscription, call, focus_area_id=focus_area_id, now=web.now()
         )
         session.commit()
         done = True
@@ -411,7 +410,7 @@ def unsubscribe(token: str) -> str:
     session = web.db()
     settings = web.settings()
     if request.method == "POST":
-        subscription = service.unsubscribe_by_token(session, settings, token, now=utcnow())
+        subscription = service.unsubscribe_by_token(session, settings, token, now=web.now())
         session.commit()
     else:
         subscription = service.get_subscription(

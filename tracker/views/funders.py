@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from tracker import web
 from tracker.errors import ValidationFailed
-from tracker.models import Funder, FunderKind, Role, Source, utcnow
+from tracker.models import Funder, FunderKind, Role, Source
 from tracker.services.financing import (
     FUNDER_FLAGS,
     create_funder,
@@ -43,7 +43,7 @@ def new() -> Response | str | tuple[str, int]:
         form = _posted()
         try:
             funder = create_funder(
-                session, read_funder_form(form), actor=web.require_user(), now=utcnow()
+                session, read_funder_form(form), actor=web.require_user(), now=web.now()
             )
         except ValidationFailed as exc:
             session.rollback()
@@ -65,7 +65,7 @@ def edit(funder_id: int) -> Response | str | tuple[str, int]:
         form = _posted()
         try:
             update_funder(
-                session, funder, read_funder_form(form), actor=web.require_user(), now=utcnow()
+                session, funder, read_funder_form(form), actor=web.require_user(), now=web.now()
             )
         except ValidationFailed as exc:
             session.rollback()

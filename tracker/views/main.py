@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from tracker import web
-from tracker.models import FundingCall, Role, Source, utcnow
+from tracker.models import FundingCall, Role, Source
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def index() -> str:
     call_count = session.scalar(select(func.count()).select_from(FundingCall)) or 0
     source_count = session.scalar(select(func.count()).select_from(Source)) or 0
     return render_template(
-        "main/index.html", call_count=call_count, source_count=source_count, now=utcnow()
+        "main/index.html", call_count=call_count, source_count=source_count, now=web.now()
     )
 
 

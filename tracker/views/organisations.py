@@ -20,7 +20,6 @@ from tracker.models import (
     Role,
     SisterCityRelation,
     User,
-    utcnow,
 )
 from tracker.services.fields import FieldError, parse_choice
 from tracker.services.organisations import (
@@ -105,7 +104,7 @@ def new() -> Response | str | tuple[str, int]:
         try:
             data = read_organisation_form(form)
             organisation = create_organisation(
-                session, data, actor=web.require_user(), now=utcnow()
+                session, data, actor=web.require_user(), now=web.now()
             )
         except ValidationFailed as exc:
             session.rollback()
@@ -140,7 +139,7 @@ def _save(organisation: Organisation, form: Mapping[str, str], focus: list[str])
     """Apply the edit form: the organisation, and its membership or sister-city relation."""
     session = web.db()
     actor = web.require_user()
-    now = utcnow()
+    now = web.now()
     errors: dict[str, str] = {}
     try:
         data = read_organisation_form(form)

@@ -27,7 +27,6 @@ from tracker.models import (
     ProjectStatus,
     Role,
     User,
-    utcnow,
 )
 from tracker.services.financing import (
     LineData,
@@ -153,7 +152,7 @@ def new() -> Response | str | tuple[str, int]:
         form, focus = _posted_project_form()
         try:
             data = read_project_form(session, form, focus)
-            project = create_project(session, data, actor=web.require_user(), now=utcnow())
+            project = create_project(session, data, actor=web.require_user(), now=web.now())
         except ValidationFailed as exc:
             session.rollback()
             return _render_form(None, form, focus, exc.errors), 422
@@ -177,7 +176,7 @@ def edit(project_id: int) -> Response | str | tuple[str, int]:
         form, focus = _posted_project_form()
         try:
             data = read_project_form(session, form, focus)
-            update_project(session, project, data, actor=web.require_user(), now=utcnow())
+            update_project(session, project, data, actor=web.require_user(), now=web.now())
         except ValidationFailed as exc:
             session.rollback()
             return _render_form(project, form, focus, exc.errors), 422
@@ -193,7 +192,7 @@ def delete(project_id: int) -> Response:
     session = web.db()
     project = get_project(session, project_id)
     title = project.title
-    delete_project(session, project, actor=web.require_user(), now=utcnow())
+    delete_project(session, project, actor=web.require_user(), now=web.now())
     session.commit()
     flash(_("Project %(title)s deleted.", title=title), "info")
     return redirect(url_for("projects.index"))
@@ -290,7 +289,7 @@ def _render_detail(
 ) -> str:
     session = web.db()
     settings = web.settings()
-    now = utcnow()
+    now = web.now()
     plan = check_financing_plan(
         project,
         sek_per_eur=rate_from_settings(settings.reports.sek_per_eur),
@@ -357,7 +356,7 @@ def add_partner_view(project_id: int) -> Response | tuple[str, int]:
         organisation,
         ProjectRole(role_text),
         actor=web.require_user(),
-        now=utcnow(),
+        now=web.now(),
     )
     session.commit()
     flash(_("%(name)s added as partner.", name=organisation.name), "info")
@@ -370,7 +369,7 @@ def remove_partner_view(project_id: int, partner_id: int) -> Response | tuple[st
     session = web.db()
     project = get_project(session, project_id)
     try:
-        remove_partner(session, project, partner_id, actor=web.require_user(), now=utcnow())
+        remove_partner(session, project, partner_id, actor=web.require_user(), now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         project = get_project(session, project_id)
@@ -388,7 +387,7 @@ def add_line_view(project_id: int) -> Response | tuple[str, int]:
     form = {key: request.form.get(key, "") for key in LINE_KEYS}
     try:
         data = read_line_form(form)
-        add_line(session, project, data, actor=web.require_user(), now=utcnow())
+        add_line(session, project, data, actor=web.require_user(), now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         project = get_project(session, project_id)
@@ -408,7 +407,7 @@ def edit_line(project_id: int, line_id: int) -> Response | str | tuple[str, int]
         form = {key: request.form.get(key, "") for key in LINE_KEYS}
         try:
             data = read_line_form(form)
-            update_line(session, project, line, data, actor=web.require_user(), now=utcnow())
+            update_line(session, project, line, data, actor=web.require_user(), now=web.now())
         except ValidationFailed as exc:
             session.rollback()
             project = get_project(session, project_id)
@@ -457,7 +456,7 @@ def remove_line_view(project_id: int, line_id: int) -> Response:
     session = web.db()
     project = get_project(session, project_id)
     line = get_line(project, line_id)
-    remove_line(session, project, line, actor=web.require_user(), now=utcnow())
+    remove_line(session, project, line, actor=web.require_user(), now=web.now())
     session.commit()
     flash(_("Co-financing line removed."), "info")
     return redirect(url_for("projects.detail", project_id=project.id, _anchor="financing"))
@@ -469,7 +468,7 @@ def remove_line_view(project_id: int, line_id: int) -> Response:
 @bp.route("/export.<any(csv, xlsx):fmt>")
 @web.requires(Role.VIEWER)
 def export(fmt: str) -> Response:
-    filename = f"projects-{utcnow().astimezone(web.settings().tz).date().isoformat()}.{fmt}"
+    filename = f"projects-{web.now().astimezone(web.settings().tz).date().isoformat()}.{fmt}"
     data = export_projects(list_for_export(web.db()), filename)
     mimetype = (
         "text/csv; charset=utf-8"
@@ -498,7 +497,7 @@ def import_view() -> str | tuple[str, int]:
     try:
         table = read_table(upload.read(), upload.filename)
         result = import_projects(
-            session, table, actor=web.require_user(), now=utcnow(), dry_run=dry_run
+            session, table, actor=web.require_user(), now=web.now(), dry_run=dry_run
         )
     except ImportFileError as exc:
         session.rollback()

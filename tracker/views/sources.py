@@ -17,7 +17,7 @@ from tracker.errors import ValidationFailed
 from tracker.feeds.errors import FetchError
 from tracker.feeds.manual import COLUMNS
 from tracker.i18n import msg
-from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind, utcnow
+from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
 from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
 from tracker.services.sources import (
     add_source,
@@ -68,7 +68,7 @@ def index() -> Response | str | tuple[str, int]:
                     every=form["every"] or "24h",
                     settings=settings,
                     actor=web.require_user(),
-                    now=utcnow(),
+                    now=web.now(),
                 )
                 session.commit()
                 flash(_("Source %(name)s added.", name=source.name), "info")
@@ -76,7 +76,7 @@ def index() -> Response | str | tuple[str, int]:
             except ValidationFailed as exc:
                 session.rollback()
                 errors.update(exc.errors)
-    now = utcnow()
+    now = web.now()
     return render_template(
         "sources/index.html",
         health=source_health(session, now=now),
@@ -114,7 +114,7 @@ def edit(source_id: int) -> Response | str | tuple[str, int]:
                     settings=settings,
                     enabled=form["enabled"] == "on",
                     actor=web.require_user(),
-                    now=utcnow(),
+                    now=web.now(),
                 )
                 session.commit()
                 flash(_("Source %(name)s saved.", name=source.name), "info")
@@ -140,7 +140,7 @@ def fetch_now(source_id: int) -> Response:
     session = web.db()
     source = get_source(session, source_id)
     try:
-        request_fetch(session, source, actor=web.require_user(), now=utcnow())
+        request_fetch(session, source, actor=web.require_user(), now=web.now())
         session.commit()
         flash(
             _("%(name)s will be fetched within a few minutes.", name=source.name),
@@ -158,7 +158,7 @@ def set_enabled(source_id: int) -> Response:
     session = web.db()
     source = get_source(session, source_id)
     enabled = request.form.get("enabled") == "1"
-    set_source_enabled(session, source, enabled, actor=web.require_user(), now=utcnow())
+    set_source_enabled(session, source, enabled, actor=web.require_user(), now=web.now())
     session.commit()
     if enabled:
         flash(_("%(name)s is fetched again.", name=source.name), "info")
@@ -201,9 +201,9 @@ def manual() -> Response | str | tuple[str, int]:
     if request.method == "POST" and request.form.get("action") == "add":
         form = {name: request.form.get(name, "").strip() for name in MANUAL_FIELDS}
         try:
-            source = manual_source(session, MANUAL_SOURCE, now=utcnow())
+            source = manual_source(session, MANUAL_SOURCE, now=web.now())
             call = add_manual_call(
-                session, source, form, actor=web.require_user(), now=utcnow(), sek_per_eur=rate
+                session, source, form, actor=web.require_user(), now=web.now(), sek_per_eur=rate
             )
             session.commit()
             flash(_("Call %(title)s saved.", title=call.title), "info")
@@ -218,13 +218,13 @@ def manual() -> Response | str | tuple[str, int]:
             errors["sheet"] = msg("Choose a CSV or xlsx file.")
         else:
             try:
-                source = manual_source(session, MANUAL_SOURCE, now=utcnow())
+                source = manual_source(session, MANUAL_SOURCE, now=web.now())
                 outcome = import_calls(
                     session,
                     source,
                     upload.read(),
                     filename=upload.filename,
-                    now=utcnow(),
+                    now=web.now(),
                     sek_per_eur=rate,
                 )
                 if dry_run:

@@ -18,7 +18,7 @@ from tracker import web
 from tracker.errors import NotFound, ValidationFailed
 from tracker.matching.profile import FocusArea as AreaSpec
 from tracker.matching.profile import ProgrammePrior, Term
-from tracker.models import FundingCall, Role, StrategyProfile, utcnow
+from tracker.models import FundingCall, Role, StrategyProfile
 from tracker.services.matching import (
     NOT_RELEVANT_REASONS,
     RELEVANT_REASONS,
@@ -81,7 +81,7 @@ REASONS = {
 @web.requires(Role.VIEWER)
 def index() -> str:
     session = web.db()
-    row = ensure_default_profile(session, now=utcnow())
+    row = ensure_default_profile(session, now=web.now())
     session.commit()
     profile = profile_of(row)
     versions = list(
@@ -118,7 +118,7 @@ def edit_area(slug: str) -> Response | str | tuple[str, int]:
 
 def _edit_area(slug: str | None) -> Response | str | tuple[str, int]:
     session = web.db()
-    row = ensure_default_profile(session, now=utcnow())
+    row = ensure_default_profile(session, now=web.now())
     area = None
     if slug is not None:
         area = next((a for a in profile_of(row).areas if a.slug == slug), None)
@@ -130,7 +130,9 @@ def _edit_area(slug: str | None) -> Response | str | tuple[str, int]:
         data = _area_from_form(form, errors)
         if not errors:
             try:
-                save_area(session, data, actor=web.require_user(), now=utcnow(), original_slug=slug)
+                save_area(
+                    session, data, actor=web.require_user(), now=web.now(), original_slug=slug
+                )
             except ValidationFailed as exc:
                 session.rollback()
                 errors.update(exc.errors or {"slug": str(exc)})
@@ -150,7 +152,7 @@ def _edit_area(slug: str | None) -> Response | str | tuple[str, int]:
 def retire(slug: str) -> Response:
     session = web.db()
     try:
-        retire_area(session, slug, actor=web.require_user(), now=utcnow())
+        retire_area(session, slug, actor=web.require_user(), now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         flash(web.translate(exc), "error")
@@ -164,7 +166,7 @@ def retire(slug: str) -> Response:
 @web.requires(Role.ADMIN)
 def settings() -> Response | str | tuple[str, int]:
     session = web.db()
-    row = ensure_default_profile(session, now=utcnow())
+    row = ensure_default_profile(session, now=web.now())
     if request.method == "POST":
         form = {"gates": request.form.get("gates", ""), "context": request.form.get("context", "")}
         errors: dict[str, str] = {}
@@ -176,7 +178,7 @@ def settings() -> Response | str | tuple[str, int]:
                 errors[key] = _("Not valid JSON: %(error)s", error=str(exc))
         if not errors:
             try:
-                save_profile_settings(session, data, actor=web.require_user(), now=utcnow())
+                save_profile_settings(session, data, actor=web.require_user(), now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors["settings"] = str(exc)
@@ -196,7 +198,7 @@ def settings() -> Response | str | tuple[str, int]:
 @web.requires(Role.ADMIN)
 def rematch() -> Response:
     session = web.db()
-    done = match_calls(session, None, now=utcnow())
+    done = match_calls(session, None, now=web.now())
     session.commit()
     flash(
         _(
@@ -214,7 +216,7 @@ def rematch() -> Response:
 @web.requires(Role.VIEWER)
 def matches() -> str:
     session = web.db()
-    row = ensure_default_profile(session, now=utcnow())
+    row = ensure_default_profile(session, now=web.now())
     session.commit()
     area = request.args.get("area") or None
     return render_template(
@@ -265,7 +267,7 @@ def decide(call_id: int) -> Response:
             relevant=verdict == "relevant",
             reason=reason,
             actor=web.require_user(),
-            now=utcnow(),
+            now=web.now(),
         )
     except ValidationFailed as exc:
         session.rollback()
