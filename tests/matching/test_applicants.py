@@ -12,8 +12,16 @@ BODY = (
 )
 
 
-def _energy(compiled: CompiledProfile, **fields: str) -> tuple[float, dict[str, str]]:
-    call = CallInput(id="x", title=fields.pop("title", "Energy efficiency of buildings"), **fields)
+def _energy(
+    compiled: CompiledProfile,
+    *,
+    description: str,
+    title: str = "Energy efficiency of buildings",
+    eligible_applicants: str = "",
+) -> tuple[float, dict[str, str]]:
+    call = CallInput(
+        id="x", title=title, description=description, eligible_applicants=eligible_applicants
+    )
     area = match_call(compiled, call, snippets="all").area("energy-environment")
     codes = {e.code: e.kind for e in area.evidence if e.code}
     return area.features["rule"], codes
