@@ -27,7 +27,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -101,10 +101,11 @@ class ScoringParams:
     # An area whose topical evidence is far below the call's strongest area is a
     # side theme of the call, not what it funds.
     dominance_ratio: float = 0.6
-    dominance_penalty: float = 3.0
+    dominance_penalty: float = 4.0
     # Staff want the one or two areas a call is really about, not every theme it
     # lists; further areas above their threshold are reported but not matched.
     max_matches: int = 2
+    further_match_margin: float = 0.0
     # Who may apply (applicants.py): logit points for each signal.
     national_only_penalty: float = 3.0
     one_country_penalty: float = 4.0
@@ -624,7 +625,7 @@ def match_call(
                 features=features,
             )
         )
-    results = _limit_matches(results, p.max_matches)
+    results = _limit_matches(results, p)
     return MatchResult(call_id=call.id, gate=gate, areas=tuple(results), language=lang)
 
 
@@ -640,16 +641,33 @@ def _eligibility_points(
     return [(s, points[s.code]) for s in reading.signals if points.get(s.code)]
 
 
-def _limit_matches(results: list[AreaScore], limit: int) -> list[AreaScore]:
-    matched = sorted((a for a in results if a.is_match), key=lambda a: (-a.score, a.slug))
-    if len(matched) <= limit:
-        return results
-    dropped = {a.slug for a in matched[limit:]}
-    note = Evidence(
-        "breadth", f"above its threshold, but the call's {limit} strongest areas are others", 0.0
-    )
+def strongest_areas(
+    above: Mapping[str, float], thresholds: Mapping[str, float], params: ScoringParams
+) -> list[str]:
+    """Of the areas whose scores are above their thresholds, those a call matches.
+
+    At most `max_matches`; an area after the first must clear its threshold by
+    `further_match_margin` points, since a call is usually about one area and
+    mentions others along the way.
+    """
+    ranked = sorted(above, key=lambda s: (-above[s], s))[: params.max_matches]
     return [
-        replace(a, is_match=False, evidence=(*a.evidence, note)) if a.slug in dropped else a
+        s
+        for n, s in enumerate(ranked)
+        if n == 0 or above[s] >= min(100.0, thresholds[s] + params.further_match_margin)
+    ]
+
+
+def _limit_matches(results: list[AreaScore], params: ScoringParams) -> list[AreaScore]:
+    matched = {a.slug: a.score for a in results if a.is_match}
+    kept = set(strongest_areas(matched, {a.slug: a.threshold for a in results}, params))
+    if len(kept) == len(matched):
+        return results
+    note = Evidence("breadth", "above its threshold, but the call is more about other areas", 0.0)
+    return [
+        replace(a, is_match=False, evidence=(*a.evidence, note))
+        if a.is_match and a.slug not in kept
+        else a
         for a in results
     ]
 

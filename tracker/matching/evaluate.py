@@ -19,7 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from tracker.matching.call import CallInput, programme_family
-from tracker.matching.engine import CompiledProfile, MatchResult, match_call
+from tracker.matching.engine import (
+    CompiledProfile,
+    MatchResult,
+    ScoringParams,
+    match_call,
+    strongest_areas,
+)
 from tracker.matching.learning import (
     LearnedModel,
     TrainingParams,
@@ -178,23 +184,20 @@ def decide(
     scored: Sequence[ScoredCall],
     thresholds: Mapping[str, float],
     offset: float = 0.0,
-    limit: int | None = None,
+    params: ScoringParams | None = None,
 ) -> dict[str, set[str]]:
-    """Matching areas per call at the given thresholds shifted by `offset`, keeping the
-    `limit` strongest of them (as the engine does with its `max_matches`)."""
+    """Matching areas per call at the given thresholds shifted by `offset`; with
+    `params`, only the strongest of them, as the engine decides."""
     out: dict[str, set[str]] = {}
+    shifted = {s: min(100.0, max(0.0, t + offset)) for s, t in thresholds.items()}
     for sc in scored:
         if sc.gated:
             out[sc.call_id] = set()
             continue
-        above = sorted(
-            (
-                (-v, s)
-                for s, v in sc.scores.items()
-                if v >= min(100.0, max(0.0, thresholds[s] + offset))
-            ),
+        above = {s: v for s, v in sc.scores.items() if v >= shifted[s]}
+        out[sc.call_id] = (
+            set(strongest_areas(above, shifted, params)) if params is not None else set(above)
         )
-        out[sc.call_id] = {s for _, s in above[:limit]}
     return out
 
 
@@ -302,11 +305,12 @@ def _report(
 ) -> Evaluation:
     slugs = compiled.profile.slugs
     thresholds = {a.slug: a.threshold for a in compiled.areas}
-    limit = compiled.params.max_matches
+    params = compiled.params
     sweep = tuple(
-        (off, figures(decide(scored, thresholds, off, limit), gold, slugs)) for off in SWEEP_OFFSETS
+        (off, figures(decide(scored, thresholds, off, params), gold, slugs))
+        for off in SWEEP_OFFSETS
     )
-    predicted = decide(scored, thresholds, limit=limit)
+    predicted = decide(scored, thresholds, params=params)
     current = figures(predicted, gold, slugs)
     per_family = family_figures(predicted, gold, families, slugs)
     return Evaluation(mode, current, sweep, folds, missing, per_family, grouped)
