@@ -105,7 +105,7 @@ class ScoringParams:
     # Staff want the one or two areas a call is really about, not every theme it
     # lists; further areas above their threshold are reported but not matched.
     max_matches: int = 2
-    further_match_margin: float = 0.0
+    further_match_margin: float = 10.0
     # Who may apply (applicants.py): logit points for each signal.
     national_only_penalty: float = 3.0
     one_country_penalty: float = 4.0

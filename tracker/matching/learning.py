@@ -34,7 +34,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tracker.matching.call import CallInput, programme_family
-from tracker.matching.engine import CompiledProfile, MatchResult, call_stems, match_call
+from tracker.matching.engine import (
+    CompiledProfile,
+    MatchResult,
+    call_stems,
+    match_call,
+    strongest_areas,
+)
 from tracker.matching.text import wordset
 
 MODEL_FORMAT = 2
@@ -72,6 +78,8 @@ class TrainingParams:
     # Inner cross-validation that chooses each area's blend (0: learning off).
     inner_folds: int = 3
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    # The micro-F1 gain in inner cross-validation a blend must bring to be used.
+    min_gain: float = 0.005
 
 
 # ------------------------------------------------------------------ similarity
@@ -485,8 +493,9 @@ def _choose_blends(
 
     Areas with fewer than `min_each` decisions of either kind get 0. The others are
     scored on held-out inner folds (whole programme families) at every candidate
-    blend; the blend with the most correct decisions at the area's threshold wins,
-    the smaller one on ties, so that learning is used only where it helped. Also
+    blend, one area after the other, deciding matches as the engine does; the blend
+    with the best micro-F1 wins, the smaller one on ties, so that learning is used
+    only where it helped. Also
     returns, per area, the held-out decisions the chosen blend turned right and wrong.
     """
     blends: dict[str, float] = {}
@@ -516,9 +525,8 @@ def _choose_blends(
 
     folds = group_folds(families, k)
     threshold = {a.slug: a.threshold for a in compiled.areas}
-    correct = {slug: [0] * len(params.blends) for slug in candidates}
-    fixed = {slug: [0] * len(params.blends) for slug in candidates}
-    broken = {slug: [0] * len(params.blends) for slug in candidates}
+    # Held-out inner calls: per decided area, the rule logit, the learned change, the truth.
+    rows: list[dict[str, tuple[float, float, bool]]] = []
     for fold in range(k):
         inner = _train_on(
             compiled,
@@ -530,26 +538,65 @@ def _choose_blends(
         for cid in sorted(c for c in by_call if folds[c] == fold):
             result = cache[cid]
             near = inner.neighbours(call_stems(compiled, calls[cid]))
-            for slug in candidates:
-                if slug not in by_call[cid]:
-                    continue
+            row: dict[str, tuple[float, float, bool]] = {}
+            for slug, truth in by_call[cid].items():
                 scored = result.area(slug)
-                delta = inner._raw_delta(slug, scored.features, near)
-                z = scored.features["rule"]
-                truth = by_call[cid][slug]
-                by_rules = (100 * _sigmoid(z) >= threshold[slug]) == truth
-                for j, blend in enumerate(params.blends):
-                    right = (100 * _sigmoid(z + blend * delta) >= threshold[slug]) == truth
-                    correct[slug][j] += right
-                    fixed[slug][j] += right and not by_rules
-                    broken[slug][j] += by_rules and not right
+                delta = inner._raw_delta(slug, scored.features, near) if slug in candidates else 0.0
+                row[slug] = (scored.features["rule"], delta, truth)
+            rows.append(row)
+
+    def outcome(chosen: Mapping[str, float]) -> tuple[float, dict[str, list[bool]]]:
+        """Micro-F1 over the held-out decisions with these blends, as the engine decides
+        (thresholds, then the strongest areas); and per area, which decisions were right."""
+        tp = fp = fn = 0
+        right: dict[str, list[bool]] = {slug: [] for slug in candidates}
+        for row in rows:
+            scores = {
+                slug: 100 * _sigmoid(z + chosen.get(slug, 0.0) * delta)
+                for slug, (z, delta, _) in row.items()
+            }
+            above = {slug: v for slug, v in scores.items() if v >= threshold[slug]}
+            predicted = set(strongest_areas(above, threshold, compiled.params))
+            for slug, (_, _, truth) in row.items():
+                hit = slug in predicted
+                tp += hit and truth
+                fp += hit and not truth
+                fn += truth and not hit
+                if slug in right:
+                    right[slug].append(hit == truth)
+        return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), right
+
+    chosen: dict[str, float] = {}
+    base_f1, by_rules = outcome(chosen)
     for slug in candidates:
-        scores = correct[slug]
-        best = max(range(len(params.blends)), key=lambda j: (scores[j], -params.blends[j]))
-        blends[slug] = params.blends[best]
-        status[slug] = "learned" if params.blends[best] > 0 else "no gain in cross-validation"
-        effect[slug] = (fixed[slug][best], broken[slug][best])
+        best_blend, best_f1 = 0.0, base_f1
+        for blend in sorted(params.blends):
+            if blend == 0.0:
+                continue
+            f1, right = outcome({**chosen, slug: blend})
+            fixed, broken = _changes(by_rules[slug], right[slug])
+            # A blend must do clearly better: a gain in F1 and twice as many decisions
+            # put right as made wrong; otherwise the rules stand.
+            if f1 >= best_f1 + params.min_gain and fixed >= 2 * broken:
+                best_blend, best_f1 = blend, f1
+        chosen[slug] = best_blend
+        if best_blend > 0:
+            base_f1 = best_f1
+    _, final = outcome(chosen)
+    for slug in candidates:
+        blends[slug] = chosen[slug]
+        status[slug] = "learned" if chosen[slug] > 0 else "no gain in cross-validation"
+        effect[slug] = _changes(by_rules[slug], final[slug])
     return blends, status, effect
+
+
+def _changes(before: Sequence[bool], after: Sequence[bool]) -> tuple[int, int]:
+    """How many decisions turned right, and how many turned wrong."""
+    pairs = list(zip(before, after, strict=True))
+    return (
+        sum(1 for was, now in pairs if now and not was),
+        sum(1 for was, now in pairs if was and not now),
+    )
 
 
 def _fit(
