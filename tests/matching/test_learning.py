@@ -132,3 +132,30 @@ def test_learning_that_helps_in_cross_validation_is_used_and_reports_its_effect(
     assert 0 < model.area_blend["energy-environment"] <= 1
     fixed, broken = model.area_effect["energy-environment"]
     assert fixed > broken
+
+
+def test_a_learned_threshold_shift_decides_matches_and_is_explained(
+    compiled: CompiledProfile,
+) -> None:
+    call = CallInput(
+        id="x",
+        title="Open call 2026",
+        description="Energy efficiency of public buildings and district heating." + FILLER,
+    )
+    rules = match_call(compiled, call).area("energy-environment")
+    assert rules.is_match and rules.score < 90
+    shift = rules.score - rules.threshold + 1  # just high enough to keep the call out
+    model = LearnedModel(
+        shared={},
+        per_area={},
+        counts={"energy-environment": 40},
+        area_blend={"energy-environment": 0.0},
+        threshold_shift={"energy-environment": shift},
+    )
+    learned = match_call(compiled, call, model=model).area("energy-environment")
+    assert not learned.is_match and learned.score == rules.score
+    assert learned.threshold == rules.threshold + shift
+    notes = [e.text for e in learned.evidence if e.kind == "feedback"]
+    assert any("raised the area's threshold" in n for n in notes)
+    restored = LearnedModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert restored.threshold_shift == model.threshold_shift

@@ -172,6 +172,7 @@ def test_strategy_page_shows_per_area_whether_learning_is_in_use(
     energy = html.split('id="learning-energy-environment"')[1].split("</tr>")[0]
     education = html.split('id="learning-education"')[1].split("</tr>")[0]
     assert "används" in energy and "50 %" in energy and "5 beslut rättade, 1 gjorda fel" in energy
+    assert "+0" in energy
     assert "för få beslut" in education and "0 %" in education
 
 

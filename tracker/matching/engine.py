@@ -565,7 +565,21 @@ def match_call(
                             f"similarity {closest.similarity:.2f})"
                         )
                     feedback = Evidence("feedback", text, delta)
-        is_match = gate is None and score >= area.threshold
+        threshold = area.threshold
+        if model is not None and model.threshold_shift.get(area.slug):
+            threshold = min(100.0, max(0.0, threshold + model.threshold_shift[area.slug]))
+            moved_by = "lowered" if threshold < area.threshold else "raised"
+            shift_note = Evidence(
+                "feedback",
+                f"staff decisions {moved_by} the area's threshold from {area.threshold:.0f} "
+                f"to {threshold:.0f}",
+                0.0,
+            )
+            feedback = shift_note if feedback is None else feedback
+            extra_feedback: Evidence | None = shift_note if feedback is not shift_note else None
+        else:
+            extra_feedback = None
+        is_match = gate is None and score >= threshold
         want_snippets = snippets == "all" or (snippets == "matches" and is_match)
         if score < p.evidence_floor and snippets != "all":
             evidence: tuple[Evidence, ...] = ()
@@ -612,6 +626,8 @@ def match_call(
                 )
         if feedback is not None:
             evidence = (*evidence, feedback)
+        if extra_feedback is not None:
+            evidence = (*evidence, extra_feedback)
         if gate is not None:
             evidence = (*evidence, Evidence("gate", gate.reason, 0.0, snippet=gate.snippet))
         results.append(
@@ -620,7 +636,7 @@ def match_call(
                 score=score,
                 is_match=is_match,
                 rule_score=rule_score,
-                threshold=area.threshold,
+                threshold=threshold,
                 evidence=evidence,
                 features=features,
             )

@@ -174,10 +174,17 @@ class ScoredCall:
     call_id: str
     gated: bool
     scores: Mapping[str, float]
+    # The thresholds the call was decided at, where a learned model moved them.
+    thresholds: Mapping[str, float] | None = None
 
     @classmethod
     def of(cls, result: MatchResult) -> ScoredCall:
-        return cls(result.call_id, result.gate is not None, {a.slug: a.score for a in result.areas})
+        return cls(
+            result.call_id,
+            result.gate is not None,
+            {a.slug: a.score for a in result.areas},
+            {a.slug: a.threshold for a in result.areas},
+        )
 
 
 def decide(
@@ -189,11 +196,12 @@ def decide(
     """Matching areas per call at the given thresholds shifted by `offset`; with
     `params`, only the strongest of them, as the engine decides."""
     out: dict[str, set[str]] = {}
-    shifted = {s: min(100.0, max(0.0, t + offset)) for s, t in thresholds.items()}
     for sc in scored:
         if sc.gated:
             out[sc.call_id] = set()
             continue
+        own = sc.thresholds or thresholds
+        shifted = {s: min(100.0, max(0.0, own.get(s, t) + offset)) for s, t in thresholds.items()}
         above = {s: v for s, v in sc.scores.items() if v >= shifted[s]}
         out[sc.call_id] = (
             set(strongest_areas(above, shifted, params)) if params is not None else set(above)

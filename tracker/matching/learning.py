@@ -78,8 +78,12 @@ class TrainingParams:
     # Inner cross-validation that chooses each area's blend (0: learning off).
     inner_folds: int = 3
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
-    # The micro-F1 gain in inner cross-validation a blend must bring to be used.
+    # The micro-F1 gain a blend (in inner cross-validation) or a threshold shift must
+    # bring to be used.
     min_gain: float = 0.005
+    # A threshold shift is one number per area: it needs fewer decisions than weights.
+    min_each_shift: int = 3
+    threshold_shifts: tuple[float, ...] = (-15.0, -10.0, -5.0, 0.0, 5.0, 10.0, 15.0)
 
 
 # ------------------------------------------------------------------ similarity
@@ -226,13 +230,18 @@ class LearnedModel:
     # Per area: in the inner cross-validation, at the chosen blend, how many held-out
     # decisions learning turned right and how many it turned wrong (vs the rules).
     area_effect: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Per area: points added to the area's threshold, fitted on the decisions (staff may
+    # want more or fewer calls of an area than the profile's threshold gives them).
+    threshold_shift: Mapping[str, float] = field(default_factory=dict)
 
     def decision_count(self, slug: str) -> int:
         return self.counts.get(slug, 0)
 
     def is_learned(self, slug: str) -> bool:
-        """Whether staff decisions change the area's scores at all."""
-        return self.counts.get(slug, 0) > 0 and self.area_blend.get(slug, 1.0) > 0.0
+        """Whether staff decisions change the area's scores or threshold at all."""
+        return self.counts.get(slug, 0) > 0 and (
+            self.area_blend.get(slug, 1.0) > 0.0 or self.threshold_shift.get(slug, 0.0) != 0.0
+        )
 
     def neighbours(
         self, stems: Mapping[str, Sequence[str]], exclude: str | None = None
@@ -300,6 +309,7 @@ class LearnedModel:
             "area_blend": dict(sorted(self.area_blend.items())),
             "area_status": dict(sorted(self.area_status.items())),
             "area_effect": {k: list(v) for k, v in sorted(self.area_effect.items())},
+            "threshold_shift": dict(sorted(self.threshold_shift.items())),
             "decisions": {
                 cid: dict(sorted(d.items())) for cid, d in sorted(self.decisions.items())
             },
@@ -348,6 +358,9 @@ class LearnedModel:
                 params={str(k): float(v) for k, v in data.get("params", {}).items()},
                 area_blend={str(k): float(v) for k, v in data.get("area_blend", {}).items()},
                 area_status={str(k): str(v) for k, v in data.get("area_status", {}).items()},
+                threshold_shift={
+                    str(k): float(v) for k, v in data.get("threshold_shift", {}).items()
+                },
                 area_effect={
                     str(k): (int(v[0]), int(v[1])) for k, v in data.get("area_effect", {}).items()
                 },
@@ -400,8 +413,71 @@ def train(
     cache: dict[str, MatchResult] = dict(results or {})
     by_call = _usable_decisions(compiled, calls, decisions, cache)
     model = _train_on(compiled, calls, by_call, cache, params)
-    blends, status, effect = _choose_blends(compiled, calls, by_call, cache, params)
-    return replace(model, area_blend=blends, area_status=status, area_effect=effect)
+    shifts = _fit_threshold_shifts(compiled, by_call, cache, params)
+    blends, status, effect = _choose_blends(compiled, calls, by_call, cache, params, shifts)
+    for slug, shift in shifts.items():
+        if shift and status.get(slug) != "learned":
+            status[slug] = "learned"
+    return replace(
+        model,
+        area_blend=blends,
+        area_status=status,
+        area_effect=effect,
+        threshold_shift=shifts,
+    )
+
+
+def _fit_threshold_shifts(
+    compiled: CompiledProfile,
+    by_call: Mapping[str, Mapping[str, bool]],
+    cache: Mapping[str, MatchResult],
+    params: TrainingParams,
+) -> dict[str, float]:
+    """Per area, the shift of its threshold that best fits the decisions.
+
+    A shift is a single number per area, so it carries over to calls of programmes
+    staff never decided on, unlike weights on words. Areas are taken one after the
+    other; a shift is kept only when it lifts micro-F1 over all decided calls by
+    `min_gain`, and only for areas with `min_each_shift` decisions of both kinds.
+    """
+    threshold = {a.slug: a.threshold for a in compiled.areas}
+    eligible = []
+    for slug in threshold:
+        kinds = [d[slug] for d in by_call.values() if slug in d]
+        relevant = sum(kinds)
+        if relevant >= params.min_each_shift and len(kinds) - relevant >= params.min_each_shift:
+            eligible.append(slug)
+    rows = [
+        {slug: (cache[cid].area(slug).rule_score, truth) for slug, truth in d.items()}
+        for cid, d in sorted(by_call.items())
+    ]
+
+    def micro_f1(shift: Mapping[str, float]) -> float:
+        tp = fp = fn = 0
+        for row in rows:
+            limits = {s: threshold[s] + shift.get(s, 0.0) for s in row}
+            above = {s: v for s, (v, _) in row.items() if v >= limits[s]}
+            predicted = set(strongest_areas(above, limits, compiled.params))
+            for s, (_, truth) in row.items():
+                hit = s in predicted
+                tp += hit and truth
+                fp += hit and not truth
+                fn += truth and not hit
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    shifts: dict[str, float] = {}
+    best = micro_f1(shifts)
+    for slug in eligible:
+        chosen = 0.0
+        for shift in sorted(params.threshold_shifts, key=abs):
+            if shift == 0.0:
+                continue
+            f1 = micro_f1({**shifts, slug: shift})
+            if f1 >= best + params.min_gain:
+                best, chosen = f1, shift
+        if chosen:
+            shifts[slug] = chosen
+    return shifts
 
 
 def _usable_decisions(
@@ -488,6 +564,7 @@ def _choose_blends(
     by_call: Mapping[str, Mapping[str, bool]],
     cache: Mapping[str, MatchResult],
     params: TrainingParams,
+    shifts: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], dict[str, str], dict[str, tuple[int, int]]]:
     """Per area, the share of the learned change that inner cross-validation supports.
 
@@ -524,7 +601,7 @@ def _choose_blends(
     from tracker.matching.evaluate import group_folds
 
     folds = group_folds(families, k)
-    threshold = {a.slug: a.threshold for a in compiled.areas}
+    threshold = {a.slug: a.threshold + (shifts or {}).get(a.slug, 0.0) for a in compiled.areas}
     # Held-out inner calls: per decided area, the rule logit, the learned change, the truth.
     rows: list[dict[str, tuple[float, float, bool]]] = []
     for fold in range(k):

@@ -736,6 +736,7 @@ class AreaLearning:
     blend: float  # share of the learned change kept
     fixed: int  # held-out decisions learning turned right
     broken: int  # held-out decisions learning turned wrong
+    threshold_shift: float = 0.0  # points added to the area's threshold
 
 
 def learning_by_area(row: MatchModel | None, slugs: Sequence[str]) -> list[AreaLearning]:
@@ -756,6 +757,7 @@ def learning_by_area(row: MatchModel | None, slugs: Sequence[str]) -> list[AreaL
                 blend=model.area_blend.get(slug, 1.0),
                 fixed=fixed,
                 broken=broken,
+                threshold_shift=model.threshold_shift.get(slug, 0.0),
             )
         )
     return out
