@@ -96,3 +96,19 @@ def test_a_short_record_rests_on_its_title_and_says_so(compiled: CompiledProfile
     area = match_call(compiled, short).area("energy-environment")
     assert area.is_match
     assert any(e.code == "short-record" and e.kind == "short-record" for e in area.evidence)
+
+
+def test_a_national_body_that_only_recognises_applicants_is_no_restriction(
+    compiled: CompiledProfile,
+) -> None:
+    _, recognised = _energy(
+        compiled,
+        description=BODY + "The applicant must be recognised by the national authority of "
+        "its country.",
+    )
+    _, restricted = _energy(
+        compiled,
+        description=BODY + "Eligible applicants must be national public authorities.",
+    )
+    assert "national-only" not in recognised
+    assert restricted.get("national-only") == "eligibility"
