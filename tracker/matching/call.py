@@ -16,7 +16,9 @@ class CallInput:
     """One funding call's matchable content.
 
     ``deadlines`` are timezone-aware; ``eligible_countries`` / ``eligible_regions``
-    are filled when a source states them as data (Interreg hits list NUTS regions);
+    are filled when a source states them as data (Interreg hits list NUTS regions).
+    ``eligible_nuts`` is the eligible area as NUTS codes (regions, or else countries);
+    where it is given, it decides the region gate instead of programme names.
     ``eligible_applicants`` is a source's list of applicant types ("Local public
     authority; National public authority; NGO").
     ``identifier`` is the topic identifier when it differs from ``id`` (a database id).
@@ -32,8 +34,11 @@ class CallInput:
     tags: tuple[str, ...] = ()
     description: str = ""
     deadlines: tuple[datetime, ...] = ()
+    # "continuous" keeps the call open after its listed cut-offs (tracker.calltime).
+    deadline_model: str | None = None
     eligible_countries: tuple[str, ...] = ()
     eligible_regions: tuple[str, ...] = ()
+    eligible_nuts: tuple[str, ...] = ()
     eligible_applicants: str = ""
     is_withdrawn: bool = False
 

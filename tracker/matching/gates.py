@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.calltime import CallDates, deadlines_passed
 from tracker.matching.call import CallInput
 from tracker.matching.profile import Gates
+from tracker.matching.regions import REGION_GATE, region_reason
 from tracker.matching.text import snippet, strip_html, wordset
 
 # Countries (and their adjectives) that a call may name when it is open to some
@@ -232,18 +234,18 @@ def check_gates(
     if call.is_withdrawn:
         return GateHit("withdrawn", "Withdrawn: the sources no longer list this call.")
 
-    if (
-        g.closed_calls
-        and now is not None
-        and call.deadlines
-        and all(d < now for d in call.deadlines)
-    ):
+    dates = CallDates.of(
+        opens_at=None, deadlines=call.deadlines, deadline_model=call.deadline_model
+    )
+    if g.closed_calls and now is not None and deadlines_passed(dates, now):
         last = max(call.deadlines)
         return GateHit(
             "closed", f"Closed: the last deadline ({last.date().isoformat()}) has passed."
         )
 
-    hit = _check_interreg(compiled, texts)
+    hit = _check_region(call, g.home_region)
+    if hit is None and not call.eligible_nuts:  # names only where the area is not data
+        hit = _check_interreg(compiled, texts)
     if hit is not None:
         return hit
 
@@ -295,6 +297,16 @@ def call_texts(call: CallInput) -> dict[str, str]:
         "description": strip_html(call.description),
         "programme": strip_html(" ".join(p for p in (call.programme, call.programme_code) if p)),
     }
+
+
+def _check_region(call: CallInput, region: str) -> GateHit | None:
+    reason = region_reason(
+        call.eligible_nuts,
+        region,
+        programme=call.programme or call.title,
+        countries=call.eligible_countries,
+    )
+    return GateHit(REGION_GATE, reason) if reason is not None else None
 
 
 def _check_interreg(compiled: CompiledGates, texts: dict[str, str]) -> GateHit | None:

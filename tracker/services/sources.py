@@ -15,7 +15,7 @@ from tracker.config import Settings, parse_interval
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
 from tracker.feeds.records import SourceKind as FeedKind
-from tracker.feeds.registry import settings_errors
+from tracker.feeds.registry import settings_errors, unmasked_settings
 from tracker.i18n import Message, msg
 from tracker.models import (
     CallSourceLink,
@@ -36,6 +36,7 @@ __all__ = [
     "get_source_by_name",
     "http_session",
     "list_sources",
+    "note_fetch_now",
     "request_fetch",
     "set_source_enabled",
     "source_health",
@@ -169,8 +170,12 @@ def update_source(
     actor: User | None,
     now: datetime,
 ) -> Source:
-    """Change a source's name, address, schedule, settings or state."""
+    """Change a source's name, address, schedule, settings or state.
+
+    A secret setting given as the mask the forms show (``SECRET_MASK``) keeps its value.
+    """
     name, url, every = name.strip(), url.strip(), every.strip().lower()
+    settings = unmasked_settings(settings, source.settings or {})
     _, errors = _validate(
         session,
         name=name,
@@ -220,6 +225,14 @@ def set_source_enabled(
             now=now,
         )
     return source
+
+
+def note_fetch_now(session: Session, source: Source, *, actor: User | None, now: datetime) -> None:
+    """Check that ``source`` may be fetched now and record who asked (the caller starts it)."""
+    if not source.is_enabled:
+        raise ValidationFailed(msg("A disabled source is not fetched."))
+    record_event(session, "source.fetch", "source", source.id, actor=actor, now=now)
+    session.flush()
 
 
 def request_fetch(session: Session, source: Source, *, actor: User | None, now: datetime) -> None:

@@ -9,14 +9,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_decimal
 from flask.sansio.app import App
 from flask_babel import LazyString, pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from tracker import web
+from tracker import calltime, web
+from tracker.calltime import CallStatus, format_deadline, format_money
+from tracker.i18n import Message
+from tracker.matching.regions import REGION_GATE, REGION_REASON
 from tracker.models import DismissReason, TriageState
+from tracker.services.matching import NO_TEXT_BASIS
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
 # for a call but "Beviljat" for a project).
@@ -44,10 +47,10 @@ REASON_LABELS: dict[str, LazyString] = {
 
 
 STATUS_LABELS: dict[str, Callable[[], str]] = {
-    "open": lambda: pgettext("call status", "Open"),
-    "forthcoming": lambda: pgettext("call status", "Forthcoming"),
-    "closed": lambda: pgettext("call status", "Closed"),
-    "withdrawn": lambda: pgettext("call status", "Withdrawn"),
+    CallStatus.OPEN: lambda: pgettext("call status", "Open"),
+    CallStatus.FORTHCOMING: lambda: pgettext("call status", "Forthcoming"),
+    CallStatus.CLOSED: lambda: pgettext("call status", "Closed"),
+    CallStatus.WITHDRAWN: lambda: pgettext("call status", "Withdrawn"),
     "all": lambda: pgettext("call status", "All"),
     "": lambda: pgettext("call status", "Open or forthcoming"),
 }
@@ -61,6 +64,7 @@ EVIDENCE_LABELS: dict[str, LazyString] = {
     "prior": _l("Programme"),
     "breadth": _l("Breadth of the match"),
     "feedback": _l("Learned from decisions"),
+    "basis": _l("Basis"),
     "eligibility": _l("Who may apply"),
     "short-record": _l("Short record"),
 }
@@ -73,6 +77,9 @@ EVIDENCE_CODE_TEXTS: dict[str, LazyString] = {
     "local-actors": _l("Local authorities, cities, living labs or local pilots take part"),
     "short-record": _l("Short record: the match rests on the title and programme"),
 }
+
+# Gates whose sentence is stored as parameters (FundingCall.gate_params), by code.
+GATE_SENTENCES = {REGION_GATE: REGION_REASON}
 
 
 FIELD_LABELS: dict[str, LazyString] = {
@@ -106,10 +113,24 @@ def evidence_label(kind: str) -> str:
     return str(labels.get(kind, kind))
 
 
-def evidence_text(item: Mapping[str, Any]) -> str:
-    """An evidence item's text: in the reader's language when the item has a known code."""
-    label = EVIDENCE_CODE_TEXTS.get(str(item.get("code") or ""))
-    return str(label) if label is not None else str(item.get("text") or "")
+def gate_text(code: str | None, reason: str | None, params: Mapping[str, Any] | None) -> str:
+    """A call's gate in the reader's language (the stored English sentence otherwise)."""
+    template = GATE_SENTENCES.get(code or "")
+    if template is not None and params:
+        try:
+            return web.translate(Message(template, dict(params)))
+        except (KeyError, TypeError, ValueError):  # parameters of an older sentence
+            pass
+    return reason or ""
+
+
+def evidence_text(kind: str, text: str, code: str | None = None) -> str:
+    """Evidence written by the tracker itself, in the reader's language: the basis of a
+    match, and the readings the engine gives a code (who may apply, short records)."""
+    if kind == "basis" and text == str(NO_TEXT_BASIS):
+        return web.translate(NO_TEXT_BASIS)
+    label = EVIDENCE_CODE_TEXTS.get(code or "")
+    return str(label) if label is not None else text
 
 
 def field_label(name: str | None) -> str:
@@ -142,16 +163,20 @@ def highlight(snippet: str | None, term: str | None) -> Markup:
 
 
 def money(value: Decimal | float | None) -> str:
-    if value is None:
-        return ""
-    return format_decimal(value, format="#,##0", locale=web.current_language())
+    return format_money(value, web.current_language())
 
 
 def days_left(moment: datetime | None, now: datetime) -> int | None:
     if moment is None:
         return None
-    tz = web.settings().tz
-    return (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return calltime.days_left(moment, now, web.settings().tz)
+
+
+def deadline_text(moment: datetime, date_only: bool = False) -> str:
+    """A deadline as every page writes it (``tracker.calltime.format_deadline``)."""
+    return format_deadline(
+        moment, date_only=date_only, in_zone=web.settings().tz, locale=web.current_language()
+    )
 
 
 def register(app: App) -> None:
@@ -160,7 +185,9 @@ def register(app: App) -> None:
     app.add_template_global(status_label)
     app.add_template_global(evidence_label)
     app.add_template_global(evidence_text)
+    app.add_template_global(gate_text)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
+    app.add_template_global(deadline_text)
     app.add_template_filter(highlight)
     app.add_template_filter(money)
