@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import nh3
 from flask import (
     Blueprint,
     abort,
@@ -37,6 +36,7 @@ from tracker.errors import (
     TrackerError,
     ValidationFailed,
 )
+from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
 from tracker.services import review as review_service
@@ -219,7 +219,7 @@ class _ExportFormat:
             row.office_name(self.language) or "",
             row.assignee_name or "",
             row.budget_total_eur,
-            Link(row.url) if row.url else "",
+            Link(url) if (url := safe_url(row.url)) else "",
         ]
 
 
@@ -265,7 +265,7 @@ def export_xlsx() -> Response:
 def bulk_dismiss() -> Response:
     session = web.db()
     back = url_for("calls.inbox") + _back_query()
-    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
     try:
         reason = review_service.parse_reason(request.form.get("reason"))
         if reason is None:
@@ -368,7 +368,7 @@ def _render_call(
     now = web.now()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    description_html = nh3.clean(call.description_html) if call.description_html else None
+    description_html = sanitize_html(call.description_html) or None
     return render_template(
         "calls/call.html",
         call=call,
@@ -493,7 +493,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             if office is None:
                 raise ValidationFailed(msg("choose an office"), {"office": msg("choose an office")})
         if assignee_id:
-            assignee = session.get(User, int(assignee_id)) if assignee_id.isdigit() else None
+            assignee = session.get(User, int(assignee_id)) if assignee_id.isdecimal() else None
             if assignee is None:
                 raise ValidationFailed(msg("choose a person"), {"assignee": msg("choose a person")})
         review_service.assign(

@@ -65,6 +65,17 @@ EVIDENCE_LABELS: dict[str, LazyString] = {
     "breadth": _l("Breadth of the match"),
     "feedback": _l("Learned from decisions"),
     "basis": _l("Basis"),
+    "eligibility": _l("Who may apply"),
+    "short-record": _l("Short record"),
+}
+
+# Evidence items with a code say the same thing in the reader's language (the engine
+# writes English text, with the details, for the JSON output and the logs).
+EVIDENCE_CODE_TEXTS: dict[str, LazyString] = {
+    "national-only": _l("Only national authorities or national bodies may apply"),
+    "one-country": _l("Re-granting to the organisations of one other country"),
+    "local-actors": _l("Local authorities, cities, living labs or local pilots take part"),
+    "short-record": _l("Short record: the match rests on the title and programme"),
 }
 
 # Gates whose sentence is stored as parameters (FundingCall.gate_params), by code.
@@ -113,11 +124,13 @@ def gate_text(code: str | None, reason: str | None, params: Mapping[str, Any] | 
     return reason or ""
 
 
-def evidence_text(kind: str, text: str) -> str:
-    """Evidence written by the tracker itself, in the reader's language."""
+def evidence_text(kind: str, text: str, code: str | None = None) -> str:
+    """Evidence written by the tracker itself, in the reader's language: the basis of a
+    match, and the readings the engine gives a code (who may apply, short records)."""
     if kind == "basis" and text == str(NO_TEXT_BASIS):
         return web.translate(NO_TEXT_BASIS)
-    return text
+    label = EVIDENCE_CODE_TEXTS.get(code or "")
+    return str(label) if label is not None else text
 
 
 def field_label(name: str | None) -> str:
