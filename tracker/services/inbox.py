@@ -60,6 +60,7 @@ from tracker.models import (
     TriageState,
     User,
 )
+from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
 
 PAGE_SIZE = 25
 MAX_DEADLINE_WINDOW_DAYS = 3650
@@ -312,8 +313,12 @@ class _Resolved:
     office_id: int | None
     source_ids: Select[int] | None
     dialect: str
-    # The entries whose call contains the searched text, when looked up beforehand.
+    # The searched text as stems and translations (empty without a search).
+    query: SearchQuery = field(default_factory=lambda: SearchQuery(()))
+    # The entries whose call contains the searched text, when looked up beforehand, and
+    # those with every searched word in the title.
     text_hits: list[int] | None = None
+    title_hits: list[int] | None = None
 
 
 def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
@@ -335,7 +340,8 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
         source_ids = source_call_ids(source)
     dialect = session.get_bind().dialect.name
-    text_hits = None
+    query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
+    text_hits = title_hits = None
     if filters.q and dialect == "postgresql":
         # Checking the trigram index's candidates is the costly part of a search on
         # PostgreSQL: do it once, not once for the counts and again for the page.
@@ -343,10 +349,21 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
             session.scalars(
                 select(InboxEntry.call_id)
                 .join(FundingCall, FundingCall.id == InboxEntry.call_id)
-                .where(_text_condition(filters.q, dialect))
+                .where(text_condition(filters.q, query, dialect))
             )
         )
-    return _Resolved(area, areas, office_id, source_ids, dialect, text_hits)
+        title_hits = (
+            list(
+                session.scalars(
+                    select(InboxEntry.call_id).where(
+                        found_condition(InboxEntry.call_id, query, dialect, title_only=True)
+                    )
+                )
+            )
+            if query
+            else []
+        )
+    return _Resolved(area, areas, office_id, source_ids, dialect, query, text_hits, title_hits)
 
 
 def _score(resolved: _Resolved) -> SQLColumnExpression[Any]:
@@ -386,7 +403,7 @@ def _conditions(
             hits = bindparam("text_hits", resolved.text_hits, type_=ARRAY(Integer))
             conditions.append(InboxEntry.call_id == any_(hits))
         else:
-            conditions.append(_text_condition(filters.q, resolved.dialect))
+            conditions.append(text_condition(filters.q, resolved.query, resolved.dialect))
     return conditions
 
 
@@ -402,13 +419,25 @@ def _uses_search_join(q: str, dialect: str) -> bool:
     return bool(q) and not (dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY)
 
 
-def _text_condition(q: str, dialect: str) -> ColumnElement[bool]:
+def text_condition(q: str, query: SearchQuery, dialect: str) -> ColumnElement[bool]:
+    """Calls that the search finds (``query``: every word, in Swedish or English, as stems
+    or translated), or whose texts contain ``q`` as typed."""
+    substring = substring_condition(q, dialect, InboxEntry.call_id)
+    if not query:
+        return substring
+    return or_(substring, found_condition(InboxEntry.call_id, query, dialect))
+
+
+def substring_condition(
+    q: str, dialect: str, call_id: SQLColumnExpression[int]
+) -> ColumnElement[bool]:
     """Calls whose title, Swedish title, identifier or description contains ``q``, whatever
-    the case (Ö and ö alike)."""
+    the case (Ö and ö alike). ``call_id`` is the call's id in the statement; on PostgreSQL
+    and for short texts the statement must also read ``funding_calls``."""
     if dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY:
         phrase = '"' + q.replace('"', '""') + '"'
         found = text("SELECT rowid FROM call_search WHERE call_search MATCH :phrase")
-        return InboxEntry.call_id.in_(found.bindparams(phrase=phrase).columns(rowid=Integer))
+        return call_id.in_(found.bindparams(phrase=phrase).columns(rowid=Integer))
     if dialect == "postgresql":
         escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
         return literal_column(CALL_SEARCH_COLUMN, String).like(f"%{escaped}%", escape="/")
@@ -449,6 +478,17 @@ def _ranked_select(
     score = _score(resolved)
     band = _score_band(score) if resolved.area is not None else InboxEntry.best_band
     next_deadline = _next_deadline(now).label("next_deadline")
+    # A search ranks by relevance first: calls with every searched word in the title.
+    relevance: list[ColumnElement[Any]] = []
+    if resolved.query:
+        if resolved.title_hits is not None:
+            hits = bindparam("title_hits", resolved.title_hits, type_=ARRAY(Integer))
+            in_title: ColumnElement[bool] = InboxEntry.call_id == any_(hits)
+        else:
+            in_title = found_condition(
+                InboxEntry.call_id, resolved.query, resolved.dialect, title_only=True
+            )
+        relevance.append(case((in_title, 1), else_=0).desc())
     statement: Select[*tuple[Any, ...]] = select(
         InboxEntry.call_id,
         score.label("score"),
@@ -459,6 +499,7 @@ def _ranked_select(
         InboxEntry.is_announced,
     )
     return _filtered(statement, filters, resolved, now).order_by(
+        *relevance,
         band.desc(),
         next_deadline.asc().nulls_last(),
         score.desc(),
