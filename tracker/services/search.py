@@ -102,20 +102,31 @@ def splitter() -> CompoundSplitter:
     return CompoundSplitter(words)
 
 
+_WORD_STEMS: dict[Lang, dict[str, tuple[str, ...]]] = {"en": {}, "sv": {}}
+_WORD_CACHE_SIZE = 300_000
+
+
+def _word_stems(word: str, lang: Lang) -> tuple[str, ...]:
+    """One word as written: its stem, or a Swedish compound's parts."""
+    cache = _WORD_STEMS[lang]
+    found = cache.get(word)
+    if found is not None:
+        return found
+    lower = word.lower()
+    if lang == "en" or lower.isdigit():
+        found = (stem(normalise_spelling(lower), "en") if lang == "en" else lower,)
+    else:
+        split = splitter()
+        parts = split.split(lower) if len(lower) >= 6 else None
+        found = parts if parts else (split.stem(lower),)
+    if len(cache) < _WORD_CACHE_SIZE:
+        cache[word] = found
+    return found
+
+
 def _stems(words: Sequence[str], lang: Lang) -> Phrase:
-    """The stems of words as the index writes them."""
-    if lang == "en":
-        return tuple(stem(normalise_spelling(w.lower()), "en") for w in words)
-    split = splitter()
-    out: list[str] = []
-    for raw in words:
-        word = raw.lower()
-        parts = split.split(word) if len(word) >= 6 and not word.isdigit() else None
-        if parts:
-            out.extend(parts)
-        else:
-            out.append(split.stem(word) if not word.isdigit() else word)
-    return tuple(out)
+    """The stems of words as the index writes them (texts repeat words: cached per word)."""
+    return tuple(part for word in words for part in _word_stems(word, lang))
 
 
 def phrase_stems(phrase: str, lang: Lang) -> Phrase:
