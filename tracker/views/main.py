@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, render_template
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from tracker import web
-from tracker.models import FundingCall, Role, Source
+from tracker.models import Role
+from tracker.services.overview import my_overview, record_visit
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,20 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @web.requires(Role.VIEWER)
 def index() -> str:
+    """My work (Min översikt): what needs the person signed in."""
     session = web.db()
-    call_count = session.scalar(select(func.count()).select_from(FundingCall)) or 0
-    source_count = session.scalar(select(func.count()).select_from(Source)) or 0
+    user = web.require_user()
+    now = web.now()
+    since = record_visit(session, user, now=now)
+    overview = my_overview(session, user, now=now, since=since, tz=web.settings().tz)
+    session.commit()
     return render_template(
-        "main/index.html", call_count=call_count, source_count=source_count, now=web.now()
+        "main/index.html",
+        overview=overview,
+        user=user,
+        is_admin=user.role is Role.ADMIN,
+        can_edit=user.role.allows(Role.EDITOR),
+        now=now,
     )
 
 
