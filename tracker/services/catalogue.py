@@ -130,14 +130,15 @@ def status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
     """``FundingCall.status(now) == status`` in SQL."""
     C = FundingCall
     live = C.is_withdrawn.is_(False)
+    # Every part is true or false, never NULL, so that not_() means "not".
     announced = and_(C.opens_at.is_(None), C.opening_note.is_not(None), ~_has_deadline())
-    forthcoming = or_(C.opens_at > now, announced)
+    forthcoming = or_(and_(C.opens_at.is_not(None), C.opens_at > now), announced)
     if status == "withdrawn":
         return C.is_withdrawn.is_(True)
     if status == "forthcoming":
         return and_(live, forthcoming)
     running = or_(
-        C.deadline_model == "continuous",
+        and_(C.deadline_model.is_not(None), C.deadline_model == "continuous"),
         ~_has_deadline(),
         _has_deadline(CallDeadline.deadline_at >= now),
     )
