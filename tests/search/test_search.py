@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+from tests.conftest import TrackerCli
 from tests.factories import NOW, make_call
 from tests.review.factories import make_matched_call, make_profile
 from tracker.models import CallSearchTerms
@@ -146,3 +148,17 @@ def test_a_query_is_cut_into_known_phrases() -> None:
     assert ("climat", "adapt") in query.groups[0]
     assert ("climat", "adapt") in parse_query("klimatanpassning").groups[0]
     assert not parse_query("100%")  # no words: looked for as typed
+
+
+def test_the_cli_rebuilds_the_search_index(runner: TrackerCli, engine: Engine) -> None:
+    with Session(engine) as session:
+        make_call(session, title="Music for all")
+        make_call(session, title="Schools in the city")
+        session.execute(delete(CallSearchTerms))
+        session.commit()
+        assert found(session, "musik") == []
+    result = runner("inbox", "reindex")
+    assert result.exit_code == 0, result.output
+    assert result.output == "2 calls indexed for search\n"
+    with Session(engine) as session:
+        assert found(session, "musik") == ["Music for all"]

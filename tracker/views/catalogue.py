@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tracker import web
@@ -25,6 +26,20 @@ from tracker.views import labels
 
 bp = Blueprint("catalogue", __name__)
 bp.record_once(lambda state: labels.register(state.app))
+
+
+@bp.before_request
+def _start_timer() -> None:
+    g.catalogue_started = time.perf_counter()
+
+
+@bp.after_request
+def _server_timing(response: Response) -> Response:
+    # The server's own time for the request, read by bench/bench_inbox.py.
+    started = g.get("catalogue_started")
+    if started is not None:
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
 
 
 def _url(query: dict[str, str]) -> str:
