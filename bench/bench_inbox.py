@@ -611,6 +611,7 @@ def measure(
                 ("inbox", inbox_urls(facts, args.requests), None),
                 ("call page", call_urls(facts, args.requests // 2), None),
                 ("catalogue", catalogue_urls(facts, args.requests // 2), None),
+                ("my work (start page)", lambda rng: ["/"] * (args.requests // 4), None),
                 (
                     f"csv export, {args.export_rows} rows",
                     export_urls(args.exports),

@@ -45,6 +45,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('funding_calls', schema=None) as batch_op:
         batch_op.create_index('ix_funding_calls_gate_code', ['gate_code', 'id'], unique=False)
+        batch_op.create_index('ix_funding_calls_first_seen_at', ['first_seen_at'], unique=False)
     with op.batch_alter_table('call_sources', schema=None) as batch_op:
         batch_op.create_index('ix_call_sources_source_call', ['source_id', 'call_id'], unique=False)
     _create_call_search_stems()
@@ -56,6 +57,7 @@ def downgrade() -> None:
     with op.batch_alter_table('call_sources', schema=None) as batch_op:
         batch_op.drop_index('ix_call_sources_source_call')
     with op.batch_alter_table('funding_calls', schema=None) as batch_op:
+        batch_op.drop_index('ix_funding_calls_first_seen_at')
         batch_op.drop_index('ix_funding_calls_gate_code')
     op.drop_table('user_visits')
     op.drop_table('call_terms')

@@ -34,3 +34,5 @@ class CallSearchTerms(Base):
 # The catalogue of all calls: gated calls by gate, newest first; a source's calls by call.
 Index("ix_funding_calls_gate_code", FundingCall.gate_code, FundingCall.id)
 Index("ix_call_sources_source_call", CallSourceLink.source_id, CallSourceLink.call_id)
+# "New since your last visit" on the start page.
+Index("ix_funding_calls_first_seen_at", FundingCall.first_seen_at)

@@ -448,9 +448,15 @@ def _index_changed_calls(session: Session, flush_context: Any) -> None:
     pending: set[FundingCall] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
-    live = [c for c in pending if c.id is not None and c not in session.deleted]
-    ids = sorted({c.id for c in live if not inspect(c).was_deleted})
+    live = [c for c in pending if c in session and not inspect(c).was_deleted and c.id is not None]
+    ids = sorted({c.id for c in live})
     if ids:
         # The call's own update time stands for "now": listeners have no clock.
         when = max(c.updated_at for c in live)
         _index(session.connection(), ids, when)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changed_calls(session: Session, previous_transaction: Any) -> None:
+    # A failed flush leaves nothing to index: the rows it wrote are gone.
+    session.info.pop(_PENDING, None)
