@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.config import Settings, cron_trigger_args, parse_interval
+from tracker.services.health import FETCH_JOB
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ JOBS: list[JobSpec] = [
         description="Retrain the matching model on staff decisions made since the last one.",
     ),
     JobSpec(
-        name="fetch-sources",
+        name=FETCH_JOB,
         run=_fetch_sources,
         trigger="interval",
         trigger_args={"minutes": 5},

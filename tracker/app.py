@@ -16,9 +16,12 @@ from werkzeug.exceptions import HTTPException
 
 from tracker import web
 from tracker.clock import Clock, system_clock
-from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
+from tracker.config import Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
+from tracker.models import Role
+from tracker.paths import TEMPLATES_DIR
+from tracker.services.health import Problem, system_problems
 from tracker.views import BLUEPRINTS
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ def create_app(
     settings = settings or load_settings()
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(TEMPLATES_DIR),
         static_folder="static",
     )
     app.config.update(
@@ -98,7 +101,16 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
             "current_user": web.current_user(),
             "current_language": web.current_language(),
             "has_endpoint": lambda name: name in app.view_functions,
+            "admin_problems": _admin_problems,
         }
+
+
+def _admin_problems() -> list[Problem]:
+    """Problems for the banner on every page, for admins only (one query set per page)."""
+    user = web.current_user()
+    if user is None or user.role is not Role.ADMIN:
+        return []
+    return [p for p in system_problems(web.db(), now=web.now()) if p.for_banner]
 
 
 def _register_error_handlers(app: Flask) -> None:

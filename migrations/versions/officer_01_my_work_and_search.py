@@ -2,7 +2,7 @@
 catalogue of all calls
 
 Revision ID: officer_01
-Revises: ae13e7664237
+Revises: interreg_01
 Create Date: 2026-12-04 18:20:00
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import tracker.models.base
 
 revision: str = 'officer_01'
-down_revision: str | Sequence[str] | None = 'ae13e7664237'
+down_revision: str | Sequence[str] | None = 'interreg_01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,22 +43,19 @@ def upgrade() -> None:
     ),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_user_visits'))
     )
-    with op.batch_alter_table('funding_calls', schema=None) as batch_op:
-        batch_op.create_index('ix_funding_calls_gate_code', ['gate_code', 'id'], unique=False)
-        batch_op.create_index('ix_funding_calls_first_seen_at', ['first_seen_at'], unique=False)
-    with op.batch_alter_table('call_sources', schema=None) as batch_op:
-        batch_op.create_index('ix_call_sources_source_call', ['source_id', 'call_id'], unique=False)
+    # Plain CREATE INDEX, not a batch: SQLite must keep funding_calls' search triggers.
+    op.create_index('ix_funding_calls_gate_code', 'funding_calls', ['gate_code', 'id'])
+    op.create_index('ix_funding_calls_first_seen_at', 'funding_calls', ['first_seen_at'])
+    op.create_index('ix_call_sources_source_call', 'call_sources', ['source_id', 'call_id'])
     _create_call_search_stems()
     _index_existing_calls()
 
 
 def downgrade() -> None:
     _drop_call_search_stems()
-    with op.batch_alter_table('call_sources', schema=None) as batch_op:
-        batch_op.drop_index('ix_call_sources_source_call')
-    with op.batch_alter_table('funding_calls', schema=None) as batch_op:
-        batch_op.drop_index('ix_funding_calls_first_seen_at')
-        batch_op.drop_index('ix_funding_calls_gate_code')
+    op.drop_index('ix_call_sources_source_call', table_name='call_sources')
+    op.drop_index('ix_funding_calls_first_seen_at', table_name='funding_calls')
+    op.drop_index('ix_funding_calls_gate_code', table_name='funding_calls')
     op.drop_table('user_visits')
     op.drop_table('call_terms')
 

@@ -19,6 +19,7 @@ from tracker.feeds.records import (
     CallUpdate,
     Deadline,
     DeadlineModel,
+    EligibleArea,
     ProgrammeDivision,
     SourceKind,
     canonical_url,
@@ -110,10 +111,19 @@ def test_to_dict_covers_every_field_but_the_raw_payload() -> None:
         updates=(CallUpdate("<p>news</p>", datetime(2026, 9, 1, tzinfo=UTC)),),
         funding_rate_pct=Decimal("60.5"),
         deadline_model=DeadlineModel.TWO_STAGE,
+        eligible_area=EligibleArea(countries=("SE",), country_names=("Sweden",), nuts=("SE12",)),
+        source_version="2026-08-05T15:30:51.157Z",
     )
     data = full.to_dict()
 
     assert set(data) == {f.name for f in fields(CallRecord)} - {"raw"}
+    assert data["eligible_area"] == {
+        "countries": ["SE"],
+        "country_names": ["Sweden"],
+        "nuts": ["SE12"],
+    }
+    assert data["source_version"] == "2026-08-05T15:30:51.157Z"
+
     assert data["programme_divisions"] == [{"code": "43108541", "label": "Global Challenges"}]
     assert data["other_titles"] == [["sv", "Ett anrop"]]
     assert data["deadlines"] == [
@@ -130,6 +140,13 @@ def test_to_dict_covers_every_field_but_the_raw_payload() -> None:
     assert data["deadline_model"] == "two-stage"
     assert data["updates"] == [{"html": "<p>news</p>", "published_at": "2026-09-01T00:00:00+00:00"}]
     assert json.loads(json.dumps(data)) == data
+
+
+def test_fields_added_for_interreg_leave_other_records_digests_alone() -> None:
+    data = _call().to_dict()
+
+    assert "eligible_area" not in data
+    assert "source_version" not in data
 
 
 @pytest.mark.parametrize(

@@ -146,3 +146,72 @@ def test_matching_calls_are_listed_with_their_scores(client: FlaskClient, sessio
     assert f"/strategy/calls/{call_id}" in html and "Energy and environment" in html
     other = client.get("/strategy/matches?area=culture-music").get_data(as_text=True)
     assert f"/strategy/calls/{call_id}" not in other
+
+
+def test_the_region_gate_reads_in_the_users_language(client: FlaskClient, session: Session) -> None:
+    call = make_call(
+        session,
+        title="Call for projects on sustainable tourism along the coast",
+        programme_label="Interreg Öresund-Kattegat-Skagerrak (ÖKS)",
+        description_text="Municipalities cooperate on sustainable tourism.",
+        eligible_area={
+            "countries": ["DK", "NO", "SE"],
+            "country_names": ["Denmark", "Norway", "Sweden"],
+            "nuts": ["DK011", "NO081", "SE231", "SE232"],
+        },
+    )
+    match_calls(session, [call.id], now=NOW)
+    session.commit()
+    session.refresh(call)
+    assert call.gate_code == "geography.region" and call.gate_params is not None
+    assert call.gate_params["region"] == "SE123"
+
+    login(client, make_user(session, role=Role.VIEWER, language="sv"))
+    swedish = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert (
+        "Interreg Öresund-Kattegat-Skagerrak (ÖKS): det stödberättigade området "
+        "(Denmark, Norway, Sweden) omfattar inte kommunens region SE123." in swedish
+    )
+    strategy = client.get(f"/strategy/calls/{call.id}").get_data(as_text=True)
+    assert "omfattar inte kommunens region SE123" in strategy
+
+    login(client, make_user(session, role=Role.VIEWER, language="en"))
+    english = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "does not include the municipality&#39;s region SE123" in english
+
+
+def test_a_call_without_text_says_what_it_was_matched_on(
+    client: FlaskClient, session: Session
+) -> None:
+    call = make_call(
+        session,
+        title="Green and inclusive towns: small projects",
+        programme_label="Interreg Central Baltic",
+        description_text=None,
+        keywords=["Greener Europe"],
+    )
+    match_calls(session, [call.id], now=NOW)
+    session.commit()
+
+    login(client, make_user(session, role=Role.VIEWER, language="sv"))
+    html = client.get(f"/calls/{call.id}").get_data(as_text=True)
+
+    assert "Ingen beskrivning: matchad enbart på titel, teman och program." in html
+
+
+def test_admin_sets_the_municipalitys_region(
+    client: FlaskClient, session: Session, csrf: str
+) -> None:
+    login(client, make_user(session, role=Role.ADMIN, language="en"))
+    page = client.get("/strategy/").get_data(as_text=True)
+    assert "The municipality's region (NUTS code):" in page and "<code>SE123</code>" in page
+
+    bad = client.post("/strategy/region", data={"csrf_token": csrf, "home_region": "Linköping"})
+    assert bad.status_code == 302
+    assert "is not a NUTS code" in client.get("/strategy/").get_data(as_text=True)
+
+    client.post("/strategy/region", data={"csrf_token": csrf, "home_region": "se232"})
+
+    row = session.scalars(select(StrategyProfile).where(StrategyProfile.is_active)).one()
+    assert profile_of(row).gates.home_region == "SE232"
+    assert "<code>SE232</code>" in client.get("/strategy/").get_data(as_text=True)

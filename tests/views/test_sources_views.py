@@ -266,3 +266,45 @@ def test_manual_page_in_swedish(client: FlaskClient, session: Session) -> None:
     login(client, make_user(session, role=Role.EDITOR, language="sv"))
     page = client.get("/admin/manual-calls").get_data(as_text=True)
     assert "Utlysningar utan flöde" in page and "Lägg till en utlysning" in page
+
+
+def test_the_interreg_key_is_never_shown_and_survives_an_edit(
+    client: FlaskClient, session: Session, csrf: str
+) -> None:
+    _admin(client, session)
+    key = "f00dfacecafe-search-key"
+    settings = {"app_id": "ABC123", "index": "calls_en", "api_key": key}
+    source = make_source(
+        session,
+        SourceKind.INTERREG,
+        name="interreg-eu",
+        url="https://{app_id}-dsn.algolia.net/1/indexes/{index}/query",
+        settings=settings,
+    )
+    _run(
+        session,
+        source,
+        FetchStatus.FAILED,
+        T0,
+        error="interreg.eu's search index refused the key (HTTP 403): the public search key "
+        "has probably been rotated.",
+    )
+
+    form = client.get(f"/admin/sources/{source.id}").get_data(as_text=True)
+    health = client.get("/admin/sources").get_data(as_text=True)
+
+    assert key not in form and "********" in form
+    assert "probably been rotated" in health and key not in health
+    client.post(
+        f"/admin/sources/{source.id}",
+        data={
+            "name": "interreg-eu",
+            "url": source.url,
+            "every": "24h",
+            "settings": '{"app_id": "ABC123", "index": "calls_v2", "api_key": "********"}',
+            "enabled": "on",
+            "csrf_token": csrf,
+        },
+    )
+    session.refresh(source)
+    assert source.settings == {**settings, "index": "calls_v2"}

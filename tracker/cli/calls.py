@@ -133,7 +133,11 @@ def list_command(
 @pass_context
 @expected_failures
 def show_command(obj: CliContext, reference: str, as_json: bool) -> None:
-    """Show one call (by id or identifier) with its description and change history."""
+    """Show one call (by id or identifier) with its description and change history.
+
+    With --json, also its current matches (area, score) and its gate ({"code", "reason"},
+    or null when no gate keeps it out of the inbox).
+    """
     from tracker.services.calls import call_details, find_call
 
     with session_scope(obj.session_factory) as session:
@@ -150,6 +154,10 @@ def show_command(obj: CliContext, reference: str, as_json: bool) -> None:
     if details["url"]:
         click.echo(f"url:       {details['url']}")
     click.echo(f"sources:   {', '.join(details['sources']) or '-'}")
+    for match in details["matches"]:
+        click.echo(f"matches:   {match['area']} ({match['score']:.0f})")
+    if details["gate"]:
+        click.echo(f"gated:     {details['gate']['code']}: {details['gate']['reason']}")
     if details["description"]:
         click.echo("")
         click.echo(details["description"])

@@ -28,6 +28,7 @@ def _when(value: Any) -> str | None:
 @pass_context
 def list_command(obj: CliContext, as_json: bool) -> None:
     """List the sources with their health: last success, last error, next run."""
+    from tracker.feeds.registry import masked_settings
     from tracker.services.sources import source_health
 
     now = obj.clock()
@@ -42,7 +43,7 @@ def list_command(obj: CliContext, as_json: bool) -> None:
                     "url": source.url,
                     "every": source.every,
                     "enabled": source.is_enabled,
-                    "settings": source.settings,
+                    "settings": masked_settings(source.settings or {}),
                     "calls": health.call_count,
                     "quarantined": health.quarantined_count,
                     "last_run": None

@@ -168,13 +168,23 @@ def fetch(
     last_modified: str | None = None,
     max_bytes: int | None = None,
     sink: IO[bytes] | None = None,
+    timeout: float | None = None,
 ) -> FetchResponse:
     """Fetch `url` following the policy of `session` (see module docstring).
 
     With `sink`, the body is streamed into that binary file object instead of
-    memory (used for the bulk file). Raises a `FetchError` subclass.
+    memory (used for the bulk file). `timeout` lowers the session's limits on
+    connecting, waiting and reading the whole body (for pages fetched as an
+    extra, which must not hold up a run). Raises a `FetchError` subclass.
     """
     policy = session.policy if isinstance(session, TrackerSession) else FetchPolicy()
+    if timeout is not None:
+        policy = replace(
+            policy,
+            connect_timeout=min(policy.connect_timeout, timeout),
+            read_timeout=min(policy.read_timeout, timeout),
+            total_timeout=min(policy.total_timeout, timeout),
+        )
     sleep = session.sleep if isinstance(session, TrackerSession) else time.sleep
     limit = max_bytes if max_bytes is not None else policy.max_bytes
 

@@ -39,6 +39,7 @@ __all__ = [
     "CallUpdate",
     "Deadline",
     "DeadlineModel",
+    "EligibleArea",
     "FeedItem",
     "FetchResult",
     "ProgrammeDivision",
@@ -63,6 +64,7 @@ class SourceKind(StrEnum):
     RSS = "rss"
     VINNOVA = "vinnova"
     MANUAL = "manual"
+    INTERREG = "interreg"
 
 
 class DeadlineModel(StrEnum):
@@ -194,6 +196,30 @@ class CallLink:
 
 
 @dataclass(frozen=True, slots=True)
+class EligibleArea:
+    """Where applicants must be, as data: country codes and NUTS codes of any level.
+
+    `countries` are NUTS-0 codes ("SE"), `nuts` the regions listed (NUTS 1-3,
+    "SE12", "SE123"); `country_names` are kept to name the area to people.
+    """
+
+    countries: tuple[str, ...] = ()
+    country_names: tuple[str, ...] = ()
+    nuts: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.countries and not self.nuts
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            "countries": list(self.countries),
+            "country_names": list(self.country_names),
+            "nuts": list(self.nuts),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CallUpdate:
     """A news item the funder posted on the call (raw HTML)."""
 
@@ -230,6 +256,7 @@ class CallRecord:
     budget: Budget | None = None
     funding_rate_pct: Decimal | None = None
     region: str | None = None
+    eligible_area: EligibleArea | None = None
     eligible_applicants: str | None = None
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -237,6 +264,8 @@ class CallRecord:
     links: tuple[CallLink, ...] = ()
     updates: tuple[CallUpdate, ...] = ()
     warnings: tuple[str, ...] = ()
+    # The source's own change stamp of the entry (interreg.eu's updatedDate), if any.
+    source_version: str | None = None
     raw: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -310,7 +339,7 @@ class CallRecord:
         step of a re-fetch.
         """
         budget = self.budget
-        return {
+        out: dict[str, Any] = {
             "source_kind": self.source_kind.value,
             "external_id": self.external_id,
             "title": self.title,
@@ -359,6 +388,13 @@ class CallRecord:
             ],
             "warnings": list(self.warnings),
         }
+        # Added only when set, so that the digests of records of other sources
+        # (stored before these fields existed) stay what they were.
+        if self.eligible_area is not None and not self.eligible_area.is_empty:
+            out["eligible_area"] = self.eligible_area.to_dict()
+        if self.source_version is not None:
+            out["source_version"] = self.source_version
+        return out
 
     def content_hash(self) -> str:
         """A digest of the normalised content (not the raw payload).

@@ -16,9 +16,20 @@ import requests
 from tracker.feeds.records import FetchResult, SourceKind
 
 if TYPE_CHECKING:
+    from tracker.feeds.interreg import KnownCall
     from tracker.feeds.sedia import FacetCache
 
-__all__ = ["SETTINGS", "SourceSpec", "fetch_source", "settings_errors"]
+__all__ = [
+    "REQUIRED_SETTINGS",
+    "SECRET_MASK",
+    "SECRET_SETTINGS",
+    "SETTINGS",
+    "SourceSpec",
+    "fetch_source",
+    "masked_settings",
+    "settings_errors",
+    "unmasked_settings",
+]
 
 # Settings each kind understands (stored as JSON on the source).
 SETTINGS: dict[SourceKind, dict[str, type | tuple[type, ...]]] = {
@@ -33,7 +44,22 @@ SETTINGS: dict[SourceKind, dict[str, type | tuple[type, ...]]] = {
     SourceKind.RSS: {"programme": str, "complete": bool},
     SourceKind.VINNOVA: {"since": str, "overlap_days": int},
     SourceKind.MANUAL: {},
+    SourceKind.INTERREG: {
+        "app_id": str,
+        "index": str,
+        "api_key": str,
+        "hits_per_page": int,
+        "pause_seconds": (int, float),
+        "read_pages": bool,
+        "page_max_bytes": int,
+    },
 }
+REQUIRED_SETTINGS: dict[SourceKind, tuple[str, ...]] = {
+    SourceKind.INTERREG: ("app_id", "index", "api_key"),
+}
+# Settings that are credentials: never shown in the UI or the CLI, never logged.
+SECRET_SETTINGS = frozenset({"api_key"})
+SECRET_MASK = "********"
 # Re-read a little before the last success: a round changed during that run
 # could otherwise be missed.
 VINNOVA_OVERLAP = timedelta(days=7)
@@ -49,6 +75,27 @@ class SourceSpec:
     etag: str | None = None
     last_modified: str | None = None
     last_success_at: datetime | None = None
+    # What earlier runs stored per external id (interreg: to skip unchanged pages).
+    known: Mapping[str, KnownCall] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"SourceSpec(kind={self.kind.value!r}, url={self.url!r}, "
+            f"settings={masked_settings(self.settings)!r})"
+        )
+
+
+def masked_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` with every secret value replaced by a mask, for showing."""
+    return {k: (SECRET_MASK if k in SECRET_SETTINGS and v else v) for k, v in settings.items()}
+
+
+def unmasked_settings(new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings from a form that showed masked values: a mask left as is keeps the secret."""
+    return {
+        k: (stored.get(k) if k in SECRET_SETTINGS and v == SECRET_MASK else v)
+        for k, v in new.items()
+    }
 
 
 def settings_errors(kind: SourceKind, settings: Mapping[str, Any]) -> list[str]:
@@ -61,6 +108,9 @@ def settings_errors(kind: SourceKind, settings: Mapping[str, Any]) -> list[str]:
             problems.append(f"unknown setting {key!r} for a {kind.value} source")
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             problems.append(f"setting {key!r} has the wrong type")
+    for key in REQUIRED_SETTINGS.get(kind, ()):
+        if not settings.get(key):
+            problems.append(f"setting {key!r} is required for a {kind.value} source")
     since = settings.get("since")
     if isinstance(since, str):
         try:
@@ -130,6 +180,25 @@ def fetch_source(
             overlap = timedelta(days=int(settings.get("overlap_days", VINNOVA_OVERLAP.days)))
             since = (spec.last_success_at - overlap).date()
         return fetch_vinnova(session, spec.url, now=now, since=since)
+    if spec.kind is SourceKind.INTERREG:
+        from tracker.feeds.interreg import DEFAULT_PAUSE_SECONDS, fetch_interreg
+
+        options: dict[str, Any] = {}
+        for key in ("hits_per_page", "page_max_bytes"):
+            if key in settings:
+                options[key] = int(settings[key])
+        return fetch_interreg(
+            session,
+            spec.url,
+            app_id=str(settings["app_id"]),
+            index=str(settings["index"]),
+            api_key=str(settings["api_key"]),
+            pause_seconds=float(settings.get("pause_seconds", DEFAULT_PAUSE_SECONDS)),
+            read_pages=bool(settings.get("read_pages", True)),
+            etag=spec.etag,
+            known=spec.known,
+            **options,
+        )
     if spec.kind is SourceKind.MANUAL:
         from tracker.feeds.manual import fetch_manual
 

@@ -17,6 +17,8 @@ class CallInput:
 
     ``deadlines`` are timezone-aware; ``eligible_countries`` / ``eligible_regions``
     are filled when a source states them as data (Interreg hits list NUTS regions).
+    ``eligible_nuts`` is the eligible area as NUTS codes (regions, or else countries);
+    where it is given, it decides the region gate instead of programme names.
     ``identifier`` is the topic identifier when it differs from ``id`` (a database id).
     """
 
@@ -32,6 +34,7 @@ class CallInput:
     deadlines: tuple[datetime, ...] = ()
     eligible_countries: tuple[str, ...] = ()
     eligible_regions: tuple[str, ...] = ()
+    eligible_nuts: tuple[str, ...] = ()
     is_withdrawn: bool = False
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from tracker.matching.call import CallInput
 from tracker.matching.profile import Gates
+from tracker.matching.regions import REGION_GATE, region_reason
 from tracker.matching.text import snippet, strip_html, wordset
 
 # Countries (and their adjectives) that a call may name when it is open to some
@@ -243,7 +244,9 @@ def check_gates(
             "closed", f"Closed: the last deadline ({last.date().isoformat()}) has passed."
         )
 
-    hit = _check_interreg(compiled, texts)
+    hit = _check_region(call, g.home_region)
+    if hit is None and not call.eligible_nuts:  # names only where the area is not data
+        hit = _check_interreg(compiled, texts)
     if hit is not None:
         return hit
 
@@ -295,6 +298,16 @@ def call_texts(call: CallInput) -> dict[str, str]:
         "description": strip_html(call.description),
         "programme": strip_html(" ".join(p for p in (call.programme, call.programme_code) if p)),
     }
+
+
+def _check_region(call: CallInput, region: str) -> GateHit | None:
+    reason = region_reason(
+        call.eligible_nuts,
+        region,
+        programme=call.programme or call.title,
+        countries=call.eligible_countries,
+    )
+    return GateHit(REGION_GATE, reason) if reason is not None else None
 
 
 def _check_interreg(compiled: CompiledGates, texts: dict[str, str]) -> GateHit | None:

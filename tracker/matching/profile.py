@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tracker.matching.regions import DEFAULT_REGION, is_nuts_code
+
 LANGS = ("en", "sv", "any")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_THRESHOLD = 50.0
@@ -107,7 +109,12 @@ class GateRule:
 
 @dataclass(frozen=True)
 class Gates:
+    """Eligibility gates. ``home_region`` is the municipality's NUTS code (Östergötland
+    is SE123): a call whose eligible area, given as NUTS codes, does not contain it is
+    gated (see ``tracker.matching.regions``)."""
+
     home_country: str = "Sweden"
+    home_region: str = DEFAULT_REGION
     home_names: tuple[str, ...] = ("Sweden", "Sverige", "Swedish", "Östergötland", "SE123")
     interreg: tuple[InterregProgramme, ...] = ()
     gate_unknown_interreg: bool = True
@@ -219,6 +226,7 @@ def _prior_to_dict(p: ProgrammePrior) -> dict[str, Any]:
 def _gates_to_dict(g: Gates) -> dict[str, Any]:
     return {
         "home_country": g.home_country,
+        "home_region": g.home_region,
         "home_names": list(g.home_names),
         "gate_unknown_interreg": g.gate_unknown_interreg,
         "restricted_countries": g.restricted_countries,
@@ -377,6 +385,7 @@ def _gates(data: Any, where: str) -> Gates:
         data,
         {
             "home_country",
+            "home_region",
             "home_names",
             "interreg",
             "gate_unknown_interreg",
@@ -454,8 +463,15 @@ def _gates(data: Any, where: str) -> Gates:
         if not isinstance(value, bool):
             raise ValueError(f"{where}.{key} must be true or false")
         flags[key] = value
+    home_region = data.get("home_region", defaults.home_region)
+    if not isinstance(home_region, str) or not is_nuts_code(home_region):
+        raise ValueError(
+            f"{where}.home_region must be a NUTS code: two capital letters and up to "
+            "three letters or digits, e.g. SE123"
+        )
     return Gates(
         home_country=_str(data, "home_country", where, required=False) or defaults.home_country,
+        home_region=home_region,
         home_names=tuple(home_names),
         interreg=tuple(interreg),
         rules=tuple(rules),

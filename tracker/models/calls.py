@@ -68,6 +68,8 @@ class FundingCall(Base):
     budget_max: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     region: Mapped[str | None] = mapped_column(Text)
     eligible_applicants: Mapped[str | None] = mapped_column(Text)
+    # Eligible area as data: {"countries": [NUTS-0], "country_names": [...], "nuts": [...]}.
+    eligible_area: Mapped[dict[str, Any]] = mapped_column(default=dict)
     cross_cutting_priorities: Mapped[list[str]] = mapped_column(default=list)
     links: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[str]] = mapped_column(default=list)
@@ -75,6 +77,8 @@ class FundingCall(Base):
     # Set by the matching engine: the gate that excluded the call, if any.
     gate_code: Mapped[str | None] = mapped_column(String(64))
     gate_reason: Mapped[str | None] = mapped_column(Text)
+    # The parameters of the gate's sentence, so that it can be shown in any language.
+    gate_params: Mapped[dict[str, Any] | None]
     matched_at: Mapped[datetime | None]
 
     deadlines: Mapped[list[CallDeadline]] = relationship(

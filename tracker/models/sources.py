@@ -21,6 +21,7 @@ class SourceKind(enum.StrEnum):
     RSS = "rss"
     VINNOVA = "vinnova"
     MANUAL = "manual"
+    INTERREG = "interreg"
 
 
 class FetchStatus(enum.StrEnum):

@@ -15,7 +15,16 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
 from tracker.i18n import msg
-from tracker.models import CallChange, CallSourceLink, FundingCall, Source, SourceKind, User
+from tracker.models import (
+    CallChange,
+    CallMatch,
+    CallSourceLink,
+    FocusArea,
+    FundingCall,
+    Source,
+    SourceKind,
+    User,
+)
 from tracker.services.audit import record_event
 from tracker.services.ingest import IngestStats, upsert_calls
 
@@ -131,7 +140,8 @@ def find_call(session: Session, reference: str) -> FundingCall:
 
 
 def call_details(session: Session, call: FundingCall, *, now: datetime) -> dict[str, Any]:
-    """Everything about one call, with its description and change history."""
+    """Everything about one call: description, change history, its current matches
+    (area and score) and the gate that keeps it out of the inbox (or None)."""
     names = {s.id: s.name for s in session.scalars(select(Source))}
     details = call_summary(
         call, now=now, sources=_source_names(session, [call.id]).get(call.id, [])
@@ -171,6 +181,19 @@ def call_details(session: Session, call: FundingCall, *, now: datetime) -> dict[
             "cofinancing_rate": _money(call.cofinancing_rate),
             "region": call.region,
             "eligible_applicants": call.eligible_applicants,
+            "eligible_area": call.eligible_area or None,
+            "gate": None
+            if call.gate_code is None
+            else {"code": call.gate_code, "reason": call.gate_reason},
+            "matches": [
+                {"area": slug, "score": round(score, 1)}
+                for slug, score in session.execute(
+                    select(FocusArea.slug, CallMatch.score)
+                    .join(CallMatch, CallMatch.focus_area_id == FocusArea.id)
+                    .where(CallMatch.call_id == call.id, CallMatch.is_match.is_(True))
+                    .order_by(CallMatch.score.desc(), FocusArea.slug)
+                )
+            ],
             "keywords": call.keywords,
             "tags": call.tags,
             "cross_cutting_priorities": call.cross_cutting_priorities,

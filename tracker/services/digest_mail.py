@@ -27,9 +27,10 @@ from babel.support import Translations
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tracker.config import PROJECT_ROOT, Settings, signing_key
+from tracker.config import Settings, signing_key
 from tracker.errors import TrackerError
 from tracker.i18n import msg
+from tracker.paths import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from tracker.models import Digest
@@ -126,7 +127,7 @@ def translations(language: str) -> gettext.NullTranslations:
 @lru_cache(maxsize=4)
 def environment(language: str) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,

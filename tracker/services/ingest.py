@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from tracker.feeds.dates import STOCKHOLM, end_of_day_utc
 from tracker.feeds.errors import FetchError
 from tracker.feeds.gcpause import gc_paused
+from tracker.feeds.interreg import KnownCall
 from tracker.feeds.records import (
     CallRecord,
     FeedItem,
@@ -81,8 +82,9 @@ SOURCE_PRIORITY: dict[SourceKind, int] = {
     SourceKind.FT_SEARCH: 0,
     SourceKind.FT_BULK: 1,
     SourceKind.VINNOVA: 2,
-    SourceKind.MANUAL: 3,
-    SourceKind.RSS: 4,
+    SourceKind.INTERREG: 3,
+    SourceKind.MANUAL: 4,
+    SourceKind.RSS: 5,
 }
 BATCH_SIZE = 500
 # New rows go in through Core: one statement per batch, no per-row ORM bookkeeping.
@@ -118,6 +120,7 @@ _SCALAR_COLUMNS = (
     "opening_note",
     "cofinancing_rate",
     "region",
+    "eligible_area",
     "eligible_applicants",
     "keywords",
     "tags",
@@ -236,6 +239,7 @@ def call_values(record: Mapping[str, Any], sek_per_eur: Decimal | None = None) -
         "opening_note": record.get("opening_note"),
         "cofinancing_rate": _dec(record.get("funding_rate_pct")),
         "region": record.get("region"),
+        "eligible_area": dict(record.get("eligible_area") or {}),
         "eligible_applicants": record.get("eligible_applicants"),
         "keywords": list(record.get("keywords") or []),
         "tags": list(record.get("tags") or []),
@@ -603,6 +607,10 @@ def _link_or_create(
         return set()
     matched: list[tuple[int, _Pending]] = []
     created: list[_Pending] = []
+    # A source lists each call once: two of its entries on one page (two calls of a
+    # programme sharing its call page) are two calls, so a URL only finds the calls
+    # of other sources.
+    own_calls = {state.call_id for state in links.values()}
     for pending in fresh:
         values = pending.values
         call_id = None
@@ -610,12 +618,15 @@ def _link_or_create(
             call_id = index.by_identifier.get(values["identifier_key"])
         if call_id is None and values["url_key"]:
             call_id = index.by_url.get(values["url_key"])
+            if call_id in own_calls:
+                call_id = None
         if call_id is None:
             call_id = index.fuzzy(session, source.id, values)
         if call_id is None:
             created.append(pending)
         else:
             matched.append((call_id, pending))
+            own_calls.add(call_id)
 
     new_ids: list[int] = []
     if created:
@@ -918,7 +929,25 @@ def source_spec(session: Session, source: Source) -> SourceSpec:
         etag=source.etag,
         last_modified=source.last_modified,
         last_success_at=last_success,
+        known=_known_calls(session, source) if source.kind is SourceKind.INTERREG else {},
     )
+
+
+def _known_calls(session: Session, source: Source) -> dict[str, KnownCall]:
+    """What `source` stored per entry: its page, change stamp and description."""
+    known: dict[str, KnownCall] = {}
+    for external_id, record in session.execute(
+        select(CallSourceLink.external_id, CallSourceLink.record).where(
+            CallSourceLink.source_id == source.id
+        )
+    ):
+        record = record or {}
+        known[external_id] = KnownCall(
+            url=record.get("url"),
+            source_version=record.get("source_version"),
+            description_html=record.get("description_html"),
+        )
+    return known
 
 
 def _run(

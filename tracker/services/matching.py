@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import NotFound, ValidationFailed
-from tracker.i18n import msg
+from tracker.i18n import Message, msg
 from tracker.matching.call import CallInput
 from tracker.matching.engine import CompiledProfile, compile_profile, match_call
 from tracker.matching.learning import Decision, LearnedModel, train
@@ -41,6 +41,7 @@ from tracker.matching.profile import (
 from tracker.matching.profile import (
     FocusArea as AreaSpec,
 )
+from tracker.matching.regions import is_nuts_code
 from tracker.matching.text import strip_html
 from tracker.models import (
     CallMatch,
@@ -305,6 +306,27 @@ def save_profile_settings(
     )
 
 
+def set_home_region(
+    session: Session, code: str, *, actor: User | None, now: datetime
+) -> StrategyProfile:
+    """Change the municipality's region (a NUTS code) the region gate checks against."""
+    region = code.strip().upper()
+    if not is_nuts_code(region):
+        raise ValidationFailed(
+            msg("%(code)s is not a NUTS code (e.g. SE123 for Östergötland).", code=code.strip()),
+            {"home_region": msg("give a NUTS code, e.g. SE123")},
+        )
+    row = ensure_default_profile(session, now=now)
+    profile = profile_of(row)
+    return save_profile_version(
+        session,
+        replace(profile, gates=replace(profile.gates, home_region=region)),
+        actor=actor,
+        now=now,
+        retired=retired_areas(row),
+    )
+
+
 _FIELD_MESSAGES = {
     "slug": msg("use lower-case words joined by hyphens, e.g. energy-environment"),
     "name_sv": msg("required"),
@@ -364,9 +386,12 @@ def call_input(call: FundingCall) -> CallInput:
     identifier = call.identifier or ""
     if call.parent_identifier and not CallInput(id="", title="", identifier=identifier).topic_id:
         identifier = call.parent_identifier
+    area = call.eligible_area or {}
     return CallInput(
         id=str(call.id),
         identifier=identifier,
+        eligible_countries=tuple(area.get("country_names") or ()),
+        eligible_nuts=tuple(area.get("nuts") or area.get("countries") or ()),
         is_withdrawn=call.is_withdrawn,
         title=call.title,
         call_title=call.call_title or "",
@@ -458,9 +483,11 @@ def match_calls(
                     "id": call.id,
                     "gate_code": gate.code if gate else None,
                     "gate_reason": gate.reason if gate else None,
+                    "gate_params": gate_params(gate.reason) if gate else None,
                     "matched_at": now,
                 }
             )
+            basis = _text_basis(call)
             for area in result.areas:
                 match_rows.append(
                     {
@@ -468,7 +495,7 @@ def match_calls(
                         "focus_area_id": areas[area.slug],
                         "score": area.score,
                         "is_match": area.is_match,
-                        "evidence": [e.to_dict() for e in area.evidence],
+                        "evidence": [*basis, *(e.to_dict() for e in area.evidence)],
                         "matched_at": matched_since.get((call.id, area.slug), now)
                         if area.is_match
                         else now,
@@ -490,6 +517,21 @@ def match_calls(
         "matched %d calls (%d match an area, %d gated) in %.1f s", len(ids), matched, gated, seconds
     )
     return MatchRun(calls=len(ids), matched=matched, gated=gated, seconds=seconds)
+
+
+def gate_params(reason: str) -> dict[str, Any] | None:
+    """The parameters of a gate's sentence, when it can be shown in another language."""
+    return dict(reason.params) if isinstance(reason, Message) and reason.params else None
+
+
+NO_TEXT_BASIS = msg("No description: matched on title, themes and programme only.")
+
+
+def _text_basis(call: FundingCall) -> list[dict[str, Any]]:
+    """Evidence that a call without text was matched on little (its page was not read)."""
+    if call.description_text or call.summary:
+        return []
+    return [{"kind": "basis", "text": str(NO_TEXT_BASIS), "weight": 0.0}]
 
 
 def call_matches(session: Session, call_id: int) -> list[tuple[FocusArea, CallMatch]]:

@@ -33,8 +33,8 @@ from tracker.models import (
     Watch,
 )
 from tracker.services.digests import subscribed_areas
+from tracker.services.health import Problem, ProblemKind, system_problems
 from tracker.services.inbox import active_areas
-from tracker.services.sources import source_health
 
 # Visits closer together than this are one sitting: "new since your last visit" keeps
 # counting from the visit before it, so reloading the page does not empty the list.
@@ -90,15 +90,6 @@ class MilestoneItem:
 
 
 @dataclass(frozen=True)
-class FailingSource:
-    source_id: int
-    name: str
-    last_error: str | None
-    last_error_at: datetime | None
-    last_success_at: datetime | None
-
-
-@dataclass(frozen=True)
 class Overview:
     assigned_to_me: list[CallItem]
     my_office: list[CallItem]
@@ -111,7 +102,9 @@ class Overview:
     week_start: date
     week_end: date
     pipeline: list[tuple[TriageState, int]]
-    failing_sources: list[FailingSource] = field(default_factory=list)
+    # Sources whose latest fetch failed (the banner on every page waits until a source has
+    # been down for a while; the start page tells an admin at once).
+    failing_sources: list[Problem] = field(default_factory=list)
 
 
 def record_visit(session: Session, user: User, *, now: datetime) -> datetime | None:
@@ -385,19 +378,9 @@ def pipeline(session: Session, *, now: datetime) -> list[tuple[TriageState, int]
     return list(counts.items())
 
 
-def failing_sources(session: Session, *, now: datetime) -> list[FailingSource]:
-    """Enabled sources whose last fetch failed."""
-    return [
-        FailingSource(
-            source_id=h.source.id,
-            name=h.source.name,
-            last_error=h.last_error,
-            last_error_at=h.last_error_at,
-            last_success_at=h.last_success_at,
-        )
-        for h in source_health(session, now=now)
-        if h.source.is_enabled and h.is_failing
-    ]
+def failing_sources(session: Session, *, now: datetime) -> list[Problem]:
+    """Enabled sources whose latest fetch failed."""
+    return [p for p in system_problems(session, now=now) if p.kind is ProblemKind.SOURCE_FAILING]
 
 
 def my_overview(

@@ -15,7 +15,7 @@ from tracker.config import Settings, parse_interval
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
 from tracker.feeds.records import SourceKind as FeedKind
-from tracker.feeds.registry import settings_errors
+from tracker.feeds.registry import settings_errors, unmasked_settings
 from tracker.i18n import Message, msg
 from tracker.models import (
     CallSourceLink,
@@ -169,8 +169,12 @@ def update_source(
     actor: User | None,
     now: datetime,
 ) -> Source:
-    """Change a source's name, address, schedule, settings or state."""
+    """Change a source's name, address, schedule, settings or state.
+
+    A secret setting given as the mask the forms show (``SECRET_MASK``) keeps its value.
+    """
     name, url, every = name.strip(), url.strip(), every.strip().lower()
+    settings = unmasked_settings(settings, source.settings or {})
     _, errors = _validate(
         session,
         name=name,

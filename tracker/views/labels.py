@@ -4,9 +4,10 @@ reader's language, and the highlighting of match evidence; registered as templat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from babel.numbers import format_decimal
 from flask.sansio.app import App
@@ -15,7 +16,10 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from tracker import web
+from tracker.i18n import Message
+from tracker.matching.regions import REGION_GATE, REGION_REASON
 from tracker.models import DismissReason, TriageState
+from tracker.services.matching import NO_TEXT_BASIS
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
 # for a call but "Beviljat" for a project).
@@ -60,7 +64,11 @@ EVIDENCE_LABELS: dict[str, LazyString] = {
     "prior": _l("Programme"),
     "breadth": _l("Breadth of the match"),
     "feedback": _l("Learned from decisions"),
+    "basis": _l("Basis"),
 }
+
+# Gates whose sentence is stored as parameters (FundingCall.gate_params), by code.
+GATE_SENTENCES = {REGION_GATE: REGION_REASON}
 
 
 FIELD_LABELS: dict[str, LazyString] = {
@@ -92,6 +100,24 @@ def status_label(status: str) -> str:
 def evidence_label(kind: str) -> str:
     labels = EVIDENCE_LABELS
     return str(labels.get(kind, kind))
+
+
+def gate_text(code: str | None, reason: str | None, params: Mapping[str, Any] | None) -> str:
+    """A call's gate in the reader's language (the stored English sentence otherwise)."""
+    template = GATE_SENTENCES.get(code or "")
+    if template is not None and params:
+        try:
+            return web.translate(Message(template, dict(params)))
+        except (KeyError, TypeError, ValueError):  # parameters of an older sentence
+            pass
+    return reason or ""
+
+
+def evidence_text(kind: str, text: str) -> str:
+    """Evidence written by the tracker itself, in the reader's language."""
+    if kind == "basis" and text == str(NO_TEXT_BASIS):
+        return web.translate(NO_TEXT_BASIS)
+    return text
 
 
 def field_label(name: str | None) -> str:
@@ -141,6 +167,8 @@ def register(app: App) -> None:
     app.add_template_global(reason_label)
     app.add_template_global(status_label)
     app.add_template_global(evidence_label)
+    app.add_template_global(evidence_text)
+    app.add_template_global(gate_text)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
     app.add_template_filter(highlight)

@@ -16,9 +16,11 @@ from tracker import web
 from tracker.errors import ValidationFailed
 from tracker.feeds.errors import FetchError
 from tracker.feeds.manual import COLUMNS
+from tracker.feeds.registry import masked_settings
 from tracker.i18n import msg
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
 from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
+from tracker.services.health import FETCH_JOB, last_job_error
 from tracker.services.sources import (
     add_source,
     get_source,
@@ -80,6 +82,7 @@ def index() -> Response | str | tuple[str, int]:
     return render_template(
         "sources/index.html",
         health=source_health(session, now=now),
+        fetch_job_error=last_job_error(session, FETCH_JOB),
         kinds=[kind.value for kind in SourceKind],
         form=form,
         errors=errors,
@@ -96,7 +99,10 @@ def edit(source_id: int) -> Response | str | tuple[str, int]:
         "name": source.name,
         "url": source.url,
         "every": source.every,
-        "settings": json.dumps(source.settings, ensure_ascii=False) if source.settings else "",
+        # Secrets (the interreg search key) are shown masked; the mask sent back keeps them.
+        "settings": json.dumps(masked_settings(source.settings), ensure_ascii=False)
+        if source.settings
+        else "",
         "enabled": "on" if source.is_enabled else "",
     }
     errors: dict[str, str] = {}

@@ -34,6 +34,7 @@ from tracker.services.matching import (
     retired_areas,
     save_area,
     save_profile_settings,
+    set_home_region,
 )
 
 bp = Blueprint("strategy", __name__, url_prefix="/strategy")
@@ -47,6 +48,7 @@ KINDS = {
     "breadth": _l("Breadth"),
     "feedback": _l("Staff decisions"),
     "gate": _l("Not eligible"),
+    "basis": _l("Basis"),
 }
 FIELDS = {
     "title": _l("title"),
@@ -179,6 +181,23 @@ def settings() -> Response | str | tuple[str, int]:
         "context": json.dumps(row.context, indent=2, ensure_ascii=False),
     }
     return render_template("strategy/settings.html", form=form, errors={})
+
+
+@bp.route("/region", methods=["POST"])
+@web.requires(Role.ADMIN)
+def region() -> Response:
+    session = web.db()
+    try:
+        set_home_region(
+            session, request.form.get("home_region", ""), actor=web.require_user(), now=web.now()
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        flash(web.translate(exc.args[0] if exc.args else exc), "error")
+        return redirect(url_for("strategy.index"))
+    session.commit()
+    flash(_("Saved as a new version of the profile; every call will be matched again."), "info")
+    return redirect(url_for("strategy.index"))
 
 
 @bp.route("/rematch", methods=["POST"])
