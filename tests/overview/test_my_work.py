@@ -105,11 +105,13 @@ def test_my_work_gathers_what_needs_me(
 
 
 def test_new_since_the_visit_before_this_sitting(session: Session, sara: User) -> None:
-    assert record_visit(session, sara, now=NOW) is None
+    assert record_visit(session, sara.id, now=NOW) is None
     # Reloading within the sitting keeps counting from the same point.
-    assert record_visit(session, sara, now=NOW + timedelta(minutes=10)) is None
-    assert record_visit(session, sara, now=NOW + timedelta(hours=3)) == NOW + timedelta(minutes=10)
-    assert record_visit(session, sara, now=NOW + timedelta(hours=3, minutes=5)) == (
+    assert record_visit(session, sara.id, now=NOW + timedelta(minutes=10)) is None
+    assert record_visit(session, sara.id, now=NOW + timedelta(hours=3)) == NOW + timedelta(
+        minutes=10
+    )
+    assert record_visit(session, sara.id, now=NOW + timedelta(hours=3, minutes=5)) == (
         NOW + timedelta(minutes=10)
     )
 

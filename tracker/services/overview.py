@@ -107,19 +107,29 @@ class Overview:
     failing_sources: list[Problem] = field(default_factory=list)
 
 
-def record_visit(session: Session, user: User, *, now: datetime) -> datetime | None:
-    """Note that ``user`` looks at the start page now; returns the visit before the current
-    sitting (None on the first visit), from which "new" counts."""
-    visit = session.get(UserVisit, user.id)
+def visit_since(session: Session, user_id: int, *, now: datetime) -> datetime | None:
+    """The visit before the current sitting of ``user_id`` (None before any), from which
+    "new" counts; reads only."""
+    visit = session.get(UserVisit, user_id)
     if visit is None:
-        session.add(UserVisit(user_id=user.id, last_visit_at=now, previous_visit_at=None))
-        session.flush()
         return None
     if now - visit.last_visit_at >= SITTING:
-        visit.previous_visit_at = visit.last_visit_at
-    visit.last_visit_at = now
-    session.flush()
+        return visit.last_visit_at
     return visit.previous_visit_at
+
+
+def record_visit(session: Session, user_id: int, *, now: datetime) -> datetime | None:
+    """Note that ``user_id`` looks at the start page now; returns ``visit_since`` as it was
+    before this visit."""
+    since = visit_since(session, user_id, now=now)
+    visit = session.get(UserVisit, user_id)
+    if visit is None:
+        session.add(UserVisit(user_id=user_id, last_visit_at=now, previous_visit_at=None))
+    else:
+        visit.previous_visit_at = since
+        visit.last_visit_at = now
+    session.flush()
+    return since
 
 
 def _next_deadlines(
