@@ -8,6 +8,7 @@ a transaction that is rolled back afterwards, and the app under test joins that 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,19 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def local_fetch_folders() -> list[str]:
+    """Where tests keep files that sources read through file:// URLs."""
+    return [tempfile.gettempdir(), str(Path(__file__).parent / "fixtures"), str(samples_dir())]
+
+
 def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
     raw: dict[str, Any] = {
         "app": {"secret_key": "test-secret-key-not-for-production"},
         "database": {"url": database_url},
         "mail": {"base_url": "http://tracker.test"},
+        # The suite's feeds are served from 127.0.0.1 and temporary folders, which the
+        # default refuses (tests/feeds/test_addresses.py shows it).
+        "fetch": {"allow_private_addresses": True, "allow_local_folders": local_fetch_folders()},
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
@@ -164,8 +173,11 @@ def runner(
 ) -> Iterator[TrackerCli]:
     """The CLI on the test database. Its commits are real, so every table is emptied after."""
     config_file = tmp_path / "config.toml"
+    folders = ", ".join(f'"{folder}"' for folder in local_fetch_folders())
     config_file.write_text(
-        f'[app]\nsecret_key = "cli-test"\n[database]\nurl = "{database_url}"\n', encoding="utf-8"
+        f'[app]\nsecret_key = "cli-test"\n[database]\nurl = "{database_url}"\n'
+        f"[fetch]\nallow_private_addresses = true\nallow_local_folders = [{folders}]\n",
+        encoding="utf-8",
     )
     yield TrackerCli(config_file, clock)
     empty_all_tables(engine)

@@ -80,6 +80,15 @@ class FetchSettings:
     max_response_bytes: int = 200_000_000
     max_retries: int = 3
     user_agent: str = "tracker/0.1 (EU funding opportunity tracker; Norrkoping municipality)"
+    total_timeout_seconds: float = 600.0
+    min_bytes_per_read_timeout: int = 1024
+    run_timeout_seconds: float = 1800.0
+    max_requests_per_run: int = 500
+    max_bytes_per_run: int = 1_000_000_000
+    max_items_per_run: int = 50_000
+    parallel_sources: int = 4
+    allow_private_addresses: bool = False
+    allow_local_folders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,6 +327,10 @@ def _convert(value: Any, type_: Any, key: str, origin: str) -> Any:
         return value
     if origin_type in (types.UnionType, typing.Union):
         raise ConfigError(f"{source}: unsupported type")
+    if origin_type is tuple and typing.get_args(type_) == (str, Ellipsis):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: expected a list of strings, got {value!r}")
+        return tuple(value)
     if type_ is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: expected true or false, got {value!r}")
@@ -355,6 +368,9 @@ def _from_text(text: str, type_: Any, source: str) -> Any:
             return float(text)
         except ValueError:
             raise ConfigError(f"{source}: expected a number, got {text!r}") from None
+    if typing.get_origin(type_) is tuple:
+        # A list in one variable: the items separated by the platform's path separator.
+        return [part for part in text.split(os.pathsep) if part]
     return text
 
 

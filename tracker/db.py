@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +46,16 @@ def writing_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
         return sessionmaker(**{**factory.kw, "bind": bind.execution_options(**options)})
     return factory
+
+
+def take_turns(session: Session, name: str) -> None:
+    """Hold the database-wide lock ``name`` until the session's transaction ends, so that units
+    of work that would write the same rows (two matching runs storing verdicts for one call,
+    two fetches of one source) take turns across processes instead of one failing on a unique
+    key. PostgreSQL: a transaction-level advisory lock. SQLite needs none: its writers already
+    take turns on the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
 
 
 def is_busy_error(exc: BaseException) -> bool:

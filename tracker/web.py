@@ -4,9 +4,10 @@ user, role checks, CSRF and the language."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
+from tracker.background import BackgroundFetches
 from tracker.clock import Clock, system_clock
 from tracker.config import Settings
 from tracker.db import for_writing
@@ -35,6 +37,9 @@ class AppState:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = system_clock
+    background: BackgroundFetches = field(
+        default_factory=lambda: BackgroundFetches(system_clock, inline=True)
+    )
 
 
 def app_state(app: Flask | None = None) -> AppState:
@@ -114,6 +119,17 @@ def csrf_token() -> str:
         token = secrets.token_urlsafe(32)
         session["csrf_token"] = token
     return token
+
+
+def reject_control_characters() -> None:
+    """A NUL (or another control character) in the query string is never a real filter,
+    and no database takes NUL in text: 400 instead of an error deep in a query."""
+    for key, value in request.args.items(multi=True):
+        if _CONTROL.search(key) or _CONTROL.search(value):
+            abort(400)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_csrf() -> None:

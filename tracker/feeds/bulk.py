@@ -19,9 +19,11 @@ from typing import IO, Any
 import ijson
 import requests
 
-from tracker.feeds.dates import from_epoch_ms, parse_iso_utc
+from tracker.calltime import PORTAL_ZONE
+from tracker.feeds.dates import from_epoch_ms, given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
+from tracker.feeds.jsonstream import MAX_DEPTH, TOO_DEEP, stream_array
 from tracker.feeds.records import (
     CallLink,
     CallRecord,
@@ -41,7 +43,7 @@ __all__ = ["ITEMS_PATH", "fetch_bulk", "parse_bulk", "parse_bulk_item"]
 
 log = logging.getLogger(__name__)
 
-ITEMS_PATH = "fundingData.GrantTenderObj.item"
+ITEMS_PATH = ("fundingData", "GrantTenderObj")
 CALL_TYPES = frozenset({"1", "2", "8"})
 CASCADE_TYPE = "8"
 
@@ -100,7 +102,7 @@ def parse_bulk(stream: IO[bytes], result: FetchResult | None = None) -> Iterator
     """
     seen: set[str] = set()
     try:
-        for obj in ijson.items(stream, ITEMS_PATH, use_float=True):
+        for obj in stream_array(stream, ITEMS_PATH):
             item = parse_bulk_item(obj)
             if item is None:
                 if result is not None:
@@ -120,6 +122,11 @@ def parse_bulk(stream: IO[bytes], result: FetchResult | None = None) -> Iterator
 
 def parse_bulk_item(obj: Any) -> FeedItem | None:
     """One ``GrantTenderObj``: a record, a quarantined item, or None (not a call)."""
+    if obj is TOO_DEEP:
+        return Quarantined(
+            raw={"unreadable": f"nested deeper than {MAX_DEPTH} levels"},
+            reason=f"bulk item nested deeper than {MAX_DEPTH} levels",
+        )
     if not isinstance(obj, Mapping):
         return Quarantined(raw=obj, reason="bulk item is not an object")
     kind = str(obj.get("type", "")).strip()
@@ -195,7 +202,7 @@ def parse_bulk_item(obj: Any) -> FeedItem | None:
         language="en",
         published_at=_epoch(obj.get("publicationDateLong"), "publicationDateLong", warnings),
         opens_at=opening,
-        deadlines=make_deadlines(((m, _is_midnight(m)) for m in moments), model),
+        deadlines=make_deadlines((given_as_day(m) for m in moments), model),
         deadline_model=model,
         keywords=_strings(obj.get("keywords"), exclude={identifier, obj.get("callIdentifier")}),
         tags=_strings(obj.get("tags")),
@@ -245,10 +252,6 @@ def _epochs(values: Any, name: str, warnings: list[str]) -> list[datetime]:
     return [m for v in values if (m := _epoch(v, name, warnings)) is not None]
 
 
-def _is_midnight(moment: datetime) -> bool:
-    return moment.hour == 0 and moment.minute == 0 and moment.second == 0
-
-
 def _strings(values: Any, exclude: set[Any] | None = None) -> tuple[str, ...]:
     if not isinstance(values, list):
         return ()
@@ -281,7 +284,7 @@ def _updates(values: Any) -> tuple[CallUpdate, ...]:
             continue
         stamp = _text(item.get("lastChangeDate")) or _text(item.get("approvalDate"))
         try:
-            published = parse_iso_utc(stamp)
+            published = parse_iso_utc(stamp, naive_zone=PORTAL_ZONE)
         except ValueError:
             published = None
         out.append(CallUpdate(html=str(item["content"]), published_at=published))

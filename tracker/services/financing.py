@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker.calltime import local_day
 from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.models import (
@@ -45,7 +46,6 @@ from tracker.services.fields import (
 )
 from tracker.services.projects import apply_changes, to_json
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CENT = Decimal("0.01")
 
 
@@ -116,7 +116,7 @@ def read_funder_form(raw: Mapping[str, str]) -> FunderData:
     except FieldError as exc:
         errors["typical_max_rate"] = exc.message
     source_text = clean(raw.get("source_id"))
-    if source_text and not source_text.isdigit():
+    if source_text and not source_text.isdecimal():
         errors["source_id"] = msg("choose from the list")
     if errors:
         raise ValidationFailed("; ".join(errors.values()), errors)
@@ -235,9 +235,9 @@ def read_line_form(raw: Mapping[str, str]) -> LineData:
         "note": clean(raw.get("note")),
     }
     funder = clean(raw.get("funder_id"))
-    if not funder.isdigit():
+    if not funder.isdecimal():
         errors["funder_id"] = msg("choose a funder")
-    values["funder_id"] = int(funder) if funder.isdigit() else 0
+    values["funder_id"] = int(funder) if funder.isdecimal() else 0
     try:
         values["amount"] = parse_amount(raw.get("amount"), lenient=True)
         if values["amount"] is None or values["amount"] == 0:
@@ -258,9 +258,9 @@ def read_line_form(raw: Mapping[str, str]) -> LineData:
     except FieldError as exc:
         errors["meeting_on"] = exc.message
     applicant = clean(raw.get("applicant_id"))
-    if applicant and not applicant.isdigit():
+    if applicant and not applicant.isdecimal():
         errors["applicant_id"] = msg("choose from the list")
-    values["applicant_id"] = int(applicant) if applicant.isdigit() else None
+    values["applicant_id"] = int(applicant) if applicant.isdecimal() else None
     if errors:
         raise ValidationFailed("; ".join(errors.values()), errors)
     return LineData(**values)
@@ -467,7 +467,7 @@ def check_financing_plan(
     *,
     sek_per_eur: Decimal,
     now: datetime,
-    tz: ZoneInfo = STOCKHOLM,
+    tz: ZoneInfo,
 ) -> FinancingPlan:
     """Coverage of the municipality's budget, each funder's rules checked against the
     project, and decisions that come too late for the call's deadline."""
@@ -643,7 +643,7 @@ def _deadline_findings(project: Project, *, now: datetime, tz: ZoneInfo) -> list
     deadline = call_deadline(project, now=now)
     if deadline is None:
         return []
-    deadline_day = deadline.astimezone(tz).date()
+    deadline_day = local_day(deadline, tz)
     found = []
     for line in project.lines:
         if not line.is_undecided:

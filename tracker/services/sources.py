@@ -36,6 +36,7 @@ __all__ = [
     "get_source_by_name",
     "http_session",
     "list_sources",
+    "note_fetch_now",
     "request_fetch",
     "set_source_enabled",
     "source_health",
@@ -54,6 +55,14 @@ def http_session(settings: Settings) -> TrackerSession:
             max_bytes=settings.fetch.max_response_bytes,
             max_retries=settings.fetch.max_retries,
             user_agent=settings.fetch.user_agent,
+            total_timeout=settings.fetch.total_timeout_seconds,
+            min_bytes_per_read_timeout=settings.fetch.min_bytes_per_read_timeout,
+            run_timeout=settings.fetch.run_timeout_seconds,
+            max_requests_per_run=settings.fetch.max_requests_per_run,
+            max_bytes_per_run=settings.fetch.max_bytes_per_run,
+            max_items_per_run=settings.fetch.max_items_per_run,
+            allow_private_addresses=settings.fetch.allow_private_addresses,
+            allow_local_folders=settings.fetch.allow_local_folders,
         )
     )
 
@@ -224,6 +233,14 @@ def set_source_enabled(
             now=now,
         )
     return source
+
+
+def note_fetch_now(session: Session, source: Source, *, actor: User | None, now: datetime) -> None:
+    """Check that ``source`` may be fetched now and record who asked (the caller starts it)."""
+    if not source.is_enabled:
+        raise ValidationFailed(msg("A disabled source is not fetched."))
+    record_event(session, "source.fetch", "source", source.id, actor=actor, now=now)
+    session.flush()
 
 
 def request_fetch(session: Session, source: Source, *, actor: User | None, now: datetime) -> None:

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import nh3
 from flask import (
     Blueprint,
     abort,
@@ -34,7 +33,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import STATUS_FILTERS, CallStatus, local_day
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
+from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
 from tracker.services import review as review_service
@@ -108,6 +109,7 @@ def inbox() -> Response | tuple[str, int]:
         saved_filters=review_service.list_saved_filters(session, user),
         current_query=urlencode(query),
         reasons=list(DismissReason),
+        statuses=("", *STATUS_FILTERS),
         can_edit=user.role.allows(Role.EDITOR),
         page_url=lambda n: _inbox_url(filters.to_query(page=n)),
         area_url=lambda slug: _inbox_url(filters.to_query(area=slug, page=1)),
@@ -169,10 +171,16 @@ class _ExportFormat:
         self.tz = web.settings().tz
         self.states = {s: labels.state_label(s) for s in TriageState}
         self.reasons = {r: labels.reason_label(r) for r in DismissReason}
-        self.statuses = {s: labels.status_label(s) for s in ("open", "forthcoming", "closed")}
+        self.statuses: dict[str, str] = {s: labels.status_label(s) for s in CallStatus}
 
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(self.tz).replace(tzinfo=None) if moment is not None else None
+
+    def deadline(self, moment: datetime | None, date_only: bool) -> date | datetime | None:
+        """The same moment as the inbox shows: a date for a deadline given as a day."""
+        if moment is not None and date_only:
+            return local_day(moment, self.tz)
+        return self.local(moment)
 
     def values(self, row: InboxRow) -> list[Any]:
         return [
@@ -182,7 +190,7 @@ class _ExportFormat:
             row.programme_label or row.programme_code or "",
             self.statuses.get(row.status, row.status),
             self.local(row.opens_at),
-            self.local(row.next_deadline),
+            self.deadline(row.next_deadline, row.next_deadline_date_only),
             round(row.score, 1),
             ", ".join(f"{a.name(self.language)} ({a.score:.0f})" for a in row.areas),
             self.states[row.state],
@@ -190,7 +198,7 @@ class _ExportFormat:
             row.office_name(self.language) or "",
             row.assignee_name or "",
             float(row.budget_total_eur) if row.budget_total_eur is not None else None,
-            row.url or "",
+            safe_url(row.url) or "",
         ]
 
 
@@ -213,7 +221,7 @@ def _csv_cell(value: Any) -> str:
 
 
 def _filename(extension: str, now: datetime) -> str:
-    stamp = now.astimezone(web.settings().tz).strftime("%Y-%m-%d")
+    stamp = local_day(now, web.settings().tz).isoformat()
     return f"calls-{stamp}.{extension}"
 
 
@@ -271,6 +279,8 @@ def export_xlsx() -> Response:
                 cell.data_type = "s"  # text, even when it starts with "="
             elif isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         sheet.append(cells)
     output = io.BytesIO()
@@ -287,7 +297,7 @@ def export_xlsx() -> Response:
 def bulk_dismiss() -> Response:
     session = web.db()
     back = url_for("calls.inbox") + _back_query()
-    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
     try:
         reason = review_service.parse_reason(request.form.get("reason"))
         if reason is None:
@@ -390,7 +400,7 @@ def _render_call(
     now = web.now()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    description_html = nh3.clean(call.description_html) if call.description_html else None
+    description_html = sanitize_html(call.description_html) or None
     return render_template(
         "calls/call.html",
         call=call,
@@ -492,7 +502,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             if office is None:
                 raise ValidationFailed(msg("choose an office"), {"office": msg("choose an office")})
         if assignee_id:
-            assignee = session.get(User, int(assignee_id)) if assignee_id.isdigit() else None
+            assignee = session.get(User, int(assignee_id)) if assignee_id.isdecimal() else None
             if assignee is None:
                 raise ValidationFailed(msg("choose a person"), {"assignee": msg("choose a person")})
         review_service.assign(

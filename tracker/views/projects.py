@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import local_day
 from tracker.errors import ValidationFailed
 from tracker.models import (
     CoFinancingLine,
@@ -117,9 +118,9 @@ def index() -> str:
     status_text = request.args.get("status", "")
     status = ProjectStatus(status_text) if status_text in set(ProjectStatus) else None
     office_text = request.args.get("office", "")
-    office_id = int(office_text) if office_text.isdigit() else None
+    office_id = int(office_text) if office_text.isdecimal() and len(office_text) <= 9 else None
     year_text = request.args.get("year", "")
-    year = int(year_text) if year_text.isdigit() else None
+    year = int(year_text) if _is_year(year_text) else None
     text = request.args.get("q", "").strip()
     projects = list_projects(session, status=status, office_id=office_id, year=year, text=text)
     years = sorted(
@@ -346,7 +347,7 @@ def add_partner_view(project_id: int) -> Response | tuple[str, int]:
     project = get_project(session, project_id)
     organisation_text = request.form.get("organisation_id", "")
     role_text = request.form.get("role", "")
-    if not organisation_text.isdigit() or role_text not in set(ProjectRole):
+    if not organisation_text.isdecimal() or role_text not in set(ProjectRole):
         errors = {"organisation_id": _("Choose an organisation and its role.")}
         return _render_detail(project, partner_errors=errors), 422
     organisation = get_organisation(session, int(organisation_text))
@@ -468,7 +469,7 @@ def remove_line_view(project_id: int, line_id: int) -> Response:
 @bp.route("/export.<any(csv, xlsx):fmt>")
 @web.requires(Role.VIEWER)
 def export(fmt: str) -> Response:
-    filename = f"projects-{web.now().astimezone(web.settings().tz).date().isoformat()}.{fmt}"
+    filename = f"projects-{local_day(web.now(), web.settings().tz).isoformat()}.{fmt}"
     data = export_projects(list_for_export(web.db()), filename)
     mimetype = (
         "text/csv; charset=utf-8"
@@ -510,3 +511,7 @@ def import_view() -> str | tuple[str, int]:
     session.commit()
     flash(_("Import done."), "info")
     return render_template("projects/import.html", **context)
+
+
+def _is_year(text: str) -> bool:
+    return len(text) == 4 and text.isdecimal() and 1900 <= int(text) <= 2200
