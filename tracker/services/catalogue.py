@@ -30,7 +30,12 @@ from tracker.models import (
     SourceKind,
     TriageState,
 )
-from tracker.services.inbox import MAX_QUERY_LENGTH, UnknownFilterValue, substring_condition
+from tracker.services.inbox import (
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    UnknownFilterValue,
+    substring_condition,
+)
 from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
 
 PAGE_SIZE = 25
@@ -90,7 +95,7 @@ def parse_catalogue_filters(
     values["gate"] = text("gate", 64)
     page = text("page")
     if page:
-        if page.isdigit() and int(page) >= 1:
+        if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
             values["page"] = int(page)
         else:
             errors["page"] = msg("the page must be a positive number")
