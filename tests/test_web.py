@@ -177,10 +177,10 @@ def test_language_switch_to_english_is_remembered_for_the_user(
 ) -> None:
     user = make_user(session, role=Role.VIEWER)
     login(client, user)
-    assert "Översikt" in client.get("/").get_data(as_text=True)
+    assert "Min översikt" in client.get("/").get_data(as_text=True)
     client.post("/language", data={"language": "en", "next": "/", "csrf_token": csrf})
     html = client.get("/").get_data(as_text=True)
-    assert '<html lang="en">' in html and "Overview" in html
+    assert '<html lang="en">' in html and "My work" in html
     session.refresh(user)
     assert user.language == "en"
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.factories import NOW, make_call
 from tracker.models import CallMatch, FocusArea, FundingCall, StrategyProfile
 from tracker.services.inbox import refresh_inbox_entries
+from tracker.services.search import refresh_search_terms
 
 _counter = itertools.count(1)
 
@@ -94,6 +95,7 @@ def make_matched_call(
         )
     session.flush()
     refresh_inbox_entries(session, [call.id], now=now)
+    refresh_search_terms(session, [call.id], now=now)
     return call
 
 

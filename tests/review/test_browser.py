@@ -152,7 +152,7 @@ def test_an_officer_triages_a_call_and_finds_it_again(
             page.get_by_label("Fokusområde", exact=True).select_option(
                 label="Kultur, kreativitet och musik"
             )
-            page.get_by_label("Sök i titel och beskrivning").fill("festival")
+            page.get_by_label("Sök (svenska eller engelska)").fill("festival")
             page.get_by_role("button", name="Visa utlysningar").click()
             expect(page).to_have_url(re.compile(r"area=culture-music.*q=festival"))
             rows = page.locator("table.inbox tbody tr")

@@ -23,8 +23,9 @@ from tracker.models import Role
 PAGES: dict[str, tuple[str, ...]] = {
     "/calls": (
         "area", "office", "programme", "status", "deadline_within", "state", "source",
-        "min_score", "q", "page",
+        "min_score", "q", "mine", "page",
     ),
+    "/catalogue": ("q", "status", "source", "programme", "gate", "page"),
     "/calls/export.csv": ("status", "deadline_within", "state", "min_score", "q", "page"),
     "/calls/export.xlsx": ("status", "deadline_within", "min_score", "q"),
     "/calendar": ("month",),

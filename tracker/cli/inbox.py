@@ -24,3 +24,16 @@ def refresh(obj: CliContext) -> None:
     with session_scope(obj.session_factory) as session:
         count = refresh_inbox_entries(session, None, now=obj.clock())
     click.echo(f"{count} calls in the inbox")
+
+
+@group.command("reindex")
+@pass_context
+@expected_failures
+def reindex(obj: CliContext) -> None:
+    """Rebuild the search index of every call (its texts as Swedish and English stems), after
+    a change of the search glossary or to repair."""
+    from tracker.services.search import refresh_search_terms
+
+    with session_scope(obj.session_factory) as session:
+        count = refresh_search_terms(session, None, now=obj.clock())
+    click.echo(f"{count} calls indexed for search")

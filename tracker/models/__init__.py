@@ -25,6 +25,7 @@ from tracker.models.organisations import (
     SisterCity,
     SisterCityRelation,
 )
+from tracker.models.overview import UserVisit
 from tracker.models.projects import (
     CoFinancingLine,
     Contribution,
@@ -51,6 +52,7 @@ from tracker.models.review import (
     TriageState,
     Watch,
 )
+from tracker.models.search import CallSearchTerms
 from tracker.models.sources import FetchRun, FetchStatus, QuarantinedItem, Source, SourceKind
 from tracker.models.strategy import (
     DecisionSource,
@@ -68,6 +70,7 @@ __all__ = [
     "CallDeadline",
     "CallMatch",
     "CallReview",
+    "CallSearchTerms",
     "CallSourceLink",
     "CoFinancingLine",
     "Comment",
@@ -119,5 +122,6 @@ __all__ = [
     "TriageEvent",
     "TriageState",
     "User",
+    "UserVisit",
     "Watch",
 ]

@@ -52,16 +52,19 @@ from tracker.models import (
     CallMatch,
     CallReview,
     CallSourceLink,
+    Comment,
     DismissReason,
     FocusArea,
     FundingCall,
     InboxEntry,
+    Mention,
     Office,
     Source,
     StrategyProfile,
     TriageState,
     User,
 )
+from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
 
 PAGE_SIZE = 25
 MAX_DEADLINE_WINDOW_DAYS = 3650
@@ -72,6 +75,8 @@ EXPORT_CHUNK = 500
 STATUSES = STATUS_FILTERS
 # State filter values besides the triage states; the empty default hides dismissed calls.
 STATE_ALL = "all"
+# The "mine" filter's values: calls assigned to me, to my office, or where I was mentioned.
+MINE = ("assigned", "office", "mentioned")
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ class InboxFilters:
     source: str | None = None
     min_score: float | None = None
     q: str = ""
+    # "assigned" (to the person looking), "office" (assigned to their office), "mentioned"
+    # (calls where someone @mentioned them).
+    mine: str = ""
     page: int = 1
 
     def to_query(self, **changes: Any) -> dict[str, str]:
@@ -155,6 +163,11 @@ def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Mess
         else:
             errors["min_score"] = msg("give a score between 0 and 100")
     values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
+    mine = text("mine")
+    if mine and mine not in MINE:
+        errors["mine"] = msg("Choose assigned to me, my office or mentioned.")
+    else:
+        values["mine"] = mine
     page = text("page")
     if page:
         if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
@@ -301,11 +314,36 @@ class _Resolved:
     office_id: int | None
     source_ids: Select[int] | None
     dialect: str
-    # The entries whose call contains the searched text, when looked up beforehand.
+    # The searched text as stems and translations (empty without a search).
+    query: SearchQuery = field(default_factory=lambda: SearchQuery(()))
+    # The "mine" filter as call ids (None: no such filter).
+    mine_ids: Select[int] | None = None
+    # The entries whose call contains the searched text, when looked up beforehand, and
+    # those with every searched word in the title.
     text_hits: list[int] | None = None
+    stem_hits: list[int] | None = None
+    title_hits: list[int] | None = None
 
 
-def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
+def mine_call_ids(mine: str, viewer: User | None) -> Select[int] | None:
+    """The calls of the "mine" filter for ``viewer``: assigned to them, to their office, or
+    where a comment mentioned them. Nothing matches without a viewer (or an office)."""
+    if not mine:
+        return None
+    user_id = viewer.id if viewer is not None else -1
+    if mine == "assigned":
+        return select(CallReview.call_id).where(CallReview.assignee_id == user_id)
+    if mine == "office":
+        office_id = viewer.office_id if viewer is not None else None
+        return select(CallReview.call_id).where(CallReview.office_id == (office_id or -1))
+    return (
+        select(Comment.call_id)
+        .join(Mention, Mention.comment_id == Comment.id)
+        .where(Mention.user_id == user_id)
+    )
+
+
+def _resolve(session: Session, filters: InboxFilters, viewer: User | None = None) -> _Resolved:
     areas = active_areas(session)
     area = None
     if filters.area is not None:
@@ -324,7 +362,8 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
         source_ids = source_call_ids(source)
     dialect = session.get_bind().dialect.name
-    text_hits = None
+    query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
+    text_hits = stem_hits = title_hits = None
     if filters.q and dialect == "postgresql":
         # Checking the trigram index's candidates is the costly part of a search on
         # PostgreSQL: do it once, not once for the counts and again for the page.
@@ -332,10 +371,33 @@ def _resolve(session: Session, filters: InboxFilters) -> _Resolved:
             session.scalars(
                 select(InboxEntry.call_id)
                 .join(FundingCall, FundingCall.id == InboxEntry.call_id)
-                .where(_text_condition(filters.q, dialect))
+                .where(text_condition(filters.q, query, dialect))
             )
         )
-    return _Resolved(area, areas, office_id, source_ids, dialect, text_hits)
+        stem_hits, title_hits = [], []
+        if query:
+            stem_hits, title_hits = (
+                list(
+                    session.scalars(
+                        select(InboxEntry.call_id).where(
+                            found_condition(InboxEntry.call_id, query, dialect, title_only=title)
+                        )
+                    )
+                )
+                for title in (False, True)
+            )
+    return _Resolved(
+        area,
+        areas,
+        office_id,
+        source_ids,
+        dialect,
+        query,
+        mine_call_ids(filters.mine, viewer),
+        text_hits,
+        stem_hits,
+        title_hits,
+    )
 
 
 def _score(resolved: _Resolved) -> SQLColumnExpression[Any]:
@@ -371,6 +433,8 @@ def _conditions(
         conditions.append(InboxEntry.call_id.in_(window))
     if resolved.source_ids is not None:
         conditions.append(InboxEntry.call_id.in_(resolved.source_ids.scalar_subquery()))
+    if resolved.mine_ids is not None:
+        conditions.append(InboxEntry.call_id.in_(resolved.mine_ids.scalar_subquery()))
     if filters.min_score is not None:
         conditions.append(_score(resolved) >= filters.min_score)
     if filters.q:
@@ -378,7 +442,7 @@ def _conditions(
             hits = bindparam("text_hits", resolved.text_hits, type_=ARRAY(Integer))
             conditions.append(InboxEntry.call_id == any_(hits))
         else:
-            conditions.append(_text_condition(filters.q, resolved.dialect))
+            conditions.append(text_condition(filters.q, resolved.query, resolved.dialect))
     return conditions
 
 
@@ -394,13 +458,25 @@ def _uses_search_join(q: str, dialect: str) -> bool:
     return bool(q) and not (dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY)
 
 
-def _text_condition(q: str, dialect: str) -> ColumnElement[bool]:
+def text_condition(q: str, query: SearchQuery, dialect: str) -> ColumnElement[bool]:
+    """Calls that the search finds (``query``: every word, in Swedish or English, as stems
+    or translated), or whose texts contain ``q`` as typed."""
+    substring = substring_condition(q, dialect, InboxEntry.call_id)
+    if not query:
+        return substring
+    return or_(substring, found_condition(InboxEntry.call_id, query, dialect))
+
+
+def substring_condition(
+    q: str, dialect: str, call_id: SQLColumnExpression[int]
+) -> ColumnElement[bool]:
     """Calls whose title, Swedish title, identifier or description contains ``q``, whatever
-    the case (Ö and ö alike)."""
+    the case (Ö and ö alike). ``call_id`` is the call's id in the statement; on PostgreSQL
+    and for short texts the statement must also read ``funding_calls``."""
     if dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY:
         phrase = '"' + q.replace('"', '""') + '"'
         found = text("SELECT rowid FROM call_search WHERE call_search MATCH :phrase")
-        return InboxEntry.call_id.in_(found.bindparams(phrase=phrase).columns(rowid=Integer))
+        return call_id.in_(found.bindparams(phrase=phrase).columns(rowid=Integer))
     if dialect == "postgresql":
         escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
         return literal_column(CALL_SEARCH_COLUMN, String).like(f"%{escaped}%", escape="/")
@@ -441,6 +517,23 @@ def _ranked_select(
     score = _score(resolved)
     band = _score_band(score) if resolved.area is not None else InboxEntry.best_band
     next_deadline = _next_deadline(now).label("next_deadline")
+    # A search ranks by relevance first: every searched word (or its translation) in the
+    # title, then anywhere, then calls that only contain the text as typed.
+    relevance: list[ColumnElement[Any]] = []
+    if resolved.query:
+        if resolved.title_hits is not None and resolved.stem_hits is not None:
+            in_title: ColumnElement[bool] = InboxEntry.call_id == any_(
+                bindparam("title_hits", resolved.title_hits, type_=ARRAY(Integer))
+            )
+            in_text: ColumnElement[bool] = InboxEntry.call_id == any_(
+                bindparam("stem_hits", resolved.stem_hits, type_=ARRAY(Integer))
+            )
+        else:
+            in_title = found_condition(
+                InboxEntry.call_id, resolved.query, resolved.dialect, title_only=True
+            )
+            in_text = found_condition(InboxEntry.call_id, resolved.query, resolved.dialect)
+        relevance.append(case((in_title, 2), (in_text, 1), else_=0).desc())
     statement: Select[*tuple[Any, ...]] = select(
         InboxEntry.call_id,
         score.label("score"),
@@ -451,6 +544,7 @@ def _ranked_select(
         InboxEntry.is_announced,
     )
     return _filtered(statement, filters, resolved, now).order_by(
+        *relevance,
         band.desc(),
         next_deadline.asc().nulls_last(),
         score.desc(),
@@ -589,11 +683,17 @@ def _load_rows(
 
 
 def inbox_page(
-    session: Session, filters: InboxFilters, *, now: datetime, page_size: int = PAGE_SIZE
+    session: Session,
+    filters: InboxFilters,
+    *,
+    now: datetime,
+    page_size: int = PAGE_SIZE,
+    viewer: User | None = None,
 ) -> InboxPage:
-    """One page of the inbox, the number of calls in it and the counts per focus area.
+    """One page of the inbox, the number of calls in it and the counts per focus area
+    (``viewer``: the person whose calls the "mine" filter means).
     Raises UnknownFilterValue for an area, office or source that does not exist."""
-    resolved = _resolve(session, filters)
+    resolved = _resolve(session, filters, viewer)
     counts = _counts(session, filters, resolved, now)
     page_count = max(1, math.ceil(counts.total / page_size))
     page = min(filters.page, page_count)
@@ -612,10 +712,10 @@ def inbox_page(
 
 
 def iter_inbox_rows(
-    session: Session, filters: InboxFilters, *, now: datetime
+    session: Session, filters: InboxFilters, *, now: datetime, viewer: User | None = None
 ) -> Iterator[InboxRow]:
     """Every row of the filter, all pages, in the inbox's order (for the exports)."""
-    resolved = _resolve(session, filters)
+    resolved = _resolve(session, filters, viewer)
     ranked = session.execute(_ranked_select(filters, resolved, now)).all()
     for start in range(0, len(ranked), EXPORT_CHUNK):
         yield from _load_rows(session, ranked[start : start + EXPORT_CHUNK], resolved.areas, now)

@@ -69,6 +69,7 @@ from tracker.models import (
     Source,
     SourceKind,
 )
+from tracker.services.search import refresh_search_terms, unindexed
 
 __all__ = [
     "SOURCE_PRIORITY",
@@ -570,6 +571,8 @@ class _BatchIngest:
         )
         _refresh_calls(session, touched, self.kinds, raws, self.now, self.source.id, self.rules)
         session.flush()
+        # New calls are inserted without the ORM: index those the flush did not.
+        refresh_search_terms(session, unindexed(session, touched, since=self.now), now=self.now)
 
 
 def _batches(items: Iterable[FeedItem], size: int) -> Iterator[list[FeedItem]]:

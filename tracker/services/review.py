@@ -584,9 +584,22 @@ def assign(
 # --- comments and mentions ----------------------------------------------------------------------
 
 
+def mention_handles(person: User) -> list[str]:
+    """What may follow @ to name ``person``: the part of the email before @, the first name,
+    and first.last from the name ("Sara Holm": sara, sara.holm)."""
+    handles = [person.email.split("@")[0].lower()]
+    names = person.display_name.lower().split()
+    if names:
+        handles.append(names[0])
+        if len(names) > 1:
+            handles.append(".".join(names))
+    return list(dict.fromkeys(handles))
+
+
 def resolve_mentions(session: Session, body: str) -> list[User]:
-    """The active users named in ``body`` as @local-part or @full-email, in order of first
-    mention. Names that match nobody (or several people) are left as plain text."""
+    """The active users named in ``body`` as @full-email, @local-part, @first-name or
+    @first.last, in order of first mention. A handle that names nobody, or several people
+    (two Saras), is left as plain text."""
     handles = list(
         dict.fromkeys(m.group(1).rstrip(".").lower() for m in MENTION_PATTERN.finditer(body))
     )
@@ -594,17 +607,34 @@ def resolve_mentions(session: Session, body: str) -> list[User]:
         return []
     users = list(session.scalars(select(User).where(User.is_active)))
     by_email = {u.email.lower(): u for u in users}
-    by_local: dict[str, list[User]] = {}
+    by_handle: dict[str, set[int]] = {}
+    by_id = {u.id: u for u in users}
     for person in users:
-        by_local.setdefault(person.email.split("@")[0].lower(), []).append(person)
+        for handle in mention_handles(person):
+            by_handle.setdefault(handle, set()).add(person.id)
     found: list[User] = []
     for handle in handles:
         user = by_email.get(handle)
-        if user is None and len(by_local.get(handle, [])) == 1:
-            user = by_local[handle][0]
+        if user is None and len(by_handle.get(handle, ())) == 1:
+            user = by_id[next(iter(by_handle[handle]))]
         if user is not None and user not in found:
             found.append(user)
     return found
+
+
+def mention_suggestions(session: Session) -> list[tuple[str, str]]:
+    """(handle, name) for the comment box's suggestions: each active person's shortest
+    handle that names only them."""
+    users = list(session.scalars(select(User).where(User.is_active).order_by(User.display_name)))
+    counts: dict[str, int] = {}
+    for person in users:
+        for handle in mention_handles(person):
+            counts[handle] = counts.get(handle, 0) + 1
+    suggestions = []
+    for person in users:
+        unique = [h for h in mention_handles(person) if counts[h] == 1] or [person.email.lower()]
+        suggestions.append((min(unique, key=len), person.display_name or person.email))
+    return suggestions
 
 
 def add_comment(

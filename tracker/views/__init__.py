@@ -5,6 +5,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.main",
     "tracker.views.admin",
     "tracker.views.calls",
+    "tracker.views.catalogue",
     "tracker.views.calendar",
     "tracker.views.sources",
     "tracker.views.projects",

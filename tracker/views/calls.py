@@ -89,7 +89,7 @@ def _load_inbox(
     """The page for ``filters``; values that name nothing are dropped and reported."""
     while True:
         try:
-            return filters, inbox_page(web.db(), filters, now=now)
+            return filters, inbox_page(web.db(), filters, now=now, viewer=web.require_user())
         except UnknownFilterValue as exc:
             errors[exc.name] = exc.message
             dropped: dict[str, Any] = {exc.name: None}
@@ -155,7 +155,7 @@ def _export_rows(filters: InboxFilters, now: datetime) -> Iterator[InboxRow]:
     lookup happens before the first row, so nothing is written twice)."""
     while True:
         try:
-            yield from iter_inbox_rows(web.db(), filters, now=now)
+            yield from iter_inbox_rows(web.db(), filters, now=now, viewer=web.require_user())
             return
         except UnknownFilterValue as exc:
             dropped: dict[str, Any] = {exc.name: None}
@@ -391,6 +391,7 @@ def _render_call(
             session.scalars(select(Office).where(Office.is_active).order_by(Office.name_sv))
         ),
         people=review_service.assignable_users(session),
+        mention_names=review_service.mention_suggestions(session),
         description_html=description_html,
         can_edit=user.role.allows(Role.EDITOR),
         errors=errors or {},

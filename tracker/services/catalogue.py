@@ -1,0 +1,327 @@
+"""The catalogue of every stored call, matched or not: gated calls with their reason, calls
+typed in by staff, withdrawn ones. Searchable (``tracker.services.search``) and filterable
+like the inbox, newest first or, for a search, the most relevant first.
+
+It reads ``funding_calls`` itself (the inbox reads its narrow entries, which only matched
+calls have); the indexes of migration ``officer_01`` keep a page and its count quick with
+100,000 calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from tracker.i18n import Message, msg
+from tracker.models import (
+    CallDeadline,
+    CallReview,
+    CallSourceLink,
+    FundingCall,
+    InboxEntry,
+    Source,
+    SourceKind,
+    TriageState,
+)
+from tracker.services.inbox import (
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    UnknownFilterValue,
+    substring_condition,
+)
+from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
+
+PAGE_SIZE = 25
+STATUSES = ("open", "forthcoming", "closed", "withdrawn")
+# Gate filter values besides a gate's code.
+GATE_ANY_GATE = "gated"
+GATE_NONE = "none"
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    """The catalogue's query parameters; empty means "no filter"."""
+
+    q: str = ""
+    status: str = ""
+    source: str | None = None
+    programme: str | None = None
+    gate: str = ""
+    page: int = 1
+
+    def to_query(self, **changes: Any) -> dict[str, str]:
+        values = replace(self, **changes) if changes else self
+        out: dict[str, str] = {}
+        for name in CATALOGUE_PARAMETERS:
+            value = getattr(values, name)
+            if value in (None, "") or (name == "page" and value == 1):
+                continue
+            out[name] = str(value)
+        return out
+
+    @property
+    def is_default(self) -> bool:
+        return not self.to_query(page=1)
+
+
+CATALOGUE_PARAMETERS = tuple(CatalogueFilters.__dataclass_fields__)
+
+
+def parse_catalogue_filters(
+    args: Mapping[str, str],
+) -> tuple[CatalogueFilters, dict[str, Message]]:
+    """Validate query parameters; invalid values are dropped and reported per parameter."""
+    errors: dict[str, Message] = {}
+    values: dict[str, Any] = {}
+
+    def text(name: str, limit: int = 300) -> str:
+        return (args.get(name) or "").strip()[:limit]
+
+    values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
+    status = text("status")
+    if status and status not in STATUSES:
+        errors["status"] = msg("Choose open, forthcoming, closed or withdrawn.")
+    else:
+        values["status"] = status
+    values["source"] = text("source") or None
+    values["programme"] = text("programme") or None
+    values["gate"] = text("gate", 64)
+    page = text("page")
+    if page:
+        if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
+            values["page"] = int(page)
+        else:
+            errors["page"] = msg("the page must be a positive number")
+    return CatalogueFilters(**values), errors
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    call_id: int
+    identifier: str | None
+    title: str
+    programme_label: str | None
+    status: str
+    next_deadline: datetime | None
+    gate_code: str | None
+    gate_reason: str | None
+    sources: tuple[str, ...]
+    is_manual: bool
+    best_score: float | None
+    state: TriageState
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    filters: CatalogueFilters
+    rows: list[CatalogueRow]
+    total: int
+    page: int
+    page_count: int
+
+
+def _has_deadline(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(CallDeadline.call_id == FundingCall.id, *conditions)
+
+
+def status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
+    """``FundingCall.status(now) == status`` in SQL."""
+    C = FundingCall
+    live = C.is_withdrawn.is_(False)
+    # Every part is true or false, never NULL, so that not_() means "not".
+    announced = and_(C.opens_at.is_(None), C.opening_note.is_not(None), ~_has_deadline())
+    forthcoming = or_(and_(C.opens_at.is_not(None), C.opens_at > now), announced)
+    if status == "withdrawn":
+        return C.is_withdrawn.is_(True)
+    if status == "forthcoming":
+        return and_(live, forthcoming)
+    running = or_(
+        and_(C.deadline_model.is_not(None), C.deadline_model == "continuous"),
+        ~_has_deadline(),
+        _has_deadline(CallDeadline.deadline_at >= now),
+    )
+    if status == "open":
+        return and_(live, not_(forthcoming), running)
+    if status == "closed":
+        return and_(live, not_(forthcoming), not_(running))
+    return None
+
+
+def gate_codes(session: Session) -> list[str]:
+    """The gates that excluded at least one stored call."""
+    return list(
+        session.scalars(
+            select(FundingCall.gate_code)
+            .where(FundingCall.gate_code.is_not(None))
+            .distinct()
+            .order_by(FundingCall.gate_code)
+        )
+    )
+
+
+def catalogue_options(session: Session) -> dict[str, Any]:
+    """The values offered in the catalogue's filter controls."""
+    programmes = sorted(
+        (
+            (code, label or code)
+            for code, label in session.execute(
+                select(FundingCall.programme_code, func.max(FundingCall.programme_label))
+                .where(FundingCall.programme_code.is_not(None))
+                .group_by(FundingCall.programme_code)
+            )
+        ),
+        key=lambda option: (str(option[1]).casefold(), option[0]),
+    )
+    return {
+        "programmes": programmes,
+        "sources": list(session.scalars(select(Source).order_by(Source.name))),
+        "gates": gate_codes(session),
+    }
+
+
+def _conditions(
+    session: Session, filters: CatalogueFilters, query: SearchQuery, dialect: str, now: datetime
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    status = status_condition(filters.status, now)
+    if status is not None:
+        conditions.append(status)
+    if filters.source is not None:
+        source_id = session.scalar(select(Source.id).where(Source.name == filters.source))
+        if source_id is None:
+            raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
+        conditions.append(
+            FundingCall.id.in_(
+                select(CallSourceLink.call_id).where(CallSourceLink.source_id == source_id)
+            )
+        )
+    if filters.programme is not None:
+        conditions.append(FundingCall.programme_code == filters.programme)
+    if filters.gate == GATE_ANY_GATE:
+        conditions.append(FundingCall.gate_code.is_not(None))
+    elif filters.gate == GATE_NONE:
+        conditions.append(FundingCall.gate_code.is_(None))
+    elif filters.gate:
+        conditions.append(FundingCall.gate_code == filters.gate)
+    if filters.q:
+        substring = substring_condition(filters.q, dialect, FundingCall.id)
+        if query:
+            conditions.append(or_(found_condition(FundingCall.id, query, dialect), substring))
+        else:
+            conditions.append(substring)
+    return conditions
+
+
+def catalogue_page(
+    session: Session, filters: CatalogueFilters, *, now: datetime, page_size: int = PAGE_SIZE
+) -> CataloguePage:
+    """One page of every stored call that ``filters`` let through, and how many there are.
+    Raises UnknownFilterValue for a source that does not exist."""
+    dialect = session.get_bind().dialect.name
+    query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
+    conditions = _conditions(session, filters, query, dialect, now)
+    total = int(
+        session.scalar(select(func.count()).select_from(FundingCall).where(*conditions)) or 0
+    )
+    page_count = max(1, math.ceil(total / page_size))
+    page = min(filters.page, page_count)
+    order: list[Any] = []
+    if query:
+        # Every searched word in the title, then anywhere, then the text as typed only.
+        in_title = found_condition(FundingCall.id, query, dialect, title_only=True)
+        in_text = found_condition(FundingCall.id, query, dialect)
+        order.append(case((in_title, 2), (in_text, 1), else_=0).desc())
+    order.append(FundingCall.id.desc())
+    ids = list(
+        session.scalars(
+            select(FundingCall.id)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+    )
+    return CataloguePage(
+        filters=filters,
+        rows=_rows(session, ids, now),
+        total=total,
+        page=page,
+        page_count=page_count,
+    )
+
+
+def _rows(session: Session, ids: list[int], now: datetime) -> list[CatalogueRow]:
+    if not ids:
+        return []
+    calls = {
+        call.id: call
+        for call in session.scalars(select(FundingCall).where(FundingCall.id.in_(ids)))
+    }
+    deadlines: dict[int, list[datetime]] = defaultdict(list)
+    for call_id, at in session.execute(
+        select(CallDeadline.call_id, CallDeadline.deadline_at).where(CallDeadline.call_id.in_(ids))
+    ):
+        deadlines[call_id].append(at)
+    sources: dict[int, list[tuple[str, SourceKind]]] = defaultdict(list)
+    for call_id, name, kind in session.execute(
+        select(CallSourceLink.call_id, Source.name, Source.kind)
+        .join(Source, Source.id == CallSourceLink.source_id)
+        .where(CallSourceLink.call_id.in_(ids))
+        .order_by(Source.name)
+    ):
+        sources[call_id].append((name, kind))
+    scores: dict[int, float] = {
+        call_id: score
+        for call_id, score in session.execute(
+            select(InboxEntry.call_id, InboxEntry.best_score).where(InboxEntry.call_id.in_(ids))
+        )
+    }
+    states: dict[int, TriageState] = {
+        call_id: state
+        for call_id, state in session.execute(
+            select(CallReview.call_id, CallReview.state).where(CallReview.call_id.in_(ids))
+        )
+    }
+    rows = []
+    for call_id in ids:
+        call = calls[call_id]
+        upcoming = [at for at in deadlines[call_id] if at >= now]
+        rows.append(
+            CatalogueRow(
+                call_id=call_id,
+                identifier=call.identifier,
+                title=call.title,
+                programme_label=call.programme_label or call.programme_code,
+                status=_status(call, deadlines[call_id], now),
+                next_deadline=min(upcoming) if upcoming else None,
+                gate_code=call.gate_code,
+                gate_reason=call.gate_reason,
+                sources=tuple(name for name, _ in sources[call_id]),
+                is_manual=any(kind is SourceKind.MANUAL for _, kind in sources[call_id]),
+                best_score=scores.get(call_id),
+                state=states.get(call_id, TriageState.NEW),
+            )
+        )
+    return rows
+
+
+def _status(call: FundingCall, deadlines: list[datetime], now: datetime) -> str:
+    # FundingCall.status without loading the deadlines relationship once per row.
+    if call.is_withdrawn:
+        return "withdrawn"
+    if call.opens_at is not None and now < call.opens_at:
+        return "forthcoming"
+    if call.deadline_model == "continuous":
+        return "open"
+    if deadlines and not any(at >= now for at in deadlines):
+        return "closed"
+    if not deadlines and call.opens_at is None and call.opening_note:
+        return "forthcoming"
+    return "open"
