@@ -201,9 +201,25 @@ def test_call_page_shows_every_field_the_evidence_and_the_gate(
     earlier = make_call(
         session,
         title="The 2024 round",
+        identifier="CREA-CULT-2024-COOP",
         programme_code="CREA",
         opens_at=NOW - timedelta(days=700),
         deadlines=[NOW - timedelta(days=600)],
+    )
+    # The same programme but another series, and a later edition: neither is "earlier".
+    other_series = make_call(
+        session,
+        title="Another CREA call, closed",
+        identifier="CREA-MEDIA-2024-FILM",
+        programme_code="CREA",
+        deadlines=[NOW - timedelta(days=300)],
+    )
+    later_edition = make_call(
+        session,
+        title="The 2028 round",
+        identifier="CREA-CULT-2028-COOP",
+        programme_code="CREA",
+        deadlines=[NOW + timedelta(days=600)],
     )
     call = make_matched_call(
         session,
@@ -250,6 +266,8 @@ def test_call_page_shows_every_field_the_evidence_and_the_gate(
     assert "<script>" not in page and "<b>festivals</b>" in page
     assert 'href="https://example.org/calls/' in page  # the official page
     assert f'href="/calls/{earlier.id}">The 2024 round</a>' in page
+    assert f'href="/calls/{other_series.id}"' not in page
+    assert f'href="/calls/{later_edition.id}"' not in page
     assert "Kultur, kreativitet och musik" in page and "Utbildning och lärande" in page
 
 

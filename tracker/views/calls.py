@@ -37,6 +37,7 @@ from tracker import web
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
+from tracker.services import call_page as call_page_service
 from tracker.services import review as review_service
 from tracker.services.inbox import (
     InboxFilters,
@@ -390,7 +391,8 @@ def _render_call(
     now = web.now()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    description_html = nh3.clean(call.description_html) if call.description_html else None
+    descriptions = call_page_service.call_descriptions(session, call)
+    main = descriptions.main
     return render_template(
         "calls/call.html",
         call=call,
@@ -404,7 +406,10 @@ def _render_call(
         history=review_service.deadline_history(session, call),
         sources=review_service.call_sources(session, call),
         projects=review_service.programme_projects(session, call),
-        earlier=review_service.earlier_calls(session, call),
+        earlier=call_page_service.earlier_editions(session, call, now=now),
+        descriptions=descriptions,
+        description_html=nh3.clean(main.html) if main is not None and main.html else None,
+        issuer=call_page_service.call_issuer(call),
         milestones=review_service.milestones(session, call),
         watching=review_service.is_watching(session, call, user),
         watchers=review_service.watchers(session, call),
@@ -412,7 +417,6 @@ def _render_call(
             session.scalars(select(Office).where(Office.is_active).order_by(Office.name_sv))
         ),
         people=review_service.assignable_users(session),
-        description_html=description_html,
         can_edit=user.role.allows(Role.EDITOR),
         errors=errors or {},
         form=form or {},

@@ -120,6 +120,22 @@ def evidence_text(kind: str, text: str) -> str:
     return text
 
 
+# A score is a ranking, not a measurement: pages say how good a match is in two bands and
+# show the number rounded beside it.
+STRONG_MATCH = 80.0
+
+
+def match_band(score: float | None) -> str:
+    """ "strong" or "possible", for a CSS class; ``match_band_label`` gives the words."""
+    return "strong" if score is not None and score >= STRONG_MATCH else "possible"
+
+
+def match_band_label(score: float | None) -> str:
+    if match_band(score) == "strong":
+        return str(pgettext("match band", "Strong match"))
+    return str(pgettext("match band", "Possible match"))
+
+
 def field_label(name: str | None) -> str:
     labels = FIELD_LABELS
     return str(labels.get(name or "", name or ""))
@@ -171,5 +187,7 @@ def register(app: App) -> None:
     app.add_template_global(gate_text)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
+    app.add_template_global(match_band)
+    app.add_template_global(match_band_label)
     app.add_template_filter(highlight)
     app.add_template_filter(money)
