@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
+from tracker.background import BackgroundFetches
+from tracker.calltime import local_day
 from tracker.clock import Clock, system_clock
 from tracker.config import Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
@@ -57,7 +59,9 @@ def create_app(
     )
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     factory = session_factory or make_session_factory(engine)
-    app.extensions["tracker"] = web.AppState(settings, engine, factory, clock)
+    app.extensions["tracker"] = web.AppState(
+        settings, engine, factory, clock, BackgroundFetches(clock, inline=testing)
+    )
 
     Babel(
         app,
@@ -89,7 +93,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
         if value is None:
             return ""
         if isinstance(value, datetime):
-            value = value.astimezone(tz).date()
+            value = local_day(value, tz)
         return format_date(value, fmt, locale=web.current_language())
 
     app.add_template_filter(web.translate, "tr")
@@ -101,6 +105,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
             "current_user": web.current_user(),
             "current_language": web.current_language(),
             "has_endpoint": lambda name: name in app.view_functions,
+            "time_zone": settings.app.timezone,
             "admin_problems": _admin_problems,
         }
 
