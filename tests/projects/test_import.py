@@ -30,6 +30,7 @@ from tracker.services.project_import import (
     export_projects,
     import_projects,
     list_for_export,
+    parse_code,
     read_table,
 )
 
@@ -285,3 +286,39 @@ def test_titles_and_partners_match_whatever_the_case_of_swedish_letters(session:
     assert result.updated == ["ÖKAD DELAKTIGHET"] and result.new_partners == []
     assert count(session, Project) == 1 and count(session, Organisation) == 1
     assert session.scalars(select(Project.title)).one() == "ÖKAD DELAKTIGHET"
+
+
+@pytest.mark.usefixtures("offices")
+def test_status_and_role_may_be_written_in_swedish_or_english(session: Session) -> None:
+    assert parse_code("Beviljad", ProjectStatus) is ProjectStatus.AWARDED
+    assert parse_code("pågående", ProjectStatus) is ProjectStatus.RUNNING
+    assert parse_code("awarded", ProjectStatus) is ProjectStatus.AWARDED
+    table = read_table(
+        csv_bytes(
+            "title,lead_office,status,role",
+            "Musik i vänorterna,kultur,idé,koordinator",
+            "Bussar,kultur,Förbereds,partner",
+            "Skolor,utb,preparing,lead",
+            "Fel,utb,kanske,partner",
+        ),
+        "projekt.csv",
+    )
+    result = import_projects(session, table, actor=make_user(session), now=NOW)
+    assert [(e.row, e.column) for e in result.errors] == [(5, "status")]
+    assert "beviljad" in str(result.errors[0].message)  # the Swedish words are named
+    fixed = read_table(
+        csv_bytes(
+            "title,lead_office,status,role",
+            "Musik i vänorterna,kultur,idé,koordinator",
+            "Bussar,kultur,Förbereds,partner",
+            "Skolor,utb,preparing,lead",
+        ),
+        "projekt.csv",
+    )
+    assert import_projects(session, fixed, actor=make_user(session), now=NOW).errors == []
+    statuses = {p.title: (p.status, p.role) for p in session.scalars(select(Project))}
+    assert statuses == {
+        "Musik i vänorterna": (ProjectStatus.IDEA, ProjectRole.LEAD),
+        "Bussar": (ProjectStatus.PREPARING, ProjectRole.PARTNER),
+        "Skolor": (ProjectStatus.PREPARING, ProjectRole.LEAD),
+    }

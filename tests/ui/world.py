@@ -154,7 +154,7 @@ def populate(session: Session, *, now: datetime = NOW) -> World:
 MAIN_PAGES = (
     "/",
     "/calls",
-    "/calls?state=all&status=all",
+    "/calls?status=all&state=all",
     "/calendar",
     "/projects/",
     "/organisations/",

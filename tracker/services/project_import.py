@@ -77,6 +77,58 @@ COLUMNS = (
     "partners",
 )
 REQUIRED_COLUMNS = ("title", "lead_office")
+# The Swedish words an office's spreadsheet may use for the codes (the English codes work too).
+SWEDISH_CODES: dict[type[Any], dict[str, Any]] = {
+    ProjectStatus: {
+        "idé": ProjectStatus.IDEA,
+        "ide": ProjectStatus.IDEA,
+        "förbereds": ProjectStatus.PREPARING,
+        "under förberedelse": ProjectStatus.PREPARING,
+        "inskickad": ProjectStatus.SUBMITTED,
+        "inlämnad": ProjectStatus.SUBMITTED,
+        "beviljad": ProjectStatus.AWARDED,
+        "beviljat": ProjectStatus.AWARDED,
+        "avslagen": ProjectStatus.REJECTED,
+        "avslaget": ProjectStatus.REJECTED,
+        "återdragen": ProjectStatus.WITHDRAWN,
+        "tillbakadragen": ProjectStatus.WITHDRAWN,
+        "pågående": ProjectStatus.RUNNING,
+        "pågår": ProjectStatus.RUNNING,
+        "avslutad": ProjectStatus.CLOSED,
+        "avslutat": ProjectStatus.CLOSED,
+    },
+    ProjectRole: {
+        "koordinator": ProjectRole.LEAD,
+        "huvudsökande": ProjectRole.LEAD,
+        "projektägare": ProjectRole.LEAD,
+        "ledare": ProjectRole.LEAD,
+        "partner": ProjectRole.PARTNER,
+        "associerad": ProjectRole.ASSOCIATED,
+        "associerad partner": ProjectRole.ASSOCIATED,
+    },
+}
+
+
+def parse_code(value: object, choices: type[Any]) -> Any:
+    """A code written in English (``awarded``) or Swedish (``beviljad``), any case."""
+    swedish = SWEDISH_CODES.get(choices, {}).get(clean(value).casefold())
+    if swedish is not None:
+        return swedish
+    try:
+        return parse_choice(value, choices)
+    except FieldError:
+        words = ", ".join(m.value for m in choices)
+        synonyms = ", ".join(SWEDISH_CODES.get(choices, {}))
+        raise FieldError(
+            msg(
+                "%(value)r is not one of: %(allowed)s (in Swedish: %(swedish)s)",
+                value=clean(value),
+                allowed=words,
+                swedish=synonyms,
+            )
+        ) from None
+
+
 MAX_ROWS = 5000
 _AMOUNT_COLUMNS = ("total_budget", "municipality_budget", "eu_grant", "own_contribution")
 _DATE_COLUMNS = ("submitted_on", "decision_on", "start_on", "end_on")
@@ -240,7 +292,7 @@ def _read_cells(
         if key in cells:
             try:
                 cell = cells[key]
-                values[key] = parse_choice(cell, choice_type) if clean(cell) else default
+                values[key] = parse_code(cell, choice_type) if clean(cell) else default
             except FieldError as exc:
                 fail(key, exc.message)
     office_key = clean(cells.get("lead_office"))
