@@ -227,7 +227,8 @@ def test_the_plan_shows_coverage_breaches_and_warnings(
     assert "Sparbanksstiftelsen Test does not fund ordinary municipal tasks" in html
     # 400 of 1 000: 600 missing, written the reader's way.
     assert (
-        "The EU grant and the lines cover 400 of the municipality&#39;s budget of 1,000 EUR" in html
+        "The EU grant, the own contribution and the lines cover 400 of the municipality&#39;s budget of 1,000 EUR"
+        in html
     )
     assert "600 EUR is missing" in html
     assert "Breaks a funder's rule (see above)" in html
