@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,6 +44,7 @@ from tracker.services.fields import (
     parse_choice,
     parse_date,
 )
+from tracker.services.matching import active_profile
 from tracker.services.organisations import (
     ensure_partner,
     find_organisation,
@@ -75,6 +77,7 @@ COLUMNS = (
     "eu_grant",
     "own_contribution",
     "partners",
+    "focus_areas",
 )
 REQUIRED_COLUMNS = ("title", "lead_office")
 # The Swedish words an office's spreadsheet may use for the codes (the English codes work too).
@@ -330,6 +333,11 @@ def _read_cells(
             values["currency"] = Currency.EUR
     elif any(values.get(key) is not None for key in _AMOUNT_COLUMNS):
         fail("currency", msg("say whether the amounts are in EUR or SEK"))
+    if "focus_areas" in cells:
+        try:
+            values["focus_areas"] = _focus_areas(session, clean(cells["focus_areas"]))
+        except FieldError as exc:
+            fail("focus_areas", exc.message)
     partners: list[tuple[str, str | None]] = []
     if "partners" in cells:
         try:
@@ -349,6 +357,32 @@ def _read_cells(
         errors.extend(found)
         return None
     return values, partners
+
+
+def _focus_areas(session: Session, text: str) -> tuple[str, ...]:
+    """The focus areas of a cell such as ``culture-music; Utbildning och lärande``: each by
+    its short name or its Swedish or English name, separated by ``;`` or ``,``."""
+    profile = active_profile(session)
+    known: dict[str, str] = {}
+    for area in profile.areas if profile is not None else []:
+        for name in (area.slug, area.name_sv, area.name_en):
+            known[name.casefold()] = area.slug
+    slugs: list[str] = []
+    for part in re.split(r"[;,]", text):
+        name = part.strip()
+        if not name:
+            continue
+        slug = known.get(name.casefold())
+        if slug is None:
+            raise FieldError(
+                msg(
+                    "%(area)r is not a focus area; use one of: %(areas)s",
+                    area=name,
+                    areas=", ".join(sorted(set(known.values()))),
+                )
+            )
+        slugs.append(slug)
+    return tuple(dict.fromkeys(slugs))
 
 
 def _project_data(
@@ -521,6 +555,7 @@ def export_row(project: Project) -> dict[str, Any]:
         "eu_grant": _plain(project.eu_grant),
         "own_contribution": _plain(own),
         "partners": format_partner_list(p.organisation for p in project.partners),
+        "focus_areas": "; ".join(project.focus_areas),
     }
 
 
