@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every dependency pinned with its hashes (pip-tools): the runtime ones for production, and
-# with the dev extra for .venv. `make lock` writes both from pyproject.toml.
+# with the dev extra for .venv. `make lock` adds what pyproject.toml gained and keeps the other
+# pins; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release.
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
@@ -57,10 +58,11 @@ translations: $(STAMP)
 lock:
 	test -x .venv-lock/bin/pip-compile || ($(PYTHON) -m venv .venv-lock && \
 		.venv-lock/bin/python -m pip install --quiet pip-tools)
-	.venv-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
-		--no-emit-find-links --upgrade --custom-compile-command "make lock" -o $(LOCK) pyproject.toml
-	.venv-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
-		--no-emit-find-links --upgrade --custom-compile-command "make lock" --extra dev -o $(DEV_LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --generate-hashes \
+		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o $(LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --generate-hashes \
+		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) --extra dev \
+		-o $(DEV_LOCK) pyproject.toml
 
 ## Build the wheel, install it with $(LOCK) in a fresh venv outside the checkout, run
 ## `tracker setup` and serve the login page (what CI does).

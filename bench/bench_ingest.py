@@ -305,7 +305,9 @@ def bulk_child(file: Path, url: str) -> None:
         session.add(source)
         session.commit()
         started = time.perf_counter()
-        http = build_session(FetchPolicy(max_bytes=400 * 1024 * 1024))
+        http = build_session(
+            FetchPolicy(max_bytes=400 * 1024 * 1024, allow_local_folders=(str(file.parent),))
+        )
         spec = SourceSpec(kind=FeedKind.FT_BULK, url=file.as_uri())
         with fetch_source(http, spec, now=NOW) as result:
             run = ingest_fetch_result(

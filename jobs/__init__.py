@@ -43,10 +43,11 @@ class JobSpec:
 
 def _prune_login_attempts(ctx: JobContext) -> None:
     from tracker.db import session_scope
-    from tracker.services.maintenance import prune_login_attempts
+    from tracker.services.maintenance import prune_login_attempts, prune_password_links
 
     with session_scope(ctx.session_factory) as session:
         prune_login_attempts(session, now=ctx.now())
+        prune_password_links(session, now=ctx.now())
 
 
 def _match_calls(ctx: JobContext) -> None:
@@ -94,6 +95,7 @@ def _fetch_sources(ctx: JobContext) -> None:
             in_zone=ctx.settings.tz,
             facet_cache=_FACET_CACHE,
             sek_per_eur=Decimal(str(ctx.settings.reports.sek_per_eur)),
+            parallel=ctx.settings.fetch.parallel_sources,
         )
 
 
@@ -129,7 +131,8 @@ JOBS: list[JobSpec] = [
         run=_prune_login_attempts,
         trigger="cron",
         trigger_args={"hour": 3, "minute": 17},
-        description="Forget failed logins older than a day.",
+        description="Forget failed logins older than a day and password links a month "
+        "after they were used or expired.",
     ),
     JobSpec(
         name="match-calls",

@@ -8,11 +8,13 @@ a transaction that is rolled back afterwards, and the app under test joins that 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import NOW
+from tracker import security
 from tracker.app import create_app
 from tracker.cli import CliContext
 from tracker.cli import main as cli_main
@@ -47,6 +50,20 @@ requires_samples = pytest.mark.skipif(
         "real sample payloads not found: set TRACKER_SAMPLES_DIR or put shared/ beside the repo"
     ),
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2 with its production parameters takes 0.1-0.5 s per check, which adds up over
+    hundreds of sign-ins; the suite tests what is around the hash, so it hashes cheaply.
+    (The timing test of tests/test_sign_in.py puts the real parameters back.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
+        security._dummy_hash.cache_clear()
+        yield
+    security._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -99,11 +116,19 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def local_fetch_folders() -> list[str]:
+    """Where tests keep files that sources read through file:// URLs."""
+    return [tempfile.gettempdir(), str(Path(__file__).parent / "fixtures"), str(samples_dir())]
+
+
 def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
     raw: dict[str, Any] = {
         "app": {"secret_key": "test-secret-key-not-for-production"},
         "database": {"url": database_url},
         "mail": {"base_url": "http://tracker.test"},
+        # The suite's feeds are served from 127.0.0.1 and temporary folders, which the
+        # default refuses (tests/feeds/test_addresses.py shows it).
+        "fetch": {"allow_private_addresses": True, "allow_local_folders": local_fetch_folders()},
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
@@ -164,8 +189,11 @@ def runner(
 ) -> Iterator[TrackerCli]:
     """The CLI on the test database. Its commits are real, so every table is emptied after."""
     config_file = tmp_path / "config.toml"
+    folders = ", ".join(f'"{folder}"' for folder in local_fetch_folders())
     config_file.write_text(
-        f'[app]\nsecret_key = "cli-test"\n[database]\nurl = "{database_url}"\n', encoding="utf-8"
+        f'[app]\nsecret_key = "cli-test"\n[database]\nurl = "{database_url}"\n'
+        f"[fetch]\nallow_private_addresses = true\nallow_local_folders = [{folders}]\n",
+        encoding="utf-8",
     )
     yield TrackerCli(config_file, clock)
     empty_all_tables(engine)

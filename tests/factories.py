@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -15,7 +16,12 @@ from tracker.security import generate_token, hash_password
 _counter = itertools.count(1)
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TEST_PASSWORD = "correct horse battery"
-_PASSWORD_HASH = hash_password(TEST_PASSWORD)
+
+
+@cache
+def hashed_test_password() -> str:
+    """TEST_PASSWORD hashed once, with the hashing parameters of the running suite."""
+    return hash_password(TEST_PASSWORD)
 
 
 def make_office(session: Session, **overrides: Any) -> Office:
@@ -37,7 +43,7 @@ def make_user(session: Session, role: Role = Role.EDITOR, **overrides: Any) -> U
     values: dict[str, Any] = {
         "email": f"user{n}@norrkoping.test",
         "display_name": f"User {n}",
-        "password_hash": _PASSWORD_HASH,
+        "password_hash": hashed_test_password(),
         "role": role,
         "language": "sv",
         "calendar_token": generate_token(),
@@ -78,6 +84,7 @@ def login(client: FlaskClient, user: User) -> None:
     """Sign ``user`` in on ``client`` without going through the form."""
     with client.session_transaction() as flask_session:
         flask_session["user_id"] = user.id
+        flask_session["session_nonce"] = user.session_nonce
         flask_session["lang"] = user.language
 
 

@@ -34,7 +34,7 @@ from tests.digests.conftest import SmtpHandler, free_port, make_subscription
 from tests.factories import TEST_PASSWORD, make_source, make_user
 from tests.feeds.conftest import fixture_bytes
 from tests.review.factories import make_matched_call, make_profile
-from tracker.models import Comment, JobRun, Role, SourceKind
+from tracker.models import Comment, FetchRun, JobRun, Role, SourceKind
 
 REPO = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("TRACKER_SOAK_SECONDS", "40"))
@@ -156,7 +156,9 @@ def test_web_and_scheduler_side_by_side_lose_nothing(
     config.write_text(
         f'[app]\nsecret_key = "soak"\n[database]\nurl = "{database_url}"\n'
         f'[mail]\nhost = "127.0.0.1"\nport = {smtp_port}\nsender = "tracker@norrkoping.test"\n'
-        f'base_url = "http://127.0.0.1:{web_port}"\n',
+        f'base_url = "http://127.0.0.1:{web_port}"\n'
+        # The feed is served from this machine, which sources may not reach by default.
+        "[fetch]\nallow_private_addresses = true\n",
         encoding="utf-8",
     )
     started_at = datetime.now(UTC) - timedelta(seconds=1)
@@ -218,6 +220,7 @@ def test_web_and_scheduler_side_by_side_lose_nothing(
         with Session(engine) as session:
             runs = session.scalars(select(JobRun).where(JobRun.started_at >= started_at)).all()
             comments = session.scalar(select(func.count()).select_from(Comment)) or 0
+            fetches = Counter(run.status.value for run in session.scalars(select(FetchRun)))
     finally:
         empty_all_tables(engine)
 
@@ -237,6 +240,7 @@ def test_web_and_scheduler_side_by_side_lose_nothing(
         "comments_stored": comments,
         "job_runs": dict(sorted(per_job.items())),
         "failed_job_runs": len(failed),
+        "source_fetches": dict(fetches),
         "slowest_requests": sorted(x for client in clients for x in client.slowest)[-3:],
         "digests_received": len(smtp.received),
     }
@@ -248,6 +252,7 @@ def test_web_and_scheduler_side_by_side_lose_nothing(
     assert [e for client in clients for e in client.errors] == []
     assert not [code for code in statuses if code >= 500], statuses
     assert failed == [], failed
+    assert fetches["succeeded"] >= 1 and fetches["failed"] == 0, fetches
     assert comments == posted and posted > 0  # every accepted post was stored
     assert set(per_job) >= {"fetch-sources", "match-calls", "digest-retry", "weekly-digest"}
     assert all(count >= 2 for count in per_job.values()), per_job

@@ -66,9 +66,16 @@ def test_login_is_rate_limited(client: FlaskClient, session: Session) -> None:
     statuses = [client.post("/login", data=form).status_code for _ in range(11)]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
-    # Even the right password is refused while throttled.
+    # The right password is refused too while the account is paused, with a way out.
     form["password"] = TEST_PASSWORD
-    assert client.post("/login", data=form).status_code == 429
+    response = client.post("/login", data=form)
+    assert response.status_code == 429
+    html = " ".join(response.get_data(as_text=True).split())
+    assert (
+        "För många försök för det här kontot. Försök igen om 15 minuter eller återställ "
+        "lösenordet." in re.sub(r"<[^>]+>", "", html)
+    )
+    assert 'href="/account/forgot?email=cecilia@norrkoping.test">återställ lösenordet</a>.' in html
 
 
 def test_form_without_csrf_token_is_rejected(client: FlaskClient, session: Session) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, render_template
+from flask import Flask, Response, render_template, request
 from flask_babel import Babel
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import web
 from tracker.background import BackgroundFetches
@@ -21,6 +23,7 @@ from tracker.clock import Clock, system_clock
 from tracker.config import Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
+from tracker.feeds.text import safe_url
 from tracker.models import Role
 from tracker.paths import TEMPLATES_DIR
 from tracker.services.health import Problem, system_problems
@@ -57,6 +60,13 @@ def create_app(
         BABEL_DEFAULT_TIMEZONE=settings.app.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
+    proxies = settings.web.trusted_proxies
+    if proxies:
+        # Believe the X-Forwarded-* headers of exactly this many proxies, no more: the client
+        # address they give keys the sign-in throttle, so a forged one must not count.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     factory = session_factory or make_session_factory(engine)
     app.extensions["tracker"] = web.AppState(
@@ -68,15 +78,57 @@ def create_app(
         locale_selector=web.current_language,
         timezone_selector=lambda: settings.app.timezone,
     )
+    app.before_request(web.reject_control_characters)
     app.before_request(web.load_user)
     app.before_request(web.check_view_declares_role)
     app.before_request(web.check_csrf)
     app.teardown_appcontext(web.close_db)
+    app.after_request(_security_headers(https_only=settings.app.session_cookie_secure))
     _register_template_helpers(app, settings)
     _register_error_handlers(app)
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
     return app
+
+
+# Scripts and styles come from /static only (no inline code, no other origin); feed
+# images are removed by the sanitiser and refused here too; nobody may frame a page.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _security_headers(*, https_only: bool) -> Callable[[Response], Response]:
+    """Headers every response carries; HSTS only over https (or when the config says
+    the site is https-only, as behind a proxy that ends TLS)."""
+
+    def add(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if https_only or request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+    return add
 
 
 def _register_template_helpers(app: Flask, settings: Settings) -> None:
@@ -97,6 +149,8 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
         return format_date(value, fmt, locale=web.current_locale())
 
     app.add_template_filter(web.translate, "tr")
+    # Every link that came from a feed or a form goes through this filter: only http(s).
+    app.add_template_filter(safe_url, "safe_url")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

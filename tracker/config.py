@@ -50,7 +50,11 @@ class AppSettings:
     default_language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
     session_cookie_secure: bool = False
+    # Failed sign-ins within 15 minutes: for one account from one client address, from one
+    # address over all accounts, and for one account over all addresses.
     login_attempts_per_15_minutes: int = 10
+    login_attempts_per_address_per_15_minutes: int = 50
+    login_attempts_per_account_per_15_minutes: int = 50
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class DatabaseSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 5000
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are believed.
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,15 @@ class FetchSettings:
     max_response_bytes: int = 200_000_000
     max_retries: int = 3
     user_agent: str = "tracker/0.1 (EU funding opportunity tracker; Norrkoping municipality)"
+    total_timeout_seconds: float = 600.0
+    min_bytes_per_read_timeout: int = 1024
+    run_timeout_seconds: float = 1800.0
+    max_requests_per_run: int = 500
+    max_bytes_per_run: int = 1_000_000_000
+    max_items_per_run: int = 50_000
+    parallel_sources: int = 4
+    allow_private_addresses: bool = False
+    allow_local_folders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,6 +333,10 @@ def _convert(value: Any, type_: Any, key: str, origin: str) -> Any:
         return value
     if origin_type in (types.UnionType, typing.Union):
         raise ConfigError(f"{source}: unsupported type")
+    if origin_type is tuple and typing.get_args(type_) == (str, Ellipsis):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: expected a list of strings, got {value!r}")
+        return tuple(value)
     if type_ is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: expected true or false, got {value!r}")
@@ -355,6 +374,9 @@ def _from_text(text: str, type_: Any, source: str) -> Any:
             return float(text)
         except ValueError:
             raise ConfigError(f"{source}: expected a number, got {text!r}") from None
+    if typing.get_origin(type_) is tuple:
+        # A list in one variable: the items separated by the platform's path separator.
+        return [part for part in text.split(os.pathsep) if part]
     return text
 
 
@@ -392,6 +414,15 @@ def _validate(settings: Settings, origin: str) -> None:
         ) from None
     if not (0 < settings.web.port < 65536):
         raise ConfigError(f"{origin}: web.port: {settings.web.port} is not a TCP port")
+    if not (0 <= settings.web.trusted_proxies <= 10):
+        raise ConfigError(f"{origin}: web.trusted_proxies: must be a number from 0 to 10")
+    for key in (
+        "login_attempts_per_15_minutes",
+        "login_attempts_per_address_per_15_minutes",
+        "login_attempts_per_account_per_15_minutes",
+    ):
+        if getattr(settings.app, key) < 1:
+            raise ConfigError(f"{origin}: app.{key}: must be at least 1")
     if not (0 < settings.mail.port < 65536):
         raise ConfigError(f"{origin}: mail.port: {settings.mail.port} is not a TCP port")
     if not settings.database.url.split(":", 1)[0].startswith(("sqlite", "postgresql")):

@@ -4,13 +4,15 @@ command opens a session, calls services and commits."""
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +48,16 @@ def writing_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
         return sessionmaker(**{**factory.kw, "bind": bind.execution_options(**options)})
     return factory
+
+
+def take_turns(session: Session, name: str) -> None:
+    """Hold the database-wide lock ``name`` until the session's transaction ends, so that units
+    of work that would write the same rows (two matching runs storing verdicts for one call,
+    two fetches of one source) take turns across processes instead of one failing on a unique
+    key. PostgreSQL: a transaction-level advisory lock. SQLite needs none: its writers already
+    take turns on the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
 
 
 def is_busy_error(exc: BaseException) -> bool:
@@ -91,11 +103,35 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            make_private_file(Path(database))
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def make_private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable by its owner only, or take group and other
+    permissions away from an existing one. The SQLite file holds password hashes and every
+    decision; SQLite gives its -wal and -shm files the mode of the database file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(candidate, mode & 0o700)
+                log.warning(
+                    "%s was readable by others: now %o (owner only)", candidate, mode & 0o700
+                )
+        except FileNotFoundError:
+            continue
+        except PermissionError as exc:
+            log.warning("%s is readable by others and cannot be changed: %s", candidate, exc)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -4,6 +4,7 @@ user, role checks, CSRF and the language."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ from tracker.config import Settings
 from tracker.db import for_writing
 from tracker.i18n import Message
 from tracker.models import Role, User
+from tracker.services.users import end_sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
+SESSION_NONCE_KEY = "session_nonce"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -120,6 +123,17 @@ def csrf_token() -> str:
     return token
 
 
+def reject_control_characters() -> None:
+    """A NUL (or another control character) in the query string is never a real filter,
+    and no database takes NUL in text: 400 instead of an error deep in a query."""
+    for key, value in request.args.items(multi=True):
+        if _CONTROL.search(key) or _CONTROL.search(value):
+            abort(400)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def check_csrf() -> None:
     if request.method in SAFE_METHODS or request.endpoint is None:
         return
@@ -133,11 +147,20 @@ def check_csrf() -> None:
 
 
 def load_user() -> None:
+    """The signed-in user, when the cookie names an active account and carries the account's
+    current session nonce: signing out or changing the password changes the nonce, so a
+    cookie kept (or copied) from before no longer signs anyone in."""
     g.user = None
     user_id = session.get("user_id")
     if isinstance(user_id, int):
         user = db().get(User, user_id)
-        if user is not None and user.is_active:
+        nonce = session.get(SESSION_NONCE_KEY)
+        if (
+            user is not None
+            and user.is_active
+            and isinstance(nonce, str)
+            and hmac.compare_digest(nonce, user.session_nonce)
+        ):
             g.user = user
         else:
             session.clear()
@@ -156,11 +179,18 @@ def check_view_declares_role() -> Response | None:
 def sign_in(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
+    session[SESSION_NONCE_KEY] = user.session_nonce
     session["lang"] = user.language
     session.permanent = True
 
 
 def sign_out() -> None:
+    """End the session, and with it every session of the account (on every device): the
+    account's nonce changes, so no copy of the cookie works any longer."""
+    user = current_user()
+    if user is not None:
+        end_sessions(db(), user)
+        db().commit()
     session.clear()
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import samples_dir
+from tests.conftest import local_fetch_folders, samples_dir
 from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
@@ -37,6 +37,15 @@ def sample(samples: Path, name: str) -> Path:
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+def local_policy(**limits: Any) -> FetchPolicy:
+    """A fetch policy that lets tests reach the local server and their own files."""
+    return FetchPolicy(
+        allow_private_addresses=True,
+        allow_local_folders=tuple(local_fetch_folders()),
+        **limits,
+    )
 
 
 @dataclass
@@ -165,7 +174,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def http(clock: FakeClock) -> Iterator[TrackerSession]:
     """The production session with short timeouts and a sleep that does not wait."""
-    policy = FetchPolicy(connect_timeout=2, read_timeout=0.5, max_bytes=256 * 1024)
+    policy = local_policy(connect_timeout=2, read_timeout=0.5, max_bytes=256 * 1024)
     built = build_session(policy, sleep=clock.sleep)
     try:
         yield built

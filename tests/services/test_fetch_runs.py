@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import make_source
-from tests.feeds.conftest import FakeClock, LocalServer, Reply, fixture_bytes
-from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
+from tests.feeds.conftest import FakeClock, LocalServer, Reply, fixture_bytes, local_policy
+from tracker.feeds.http import TrackerSession, build_session
 from tracker.models import FetchRun, FetchStatus, FundingCall, SourceKind
 from tracker.services.ingest import SourceOutcome, run_fetches
 from tracker.services.sources import due_sources, request_fetch, source_health
@@ -23,7 +24,7 @@ T0 = datetime(2026, 9, 20, 6, 0, tzinfo=UTC)
 @pytest.fixture
 def http() -> Iterator[TrackerSession]:
     clock = FakeClock()
-    with build_session(FetchPolicy(read_timeout=1, max_retries=1), sleep=clock.sleep) as session:
+    with build_session(local_policy(read_timeout=1, max_retries=1), sleep=clock.sleep) as session:
         yield session
 
 
@@ -140,3 +141,33 @@ def test_due_sources_follow_their_schedule_and_requests(
     run_fetches(session_factory, [source.id], http=http, clock=lambda: T0 + timedelta(hours=2))
     session.refresh(source)
     assert source.fetch_requested_at is None
+
+
+def test_a_slow_source_does_not_hold_up_the_others(
+    session: Session, session_factory: sessionmaker[Session], server: LocalServer
+) -> None:
+    # The slow source answers after 3 s; the fast ones are stored long before that.
+    server.routes["/slow"] = Reply(body=fixture_bytes("feed_rss.xml"), delay=3.0)
+    server.routes["/fast"] = Reply(body=fixture_bytes("feed_rss.xml"))
+    slow = make_source(session, SourceKind.RSS, name="a-slow", url=server.url("/slow"))
+    fast = make_source(session, SourceKind.RSS, name="b-fast", url=server.url("/fast"))
+    session.commit()
+    http = build_session(local_policy(read_timeout=10), sleep=FakeClock().sleep)
+    started = time.monotonic()
+    finished: dict[str, float] = {}
+
+    def done(outcome: SourceOutcome) -> None:
+        finished[outcome.source] = time.monotonic() - started
+
+    outcomes = run_fetches(
+        session_factory,
+        [slow.id, fast.id],
+        http=http,
+        clock=lambda: T0,
+        on_done=done,
+        parallel=2,
+    )
+
+    assert [o.source for o in outcomes] == ["b-fast", "a-slow"]
+    assert all(o.status is FetchStatus.SUCCEEDED for o in outcomes)
+    assert finished["b-fast"] < 2.0 <= finished["a-slow"]

@@ -199,7 +199,7 @@ def _setup(obj: CliContext) -> None:
 @click.option("--port", type=int, default=None, help="Port (default from config).")
 @pass_context
 def web(obj: CliContext, host: str | None, port: int | None) -> None:
-    """Serve the web application only (for production use gunicorn tracker.wsgi:app)."""
+    """Serve the web application only (for production: gunicorn -c python:tracker.gunicorn_conf)."""
     _announce_instance(obj)
     _serve(obj, host, port)
 

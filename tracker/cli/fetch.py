@@ -64,6 +64,7 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
             in_zone=obj.settings.tz,
             sek_per_eur=Decimal(str(obj.settings.reports.sek_per_eur)),
             on_done=on_done,
+            parallel=obj.settings.fetch.parallel_sources,
         )
 
     if sys.stdout.isatty():

@@ -23,6 +23,7 @@ from tracker.calltime import PORTAL_ZONE
 from tracker.feeds.dates import from_epoch_ms, given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
+from tracker.feeds.jsonstream import MAX_DEPTH, TOO_DEEP, stream_array
 from tracker.feeds.records import (
     CallLink,
     CallRecord,
@@ -42,7 +43,7 @@ __all__ = ["ITEMS_PATH", "fetch_bulk", "parse_bulk", "parse_bulk_item"]
 
 log = logging.getLogger(__name__)
 
-ITEMS_PATH = "fundingData.GrantTenderObj.item"
+ITEMS_PATH = ("fundingData", "GrantTenderObj")
 CALL_TYPES = frozenset({"1", "2", "8"})
 CASCADE_TYPE = "8"
 
@@ -101,7 +102,7 @@ def parse_bulk(stream: IO[bytes], result: FetchResult | None = None) -> Iterator
     """
     seen: set[str] = set()
     try:
-        for obj in ijson.items(stream, ITEMS_PATH, use_float=True):
+        for obj in stream_array(stream, ITEMS_PATH):
             item = parse_bulk_item(obj)
             if item is None:
                 if result is not None:
@@ -121,6 +122,11 @@ def parse_bulk(stream: IO[bytes], result: FetchResult | None = None) -> Iterator
 
 def parse_bulk_item(obj: Any) -> FeedItem | None:
     """One ``GrantTenderObj``: a record, a quarantined item, or None (not a call)."""
+    if obj is TOO_DEEP:
+        return Quarantined(
+            raw={"unreadable": f"nested deeper than {MAX_DEPTH} levels"},
+            reason=f"bulk item nested deeper than {MAX_DEPTH} levels",
+        )
     if not isinstance(obj, Mapping):
         return Quarantined(raw=obj, reason="bulk item is not an object")
     kind = str(obj.get("type", "")).strip()

@@ -56,3 +56,11 @@ class UnsupportedScheme(FetchError):
 
 class BadPayload(FetchError):
     """The body is not what the source promised (invalid JSON, XML, CSV, ...)."""
+
+
+class BlockedAddress(FetchError):
+    """The URL points at a private address or a local file the config does not allow."""
+
+
+class RunLimitReached(FetchError):
+    """A source run used up its requests, bytes or time (``[fetch]`` run limits)."""

@@ -4,15 +4,26 @@
 adapters; `fetch()` performs one request through it with the rules every
 outbound call must follow:
 
-* connect and read timeouts, plus a wall-clock limit on reading the body;
+* connect and read timeouts; a deadline per request (headers to last byte)
+  and per source run, enforced by a watchdog that shuts the socket down, so a
+  server that drips a byte now and then cannot hold a fetch open; a body that
+  arrives slower than a minimum rate is abandoned after one read timeout;
+* per source run (`source_run()`): a cap on requests (retries and redirects
+  count), on bytes and on wall time, so a lying ``totalResults`` cannot make
+  it page forever;
 * a User-Agent naming the tracker;
 * retries with exponential backoff on 429, 5xx, timeouts and connection
   errors, honouring ``Retry-After`` up to a cap;
 * a maximum body size, enforced while streaming (so a lying or missing
   Content-Length cannot exhaust memory);
-* http and https only; redirects are followed by hand so that every hop is
-  checked (scheme, loop, limit); ``file://`` URLs configured for a source are
-  read from disk with the same size cap (offline use and demos);
+* http and https only, to public addresses: every address a host name
+  resolves to is checked, again when the connection is made (so a name that
+  re-resolves to 127.0.0.1 is refused too) and for every redirect target;
+  private, loopback and link-local addresses only when the policy allows
+  them; redirects are followed by hand so that every hop is checked (scheme,
+  address, loop, limit); ``file://`` URLs are read from disk with the same
+  size cap, only inside the folders the policy allows (offline use, demos);
+* error messages never quote the remote body or banner;
 * conditional requests: pass the ETag / Last-Modified of the previous run
   and a 304 comes back as ``not_modified=True``.
 
@@ -23,28 +34,40 @@ retry logic without waiting.
 from __future__ import annotations
 
 import email.utils
+import http.client
+import ipaddress
 import logging
 import os
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tracker.clock import Clock, system_clock
 from tracker.feeds.errors import (
     BadPayload,
+    BlockedAddress,
     ConnectionFailed,
     FetchError,
     FetchTimeout,
     HTTPStatusError,
+    RunLimitReached,
     TooLarge,
     TooManyRedirects,
     UnsupportedScheme,
@@ -53,18 +76,24 @@ from tracker.feeds.errors import (
 __all__ = [
     "DEFAULT_USER_AGENT",
     "BadPayload",
+    "BlockedAddress",
     "ConnectionFailed",
     "FetchError",
     "FetchPolicy",
     "FetchResponse",
     "FetchTimeout",
     "HTTPStatusError",
+    "RunBudget",
+    "RunLimitReached",
     "TooLarge",
     "TooManyRedirects",
     "TrackerSession",
     "UnsupportedScheme",
     "build_session",
+    "check_address",
+    "current_run",
     "fetch",
+    "source_run",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,6 +113,7 @@ class FetchPolicy:
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    # One request, from connecting to the last byte of the body.
     total_timeout: float = 600.0
     max_bytes: int = 50 * 1024 * 1024
     max_retries: int = 3
@@ -92,6 +122,15 @@ class FetchPolicy:
     retry_after_cap: float = 120.0
     max_redirects: int = 5
     user_agent: str = DEFAULT_USER_AGENT
+    # A body must bring at least this many bytes per read timeout (a drip is abandoned).
+    min_bytes_per_read_timeout: int = 1024
+    # One source run (`source_run`): every request, retry, redirect and page together.
+    run_timeout: float = 1800.0
+    max_requests_per_run: int = 500
+    max_bytes_per_run: int = 1_000_000_000
+    max_items_per_run: int = 50_000
+    allow_private_addresses: bool = False
+    allow_local_folders: tuple[str, ...] = ()
 
 
 class TrackerSession(requests.Session):
@@ -112,6 +151,9 @@ class TrackerSession(requests.Session):
         self.clock = clock
         self.headers["User-Agent"] = self.policy.user_agent
         self.max_redirects = self.policy.max_redirects
+        # Connections that check their address and can be cut by the request's watchdog.
+        self.mount("http://", _GuardedAdapter())
+        self.mount("https://", _GuardedAdapter())
 
 
 def build_session(
@@ -155,6 +197,263 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+# --- a source run: requests, bytes and time shared by every request of one run -----------
+
+
+class RunBudget:
+    """What one source run may still spend; `fetch` draws on the run of the current context."""
+
+    def __init__(self, policy: FetchPolicy, monotonic: Callable[[], float]) -> None:
+        self.policy = policy
+        self.monotonic = monotonic
+        self.started = monotonic()
+        self.deadline = self.started + policy.run_timeout
+        self.requests = 0
+        self.bytes = 0
+
+    def remaining(self) -> float:
+        return self.deadline - self.monotonic()
+
+    def start_request(self, url: str) -> None:
+        if self.remaining() <= 0:
+            raise RunLimitReached(
+                f"the source run took longer than {self.policy.run_timeout:.0f}s: stopped", url=url
+            )
+        if self.requests >= self.policy.max_requests_per_run:
+            raise RunLimitReached(
+                f"the source run made {self.requests} requests, the most one run may make "
+                "([fetch] max_requests_per_run): stopped",
+                url=url,
+            )
+        self.requests += 1
+
+    def add_bytes(self, count: int, url: str) -> None:
+        self.bytes += count
+        if self.bytes > self.policy.max_bytes_per_run:
+            raise RunLimitReached(
+                f"the source run downloaded more than {self.policy.max_bytes_per_run} bytes "
+                "([fetch] max_bytes_per_run): stopped",
+                url=url,
+            )
+
+
+_RUN: ContextVar[RunBudget | None] = ContextVar("tracker_fetch_run", default=None)
+
+
+@contextmanager
+def source_run(session: requests.Session) -> Iterator[RunBudget]:
+    """Every `fetch` inside this block shares one budget of requests, bytes and time."""
+    policy = session.policy if isinstance(session, TrackerSession) else FetchPolicy()
+    monotonic = session.monotonic if isinstance(session, TrackerSession) else time.monotonic
+    budget = RunBudget(policy, monotonic)
+    token = _RUN.set(budget)
+    try:
+        yield budget
+    finally:
+        _RUN.reset(token)
+
+
+def current_run() -> RunBudget | None:
+    """The budget of the source run in progress in this context, if any."""
+    return _RUN.get()
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_address(host: str, port: int, policy: FetchPolicy) -> list[str]:
+    """The addresses `host` resolves to, all of them allowed by `policy` (else `BlockedAddress`).
+
+    Every address is checked, not only the first: a name that also resolves to
+    a private address is refused as a whole.
+    """
+    host = host.strip("[]").rstrip(".")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConnectionFailed(f"cannot resolve the host name {host} (no network or DNS?)") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not policy.allow_private_addresses:
+        for address in addresses:
+            if not _is_public(address):
+                raise BlockedAddress(
+                    f"refused: {host} resolves to {address}, which is not a public address "
+                    "(an administrator can allow it with [fetch] allow_private_addresses)"
+                )
+    return addresses
+
+
+def _check_url(url: str, policy: FetchPolicy) -> None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UnsupportedScheme(f"unsupported URL scheme {scheme or '(none)'!r}", url=url)
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsupportedScheme(f"invalid URL: {exc}", url=url) from exc
+    if not parts.hostname:
+        raise UnsupportedScheme("the URL has no host", url=url)
+    try:
+        check_address(parts.hostname, port, policy)
+    except FetchError as exc:
+        exc.url = url
+        raise
+
+
+# --- the watchdog: a deadline that holds even against a server that drips --------------------
+
+
+class _Watch:
+    """The sockets of the request in progress on one thread; shut down at the deadline.
+
+    A read timeout only bounds the wait for the next byte; a server sending one
+    byte every few seconds never trips it. Shutting the socket down from this
+    timer thread wakes the blocked read, whatever it is waiting for.
+    """
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[tuple[socket.socket, int]] = []
+        self._timer: threading.Timer | None = None
+        self.what = ""
+
+    def arm(self, seconds: float, what: str) -> None:
+        """Cut the connection in `seconds`; `what` says what took too long, for the error."""
+        self.disarm()
+        self.what = what
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append((sock, sock.fileno()))
+            if self.expired:
+                _shut(sock, sock.fileno())
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock, fd in self._sockets:
+                _shut(sock, fd)
+
+
+def _shut(sock: socket.socket, fd: int) -> None:
+    try:
+        if sock.fileno() != -1:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        elif fd != -1:
+            # A plain socket handed to TLS is detached; during the handshake the fd is its.
+            twin = socket.socket(fileno=fd)
+            try:
+                twin.shutdown(socket.SHUT_RDWR)
+            finally:
+                twin.detach()
+    except OSError:
+        pass
+
+
+_LOCAL = threading.local()
+
+
+def _current_watch() -> _Watch | None:
+    watch: _Watch | None = getattr(_LOCAL, "watch", None)
+    return watch
+
+
+@contextmanager
+def _watching(policy: FetchPolicy) -> Iterator[_Watch]:
+    watch = _Watch(policy)
+    _LOCAL.watch = watch
+    try:
+        yield watch
+    finally:
+        watch.disarm()
+        _LOCAL.watch = None
+
+
+class _GuardedConnectionMixin:
+    """Checks the address it connects to and hands its socket to the request's watchdog."""
+
+    _dns_host: str
+    port: int
+    proxy: Any
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        watch = _current_watch()
+        policy = watch.policy if watch is not None else FetchPolicy()
+        if self.proxy:  # the proxy's own address is the administrator's choice
+            sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        else:
+            # Connect to an address that was checked: the name is not looked up again.
+            addresses = check_address(self._dns_host, self.port, policy)
+            name = self._dns_host
+            try:
+                self._dns_host = addresses[0]
+                sock = super()._new_conn()  # type: ignore[misc]
+            finally:
+                self._dns_host = name
+        if watch is not None:
+            watch.add(sock)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        watch = _current_watch()
+        if watch is not None and self.sock is not None:
+            watch.add(self.sock)  # the TLS socket that replaced the plain one
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch = _current_watch()
+        if watch is not None and self.sock is not None:
+            watch.add(self.sock)  # a kept-alive connection from an earlier request
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPPool,
+            "https": _GuardedHTTPSPool,
+        }
+
+
+# --- fetching ----------------------------------------------------------------------------------
+
+
 def fetch(
     session: requests.Session,
     url: str,
@@ -190,7 +489,7 @@ def fetch(
 
     scheme = urlsplit(url).scheme.lower()
     if scheme == "file":
-        return _read_local(url, limit=limit, last_modified=last_modified, sink=sink)
+        return _read_local(url, policy, limit=limit, last_modified=last_modified, sink=sink)
     if scheme not in ("http", "https"):
         raise UnsupportedScheme(f"unsupported URL scheme {scheme or '(none)'!r}", url=url)
 
@@ -214,6 +513,9 @@ def fetch(
             delay = _backoff(policy, attempt)
             if retry.retry_after is not None:
                 delay = min(retry.retry_after, policy.retry_after_cap)
+            run = current_run()
+            if run is not None and delay >= run.remaining():
+                raise retry.error from None  # waiting would outlast the run anyway
             attempt += 1
             log.warning(
                 "retrying %s in %.1fs (attempt %d of %d): %s",
@@ -258,25 +560,62 @@ def _attempt(
             raise UnsupportedScheme(
                 f"redirect to unsupported URL scheme {scheme or '(none)'!r}", url=current.url
             )
-        response = _send(session, policy, current)
-        if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-            seen.add(response.url)
-            target = urljoin(response.url, response.headers["location"])
-            response.close()
-            if target in seen:
-                raise TooManyRedirects(f"redirect loop back to {target}", url=first.url)
-            if response.status_code == 303 or (
-                response.status_code in (301, 302) and current.method.upper() == "POST"
-            ):
-                current = replace(current, method="GET", files=None, data=None)
-            # the query string is part of the Location already
-            current = replace(current, url=target, params=None)
-            continue
-        return _finish(session, policy, response, limit=limit, sink=sink)
+        _check_url(current.url, policy)
+        run = current_run()
+        if run is not None:
+            run.start_request(current.url)
+        deadline = policy.total_timeout
+        if run is not None:
+            deadline = min(deadline, run.remaining())
+        with _watching(policy) as watch:
+            # Headers come in one breath once the server answers; the body may take longer.
+            headers_by = min(deadline, policy.connect_timeout + 2 * policy.read_timeout)
+            watch.arm(headers_by, f"the server took longer than {headers_by:.0f}s to send headers")
+            started = _monotonic(session)
+            response = _send(session, policy, current, watch)
+            if watch.expired:  # headers cut short by the watchdog may still parse
+                response.close()
+                raise _deadline_passed(watch, current.url)
+            watch.arm(
+                deadline - (_monotonic(session) - started),
+                f"the request took longer than {deadline:.0f}s",
+            )
+            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                seen.add(response.url)
+                target = urljoin(response.url, response.headers["location"])
+                response.close()
+                if target in seen:
+                    raise TooManyRedirects(f"redirect loop back to {target}", url=first.url)
+                if response.status_code == 303 or (
+                    response.status_code in (301, 302) and current.method.upper() == "POST"
+                ):
+                    current = replace(current, method="GET", files=None, data=None)
+                # the query string is part of the Location already
+                current = replace(current, url=target, params=None)
+                continue
+            return _finish(
+                session, policy, response, limit=limit, sink=sink, watch=watch, started=started
+            )
     raise TooManyRedirects(f"more than {policy.max_redirects} redirects", url=first.url)
 
 
-def _send(session: requests.Session, policy: FetchPolicy, sent: _Request) -> requests.Response:
+def _monotonic(session: requests.Session) -> float:
+    clock = session.monotonic if isinstance(session, TrackerSession) else time.monotonic
+    return clock()
+
+
+def _deadline_passed(watch: _Watch, url: str) -> FetchError:
+    run = current_run()
+    if run is not None and run.remaining() <= 0:
+        return RunLimitReached(
+            f"the source run took longer than {run.policy.run_timeout:.0f}s: stopped", url=url
+        )
+    return FetchTimeout(f"{watch.what}: abandoned", url=url)
+
+
+def _send(
+    session: requests.Session, policy: FetchPolicy, sent: _Request, watch: _Watch
+) -> requests.Response:
     url = sent.url
     log.debug("%s %s", sent.method, url)
     try:
@@ -297,9 +636,16 @@ def _send(session: requests.Session, policy: FetchPolicy, sent: _Request) -> req
     except requests.exceptions.InvalidURL as exc:
         raise UnsupportedScheme(f"invalid URL: {exc}", url=url) from exc
     except requests.ConnectionError as exc:
+        if watch.expired:
+            raise _deadline_passed(watch, url) from exc
         raise _Retryable(ConnectionFailed(f"connection failed: {_reason(exc)}", url=url)) from exc
     except requests.RequestException as exc:
-        raise FetchError(f"request failed: {exc}", url=url) from exc
+        if watch.expired:
+            raise _deadline_passed(watch, url) from exc
+        raise FetchError(f"request failed: {_reason(exc)}", url=url) from exc
+    except FetchError as exc:  # an address refused when the connection was made
+        exc.url = exc.url or url
+        raise
 
 
 def _finish(
@@ -309,6 +655,8 @@ def _finish(
     *,
     limit: int,
     sink: IO[bytes] | None,
+    watch: _Watch,
+    started: float,
 ) -> FetchResponse:
     url = response.url
     status = response.status_code
@@ -326,11 +674,9 @@ def _finish(
             not_modified=True,
         )
     if status >= 400:
-        excerpt = _excerpt(response)
+        response.close()  # the body is never shown: it may be an internal service's
         error = HTTPStatusError(
-            f"HTTP {status} {response.reason or ''}".rstrip() + (f": {excerpt}" if excerpt else ""),
-            url=url,
-            status=status,
+            f"HTTP {status} {response.reason or ''}".rstrip(), url=url, status=status
         )
         if status in RETRY_STATUSES:
             raise _Retryable(error, _retry_after(session, headers.get("retry-after")))
@@ -344,32 +690,46 @@ def _finish(
             limit=limit,
         )
     monotonic = session.monotonic if isinstance(session, TrackerSession) else time.monotonic
-    started = monotonic()
+    run = current_run()
     buffer = bytearray()
     size = 0
+    window_started, window_bytes = monotonic(), 0
     try:
-        for chunk in response.iter_content(_CHUNK):
+        while chunk := response.raw.read1(_CHUNK, decode_content=True):
             size += len(chunk)
             if size > limit:
                 raise TooLarge(f"response exceeds the limit of {limit} bytes", url=url, limit=limit)
+            if run is not None:
+                run.add_bytes(len(chunk), url)
             if sink is not None:
                 sink.write(chunk)
             else:
                 buffer += chunk
-            if monotonic() - started > policy.total_timeout:
-                raise _Retryable(
-                    FetchTimeout(
-                        f"reading the body took longer than {policy.total_timeout:.0f}s", url=url
-                    )
+            now = monotonic()
+            if now - started > policy.total_timeout:
+                raise FetchTimeout(
+                    f"the request took longer than {policy.total_timeout:.0f}s: abandoned",
+                    url=url,
                 )
-    except requests.exceptions.ConnectionError as exc:
-        if "timed out" in str(exc).lower():
+            window_bytes += len(chunk)
+            if now - window_started >= policy.read_timeout:
+                if window_bytes < policy.min_bytes_per_read_timeout:
+                    raise FetchTimeout(
+                        f"the server sent {window_bytes} bytes in {now - window_started:.0f}s, "
+                        "too slow to wait for: abandoned",
+                        url=url,
+                    )
+                window_started, window_bytes = now, 0
+        if watch.expired:  # the watchdog cut the connection: what came is not the whole body
+            raise _deadline_passed(watch, url)
+    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
+        if watch.expired:
+            raise _deadline_passed(watch, url) from exc
+        if isinstance(exc, urllib3.exceptions.DecodeError):
+            raise BadPayload(f"could not decode the body: {exc}", url=url) from exc
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError | socket.timeout):
             raise _Retryable(FetchTimeout("timed out waiting for data", url=url)) from exc
         raise _Retryable(ConnectionFailed(f"connection broken: {_reason(exc)}", url=url)) from exc
-    except requests.exceptions.ChunkedEncodingError as exc:
-        raise _Retryable(ConnectionFailed(f"connection broken: {_reason(exc)}", url=url)) from exc
-    except requests.exceptions.ContentDecodingError as exc:
-        raise BadPayload(f"could not decode the body: {exc}", url=url) from exc
     finally:
         response.close()
     return FetchResponse(
@@ -384,7 +744,11 @@ def _finish(
 
 
 def _reason(exc: BaseException) -> str:
-    """A short cause for a connection error (requests' own text repeats the whole URL)."""
+    """A short cause for a connection error, never quoting what the server sent.
+
+    requests' own text repeats the whole URL, and an internal service's banner
+    ("SSH-2.0-...") would come back inside a bad-status-line error.
+    """
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -399,8 +763,14 @@ def _reason(exc: BaseException) -> str:
             return "connection refused"
         if isinstance(current, ConnectionResetError):
             return "connection reset by the server"
+        if isinstance(current, http.client.RemoteDisconnected):
+            return "the server closed the connection without answering"
+        if isinstance(current, http.client.HTTPException):
+            return "the server did not answer with valid HTTP"
         if isinstance(current, ssl.SSLError):
-            return f"TLS error: {current.reason or current}"
+            return f"TLS error: {current.reason or type(current).__name__}"
+        if isinstance(current, urllib3.exceptions.IncompleteRead | http.client.IncompleteRead):
+            return "the body ended early"
         reasons = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
         nested = getattr(current, "reason", None)
         current = (
@@ -408,19 +778,7 @@ def _reason(exc: BaseException) -> str:
             if isinstance(nested, BaseException)
             else (reasons[0] if reasons else current.__cause__ or current.__context__)
         )
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:200] + "…"
-
-
-def _excerpt(response: requests.Response, limit: int = 300) -> str:
-    try:
-        raw = response.raw.read(limit, decode_content=True) if response.raw else b""
-    except Exception:  # the body of an error page is a courtesy, never essential
-        raw = b""
-    finally:
-        response.close()
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
-    return " ".join(text.split())[:limit]
+    return type(exc).__name__
 
 
 def _retry_after(session: requests.Session, value: str | None) -> float | None:
@@ -440,13 +798,33 @@ def _retry_after(session: requests.Session, value: str | None) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def _allowed_local_path(path: str, policy: FetchPolicy) -> bool:
+    real = Path(os.path.realpath(path))
+    for folder in policy.allow_local_folders:
+        root = Path(os.path.realpath(folder))
+        if real == root or root in real.parents:
+            return True
+    return False
+
+
 def _read_local(
-    url: str, *, limit: int, last_modified: str | None, sink: IO[bytes] | None
+    url: str,
+    policy: FetchPolicy,
+    *,
+    limit: int,
+    last_modified: str | None,
+    sink: IO[bytes] | None,
 ) -> FetchResponse:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise UnsupportedScheme("file URLs must point to this machine", url=url)
     path = url2pathname(unquote(parts.path))
+    if not _allowed_local_path(path, policy):
+        raise BlockedAddress(
+            "refused: local files are read only from the folders listed in "
+            "[fetch] allow_local_folders",
+            url=url,
+        )
     try:
         stat = os.stat(path)
     except OSError as exc:

@@ -6,15 +6,17 @@ The ingest service knows sources as database rows; here a source is a plain
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import requests
 
-from tracker.feeds.records import FetchResult, SourceKind
+from tracker.feeds.errors import RunLimitReached
+from tracker.feeds.http import FetchPolicy, TrackerSession, source_run
+from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind
 
 if TYPE_CHECKING:
     from tracker.feeds.interreg import KnownCall
@@ -131,10 +133,86 @@ def fetch_source(
 ) -> FetchResult:
     """Fetch one source with its adapter. Raises `FetchError` if the source fails.
 
-    `in_zone` is the configured zone: sheets typed by staff give times in it."""
+    `in_zone` is the configured zone: sheets typed by staff give times in it. The whole
+    run shares one budget of requests, bytes and time (`source_run`), and yields at most
+    the policy's ``max_items_per_run`` items: a source that sends more fails with a
+    message saying so (its calls stay as they were).
+    """
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
         raise ValueError("; ".join(problems))
+    policy = session.policy if isinstance(session, TrackerSession) else FetchPolicy()
+    with source_run(session):
+        result = _fetch_with_adapter(
+            session, spec, now=now, facet_cache=facet_cache, in_zone=in_zone
+        )
+    result.items = _capped(result.items, policy.max_items_per_run, spec.url)
+    return result
+
+
+def _capped(items: Iterable[FeedItem], limit: int, url: str) -> Iterator[FeedItem]:
+    for count, item in enumerate(items, start=1):
+        if count > limit:
+            raise RunLimitReached(
+                f"the source sent more than {limit} items ([fetch] max_items_per_run): stopped",
+                url=url,
+            )
+        yield _storable(item)
+
+
+_MAX_DEPTH = 64
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _storable(item: FeedItem) -> FeedItem:
+    """The item with NUL characters removed (no database stores them in text), or, when
+    it nests deeper than any call does, the item quarantined: one odd item never fails
+    the run that brought it."""
+    try:
+        return _scrub(item, 0)  # type: ignore[no-any-return]
+    except (_TooDeep, RecursionError):
+        external_id = getattr(item, "external_id", None)
+        return Quarantined(
+            raw={"unreadable": f"nested deeper than {_MAX_DEPTH} levels"},
+            reason=f"item nested deeper than {_MAX_DEPTH} levels",
+            external_id=_scrub(external_id, 0) if isinstance(external_id, str) else None,
+        )
+
+
+def _scrub(value: Any, depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise _TooDeep
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_scrub(k, depth + 1): _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        scrubbed = [_scrub(v, depth + 1) for v in value]
+        return tuple(scrubbed) if isinstance(value, tuple) else scrubbed
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {}
+        for spec in fields(value):
+            if not spec.init:
+                continue
+            old = getattr(value, spec.name)
+            new = _scrub(old, depth + 1)
+            if new is not old:
+                changed[spec.name] = new
+        return replace(value, **changed) if changed else value
+    return value
+
+
+def _fetch_with_adapter(
+    session: requests.Session,
+    spec: SourceSpec,
+    *,
+    now: datetime,
+    facet_cache: FacetCache | None,
+    in_zone: ZoneInfo | None,
+) -> FetchResult:
     # Adapters are imported when used, so that reading settings stays cheap.
     settings = spec.settings
     if spec.kind is SourceKind.FT_SEARCH:

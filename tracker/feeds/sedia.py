@@ -28,23 +28,27 @@ What the payload does that the parser must undo:
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+import ijson
 import requests
 
 from tracker.calltime import PORTAL_ZONE
 from tracker.feeds.dates import parse_iso_utc, read_moment
-from tracker.feeds.errors import BadPayload, FetchError
+from tracker.feeds.errors import BadPayload, FetchError, RunLimitReached
 from tracker.feeds.gcpause import gc_paused
-from tracker.feeds.http import fetch
+from tracker.feeds.http import current_run, fetch
+from tracker.feeds.jsonstream import MAX_DEPTH, TOO_DEEP, stream_object
 from tracker.feeds.records import (
     Budget,
     CallLink,
@@ -278,58 +282,92 @@ def fetch_sedia(
     Raises `FetchError` when the search itself fails (the run fails); a facet
     failure only adds a warning. A ``file://`` URL reads one recorded
     response instead (offline use). `now` decides whether cached labels are
-    fresh.
+    fresh. Each response goes to a temporary file and its rows are read one
+    at a time, so memory holds the calls, never a whole response.
     """
     query = query or SearchQuery()
     facet_url = facet_url or facet_url_for(url)
     cache = facet_cache or FacetCache()
     missing: list[str] = []  # what could not be listed (the API's result limit)
+    rows = _Rows(_max_items())
 
     if urlsplit(url).scheme == "file":
-        pages: list[bytes | dict[str, Any]] = [fetch(session, url).content]
+        with tempfile.TemporaryFile(prefix="tracker-search-") as spool:
+            response = fetch(session, url, sink=spool)
+            spool.seek(0)
+            _read_page(spool, rows, url=response.url)
         labels, problem = cache.get(session, facet_url, query, now=now)
     else:
-        first = _search_page(session, url, query, 1, page_size)
+        first = _search_page(session, url, query, 1, page_size, rows)
         labels, problem = cache.get(session, facet_url, query, now=now)
         counts = labels.counts.get(SPLIT_FIELD, {}) if labels else {}
         if first[1] > max_results and counts:
             log.info("%d results exceed %d: splitting by %s", first[1], max_results, SPLIT_FIELD)
-            pages = []
+            rows.discard_first_page()
             for code in sorted(counts):
                 narrowed = query.narrowed(SPLIT_FIELD, code)
-                pages.extend(_collect(session, url, narrowed, page_size, max_results, missing))
+                _collect(session, url, narrowed, page_size, max_results, missing, rows)
         else:
             if first[1] > max_results:
                 missing.append(
                     f"{first[1]} results exceed the {max_results} one query can return and "
                     "the split by programme was unavailable: the rest is missing"
                 )
-            pages = list(
-                _collect(session, url, query, page_size, max_results, missing, first=first)
-            )
-    result = parse_sedia(pages, labels=labels)
+            _collect(session, url, query, page_size, max_results, missing, rows, first=first)
+    result = rows.result(labels)
     result.warnings[:0] = [*missing, *([problem] if problem else [])]
     # A listing cut at the API's limit must not make the calls beyond it look withdrawn.
     result.complete = not missing
     return result
 
 
+def _max_items() -> int:
+    run = current_run()
+    return run.policy.max_items_per_run if run is not None else 1_000_000
+
+
 def _search_page(
-    session: requests.Session, url: str, query: SearchQuery, number: int, page_size: int
-) -> tuple[dict[str, Any], int]:
+    session: requests.Session,
+    url: str,
+    query: SearchQuery,
+    number: int,
+    page_size: int,
+    rows: _Rows,
+) -> tuple[int, int]:
+    """Fetch one page into `rows`: (rows on the page, the total the API claims)."""
     base, params = _endpoint(url)
-    response = fetch(
-        session,
-        base,
-        method="POST",
-        params={**params, "pageSize": page_size, "pageNumber": number},
-        files=search_parts(query),
-    )
-    page = _load_json(response.content, what="search response", url=response.url)
-    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-        raise BadPayload("search response has no 'results' list", url=response.url)
-    total = page.get("totalResults")
-    return page, int(total) if isinstance(total, int | str) and str(total).isdigit() else 0
+    with tempfile.TemporaryFile(prefix="tracker-search-") as spool:
+        response = fetch(
+            session,
+            base,
+            method="POST",
+            params={**params, "pageSize": page_size, "pageNumber": number},
+            files=search_parts(query),
+            sink=spool,
+        )
+        spool.seek(0)
+        return _read_page(spool, rows, url=response.url)
+
+
+def _read_page(stream: IO[bytes], rows: _Rows, *, url: str | None = None) -> tuple[int, int]:
+    count, total, has_results = 0, 0, False
+    try:
+        with gc_paused():
+            for kind, value in stream_object(stream, "results"):
+                if kind == "row":
+                    count += 1
+                    rows.add(value)
+                elif kind == "list":
+                    has_results = True
+                elif value[0] == "totalResults" and str(value[1]).isdigit():
+                    total = int(value[1])
+    except ValueError as exc:
+        raise BadPayload(f"search response is not a JSON object: {exc}", url=url) from exc
+    except ijson.JSONError as exc:
+        raise BadPayload(f"search response is not valid JSON: {exc}", url=url) from exc
+    if not has_results:
+        raise BadPayload("search response has no 'results' list", url=url)
+    return count, total
 
 
 def _collect(
@@ -339,14 +377,21 @@ def _collect(
     page_size: int,
     max_results: int,
     warnings: list[str],
+    rows: _Rows,
     *,
-    first: tuple[dict[str, Any], int] | None = None,
-) -> list[dict[str, Any]]:
+    first: tuple[int, int] | None = None,
+) -> None:
     """Every page of `query`: until a page comes back short, or the result cap."""
-    page, total = first or _search_page(session, url, query, 1, page_size)
-    pages = [page]
+    count, total = first or _search_page(session, url, query, 1, page_size, rows)
     number = 1
-    while len(page["results"]) >= page_size:
+    while count >= page_size:
+        if count > page_size:
+            # More rows than asked for: the numbers of this source cannot be trusted.
+            warnings.append(
+                f"the search API sent {count} rows for a page of {page_size}: "
+                "paging stopped, the rest may be missing"
+            )
+            break
         if (number + 1) * page_size > max_results:
             if total > max_results and first is None:
                 warnings.append(
@@ -355,9 +400,7 @@ def _collect(
                 )
             break
         number += 1
-        page, _ = _search_page(session, url, query, number, page_size)
-        pages.append(page)
-    return pages
+        count, _ = _search_page(session, url, query, number, page_size, rows)
 
 
 # --- parsing -------------------------------------------------------------------
@@ -388,55 +431,101 @@ def parse_sedia(
     Pure: no network. Rows of other types (tenders, type 6) are skipped and
     counted; duplicates are merged as described in the module docstring.
     """
-    with gc_paused():
-        return _parse_pages(pages, labels)
-
-
-def _parse_pages(
-    pages: Iterable[bytes | Mapping[str, Any]], labels: FacetLabels | None
-) -> FetchResult:
-    best: dict[str, _Candidate] = {}
-    titles: dict[str, dict[str, str]] = {}
-    order: list[str] = []
-    quarantined: list[Quarantined] = []
-    skipped = 0
+    rows = _Rows(_max_items())
     for page in pages:
-        for row in parse_search_page(page):
-            try:
-                parsed = _parse_row(row)
-            except _RowError as exc:
-                quarantined.append(Quarantined(raw=row, reason=str(exc), external_id=exc.key))
-                continue
-            if parsed is None:
-                skipped += 1
-                continue
-            group, candidate = parsed
-            if candidate.language and candidate.record.title:
-                titles.setdefault(group, {}).setdefault(candidate.language, candidate.record.title)
-            current = best.get(group)
-            if current is None:
-                best[group] = candidate
-                order.append(group)
-            elif candidate.rank > current.rank:
-                best[group] = candidate
-    items: list[FeedItem] = []
-    for group in order:
-        chosen = best[group]
-        record = chosen.record
-        others = tuple(
-            sorted(
-                (lang, title)
-                for lang, title in titles.get(group, {}).items()
-                if lang != chosen.language and title != record.title
+        if isinstance(page, bytes):
+            _read_page(io.BytesIO(page), rows)
+        else:
+            with gc_paused():
+                for row in parse_search_page(page):
+                    rows.add(row)
+    return rows.result(labels)
+
+
+class _Rows:
+    """Search rows folded into one candidate per call as they are read.
+
+    One row that cannot be read (no metadata, nested too deep, anything that
+    raises) is quarantined; it never fails the run. More distinct calls than
+    `max_items` fail the run (`RunLimitReached`) before memory grows with them.
+    """
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self.best: dict[str, _Candidate] = {}
+        self.titles: dict[str, dict[str, str]] = {}
+        self.order: list[str] = []
+        self.quarantined: list[Quarantined] = []
+        self.skipped = 0
+        self._first_page: list[str] | None = []
+
+    def discard_first_page(self) -> None:
+        """The unsplit first page is read again by the split queries: forget its rows."""
+        for group in self._first_page or []:
+            self.best.pop(group, None)
+            self.titles.pop(group, None)
+        self.order = [g for g in self.order if g in self.best]
+        self._first_page = None
+
+    def add(self, row: Any) -> None:
+        if row is TOO_DEEP:
+            self.quarantined.append(
+                Quarantined(
+                    raw={"unreadable": f"nested deeper than {MAX_DEPTH} levels"},
+                    reason=f"result row is nested deeper than {MAX_DEPTH} levels",
+                )
             )
-        )
-        if others:
-            record = replace(record, other_titles=others)
-        if labels is not None:
-            record = record.with_programme_labels(labels.programmes, labels.divisions)
-        items.append(record)
-    items.extend(quarantined)
-    return FetchResult(items=items, complete=True, skipped=skipped)
+            return
+        try:
+            parsed = _parse_row(row)
+        except _RowError as exc:
+            self.quarantined.append(Quarantined(raw=row, reason=str(exc), external_id=exc.key))
+            return
+        except (RecursionError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+            self.quarantined.append(
+                Quarantined(raw=row, reason=f"result row cannot be read: {type(exc).__name__}")
+            )
+            return
+        if parsed is None:
+            self.skipped += 1
+            return
+        group, candidate = parsed
+        if candidate.language and candidate.record.title:
+            self.titles.setdefault(group, {}).setdefault(candidate.language, candidate.record.title)
+        current = self.best.get(group)
+        if current is None:
+            if len(self.best) >= self.max_items:
+                raise RunLimitReached(
+                    f"the search returned more than {self.max_items} calls "
+                    "([fetch] max_items_per_run): stopped"
+                )
+            self.best[group] = candidate
+            self.order.append(group)
+            if self._first_page is not None:
+                self._first_page.append(group)
+        elif candidate.rank > current.rank:
+            self.best[group] = candidate
+
+    def result(self, labels: FacetLabels | None) -> FetchResult:
+        self._first_page = None
+        items: list[FeedItem] = []
+        for group in self.order:
+            chosen = self.best[group]
+            record = chosen.record
+            others = tuple(
+                sorted(
+                    (lang, title)
+                    for lang, title in self.titles.get(group, {}).items()
+                    if lang != chosen.language and title != record.title
+                )
+            )
+            if others:
+                record = replace(record, other_titles=others)
+            if labels is not None:
+                record = record.with_programme_labels(labels.programmes, labels.divisions)
+            items.append(record)
+        items.extend(self.quarantined)
+        return FetchResult(items=items, complete=True, skipped=self.skipped)
 
 
 class _RowError(Exception):
@@ -470,7 +559,7 @@ def _json_value(metadata: Mapping[str, Any], name: str, warnings: list[str]) -> 
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         warnings.append(f"{name}: the JSON in this field is cut off or invalid; left empty")
         return None
 
@@ -480,7 +569,7 @@ def _string_list(metadata: Mapping[str, Any], name: str, warnings: list[str]) ->
     if len(values) == 1 and values[0].lstrip().startswith("["):
         try:
             decoded = json.loads(values[0])
-        except ValueError:
+        except (ValueError, RecursionError):
             warnings.append(f"{name}: the JSON in this field is cut off or invalid; left empty")
             return []
         values = [str(v) for v in decoded if v] if isinstance(decoded, list) else []

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 import nh3
 
-__all__ = ["html_to_text", "sanitize_html", "text_to_html"]
+__all__ = ["html_to_text", "safe_url", "sanitize_html", "text_to_html"]
 
 ALLOWED_TAGS = frozenset(
     {
@@ -28,7 +29,11 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
 }
-ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+ALLOWED_URL_SCHEMES = frozenset({"http", "https"})
+LINK_SCHEMES = frozenset({"http", "https"})
+# Browsers drop tabs and line breaks inside a URL ("java\tscript:") and ignore
+# leading control characters: a URL holding any of them is refused outright.
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 # Elements whose boundaries separate lines; inline elements (span, b, sup ...)
 # do not, so "<span>Q</span>UALITY" stays one word. Table cells end with a space.
@@ -45,10 +50,32 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) address with a host, else None.
+
+    The one check every link from a feed passes before it is shown or sent
+    (call page, project page, digest, calendar, exports): ``javascript:``,
+    ``data:``, ``vbscript:``, relative and protocol-relative URLs come back as
+    None, so they are printed as text or not at all.
+    """
+    if not url:
+        return None
+    text = url.strip().replace(" ", "%20")
+    if not text or _URL_UNSAFE.search(text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in LINK_SCHEMES or not parts.hostname:
+        return None
+    return text
+
+
 def sanitize_html(raw: str | None) -> str:
     """Return `raw` reduced to an allow-list of tags and attributes, safe to display.
 
-    Scripts, styles, event handlers, inline styles and non-http(s)/mailto links
+    Scripts, styles, images, event handlers, inline styles and non-http(s) links
     are removed; links get ``rel="noopener noreferrer nofollow"``.
     """
     if not raw:

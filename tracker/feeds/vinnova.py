@@ -23,7 +23,7 @@ response is not withdrawn: results are incomplete.
 
 from __future__ import annotations
 
-import json
+import io
 import logging
 import re
 from collections.abc import Mapping
@@ -32,12 +32,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import ijson
 import requests
 
 from tracker.feeds.amounts import budget_from_text
 from tracker.feeds.dates import read_moment
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
+from tracker.feeds.jsonstream import MAX_DEPTH, TOO_DEEP, stream_array
 from tracker.feeds.records import (
     Budget,
     CallLink,
@@ -112,9 +114,13 @@ def fetch_vinnova(
 def parse_vinnova(payload: bytes | list[Any]) -> FetchResult:
     """Turn the API's JSON list into records; malformed rounds are quarantined."""
     if isinstance(payload, bytes | bytearray):
+        payload = bytes(payload).removeprefix(b"\xef\xbb\xbf")
+        if not payload.lstrip().startswith(b"["):
+            raise BadPayload("Vinnova response is not a JSON list of rounds")
         try:
-            data = json.loads(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+            # Row by row, so one round nested absurdly deep is quarantined, not the run.
+            data: list[Any] = list(stream_array(io.BytesIO(payload), ()))
+        except ijson.JSONError as exc:
             raise BadPayload(f"Vinnova response is not valid JSON: {exc}") from exc
     else:
         data = payload
@@ -125,6 +131,11 @@ def parse_vinnova(payload: bytes | list[Any]) -> FetchResult:
 
 
 def _round(entry: Any) -> FeedItem:
+    if entry is TOO_DEEP:
+        return Quarantined(
+            raw={"unreadable": f"nested deeper than {MAX_DEPTH} levels"},
+            reason=f"round nested deeper than {MAX_DEPTH} levels",
+        )
     if not isinstance(entry, Mapping):
         return Quarantined(raw=entry, reason="round is not a JSON object")
     number = _text(entry.get("Diarienummer"))

@@ -59,7 +59,7 @@ from tracker.models.strategy import (
     MatchModel,
     StrategyProfile,
 )
-from tracker.models.users import LoginAttempt, Office, Role, User
+from tracker.models.users import LoginAttempt, Office, PasswordToken, Role, TokenPurpose, User
 
 __all__ = [
     "AuditEvent",
@@ -102,6 +102,7 @@ __all__ = [
     "Office",
     "Organisation",
     "OrganisationKind",
+    "PasswordToken",
     "Project",
     "ProjectPartner",
     "ProjectRole",
@@ -114,6 +115,7 @@ __all__ = [
     "Source",
     "SourceKind",
     "StrategyProfile",
+    "TokenPurpose",
     "TriageEvent",
     "TriageState",
     "User",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
@@ -40,6 +41,10 @@ class Office(Base):
         return self.name_en if language == "en" else self.name_sv
 
 
+def new_session_nonce() -> str:
+    return secrets.token_hex(16)
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("email"),)
@@ -57,8 +62,49 @@ class User(Base):
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Copied into the signed session cookie at sign-in and compared on every request; a new
+    # value (sign-out, password change) ends every session made with the old one.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
 
     office: Mapped[Office | None] = relationship(back_populates="users")
+    password_tokens: Mapped[list[PasswordToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def has_password(self) -> bool:
+        """False for an invited person who has not yet chosen a password."""
+        return bool(self.password_hash)
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"
+
+
+class PasswordToken(Base):
+    """A link mailed to set a password (an invitation or a reset). The mail holds a signed
+    id and secret; only the secret's SHA-256 is stored, and a link works once, until
+    ``expires_at``."""
+
+    __tablename__ = "password_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        Enum(
+            TokenPurpose,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="password_tokens")
 
 
 class LoginAttempt(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tracker.calltime import local_day
 from tracker.errors import NotFound
+from tracker.feeds.text import safe_url
 from tracker.i18n import msg
 from tracker.models import (
     CallDeadline,
@@ -100,7 +101,7 @@ def calendar_entries(
                     day=local_day(deadline.deadline_at, tz),
                     # A deadline given as a day is a whole-day event, not 23:59.
                     at=None if deadline.is_date_only else deadline.deadline_at,
-                    url=call.url,
+                    url=safe_url(call.url),
                     # Each recorded move of this deadline makes a newer version of its event.
                     sequence=sum(1 for m in moves if m.position == position),
                     updated_at=call.updated_at,
@@ -120,7 +121,7 @@ def calendar_entries(
                 title=milestone.title,
                 day=milestone.due_on,
                 at=None,
-                url=call.url,
+                url=safe_url(call.url),
                 updated_at=milestone.created_at,
             )
         )

@@ -16,6 +16,7 @@ from tracker.calltime import CallStatus, amount_text
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
+from tracker.feeds.text import safe_url
 from tracker.i18n import msg
 from tracker.models import (
     CallChange,
@@ -77,7 +78,7 @@ def call_summary(call: FundingCall, *, now: datetime, sources: Sequence[str]) ->
         "opens_at": _iso(call.opens_at),
         "deadlines": [d.deadline_at.isoformat() for d in call.deadlines],
         "deadline_model": call.deadline_model,
-        "url": call.url,
+        "url": safe_url(call.url),
         "budget_total_eur": amount_text(call.budget_total_eur),
         "sources": list(sources),
         "updated_at": call.updated_at.isoformat(),
@@ -123,7 +124,7 @@ def get_call(session: Session, call_id: int) -> FundingCall:
 
 def find_call(session: Session, reference: str) -> FundingCall:
     """A call by numeric id or by identifier."""
-    if reference.isdigit():
+    if reference.isdecimal():
         return get_call(session, int(reference))
     call = session.scalar(
         select(FundingCall)

@@ -61,13 +61,13 @@ def read_delegation_form(raw: Mapping[str, str]) -> DelegationData:
             errors["country_code"] = exc.message
     office = clean(raw.get("host_office_id"))
     if office:
-        if office.isdigit():
+        if office.isdecimal():
             values["host_office_id"] = int(office)
         else:
             errors["host_office_id"] = msg("choose from the list")
     participants = clean(raw.get("participants"))
     if participants:
-        if participants.isdigit() and int(participants) > 0:
+        if participants.isdecimal() and int(participants) > 0:
             values["participants"] = int(participants)
         else:
             errors["participants"] = msg("a whole number above zero")

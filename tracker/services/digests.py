@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session, load_only, selectinload, sessionmaker
 from tracker.calltime import amount_text
 from tracker.config import Settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
+from tracker.feeds.text import safe_url
 from tracker.i18n import msg
 from tracker.models import (
     CallChange,
@@ -860,7 +861,7 @@ class _Builder:
             programme=call.programme_label or call.programme_code or "",
             deadline_at=deadline.deadline_at if deadline is not None else None,
             deadline_date_only=deadline is not None and deadline.is_date_only,
-            official_url=call.url or None,
+            official_url=safe_url(call.url),
             score=match.score if match is not None else None,
             focus_area_id=area.id if area is not None else None,
             focus_area_name=area.name(self.language) if area is not None else None,

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from babel import Locale
 
+from tracker.feeds.text import safe_url
 from tracker.i18n import Message, msg
 
 E = TypeVar("E", bound=enum.StrEnum)
@@ -130,7 +131,7 @@ def parse_year(value: object) -> int | None:
     text = clean(value)
     if not text:
         return None
-    if not text.isdigit() or not 1900 <= int(text) <= 2200:
+    if not text.isdecimal() or not 1900 <= int(text) <= 2200:
         raise FieldError(msg("%(value)r is not a year", value=text))
     return int(text)
 
@@ -148,5 +149,9 @@ def parse_choice(value: object, choices: type[E]) -> E:
 
 
 def is_web_url(text: str) -> bool:
-    """Only http(s) links are shown as links (never javascript: or data:)."""
-    return re.match(r"^https?://[^\s/$.?#][^\s]*$", text, re.IGNORECASE) is not None
+    """Only http(s) links are saved as links (never javascript: or data:).
+
+    The same check as `safe_url`, which every link is shown through; a typed
+    link with spaces inside is refused here rather than silently encoded.
+    """
+    return not any(c.isspace() for c in text) and safe_url(text) is not None

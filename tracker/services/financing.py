@@ -116,7 +116,7 @@ def read_funder_form(raw: Mapping[str, str]) -> FunderData:
     except FieldError as exc:
         errors["typical_max_rate"] = exc.message
     source_text = clean(raw.get("source_id"))
-    if source_text and not source_text.isdigit():
+    if source_text and not source_text.isdecimal():
         errors["source_id"] = msg("choose from the list")
     if errors:
         raise ValidationFailed("; ".join(errors.values()), errors)
@@ -235,9 +235,9 @@ def read_line_form(raw: Mapping[str, str]) -> LineData:
         "note": clean(raw.get("note")),
     }
     funder = clean(raw.get("funder_id"))
-    if not funder.isdigit():
+    if not funder.isdecimal():
         errors["funder_id"] = msg("choose a funder")
-    values["funder_id"] = int(funder) if funder.isdigit() else 0
+    values["funder_id"] = int(funder) if funder.isdecimal() else 0
     try:
         values["amount"] = parse_amount(raw.get("amount"), lenient=True)
         if values["amount"] is None or values["amount"] == 0:
@@ -258,9 +258,9 @@ def read_line_form(raw: Mapping[str, str]) -> LineData:
     except FieldError as exc:
         errors["meeting_on"] = exc.message
     applicant = clean(raw.get("applicant_id"))
-    if applicant and not applicant.isdigit():
+    if applicant and not applicant.isdecimal():
         errors["applicant_id"] = msg("choose from the list")
-    values["applicant_id"] = int(applicant) if applicant.isdigit() else None
+    values["applicant_id"] = int(applicant) if applicant.isdecimal() else None
     if errors:
         raise ValidationFailed("; ".join(errors.values()), errors)
     return LineData(**values)

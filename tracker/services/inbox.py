@@ -111,6 +111,10 @@ class InboxFilters:
 PARAMETERS = tuple(InboxFilters.__dataclass_fields__)
 
 
+# Further than any inbox goes; a larger page number would overflow the database's offset.
+MAX_PAGE = 100_000
+
+
 def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Message]]:
     """Validate query parameters. Invalid values are dropped and reported per parameter, so
     the page can still show the rest of the filter."""
@@ -134,7 +138,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Mess
         values["state"] = state
     within = text("deadline_within")
     if within:
-        if within.isdigit() and 0 < int(within) <= MAX_DEADLINE_WINDOW_DAYS:
+        if len(within) <= 6 and within.isdecimal() and 0 < int(within) <= MAX_DEADLINE_WINDOW_DAYS:
             values["deadline_within"] = int(within)
         else:
             errors["deadline_within"] = msg(
@@ -153,7 +157,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Mess
     values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
     page = text("page")
     if page:
-        if page.isdigit() and int(page) >= 1:
+        if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
             values["page"] = int(page)
         else:
             errors["page"] = msg("the page must be a positive number")

@@ -31,6 +31,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,6 +43,7 @@ from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from tracker.calltime import CallDates, deadline_closes, deadlines_passed, local_day, zone
+from tracker.db import take_turns
 from tracker.feeds.errors import FetchError
 from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.interreg import KnownCall
@@ -484,6 +486,7 @@ def upsert_calls(
     `complete`, calls of this source missing from `records` are withdrawn.
     Adds and flushes; the caller commits.
     """
+    take_turns(session, f"ingest-{source.id}")  # the fetch job and "fetch now" may overlap
     stats = IngestStats()
     links = {
         external_id: _LinkState(link_id, call_id, digest, withdrawn_at is not None)
@@ -1126,65 +1129,92 @@ def run_fetches(
     sek_per_eur: Decimal | None = None,
     in_zone: ZoneInfo | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
+    parallel: int = 1,
 ) -> list[SourceOutcome]:
     """Fetch and ingest each source in its own transaction (this function commits).
 
     The download happens outside any transaction; the ingest and the run
     record are committed together. Whatever goes wrong with one source is
-    recorded as its failed run and the next source is fetched.
+    recorded as its failed run and the next source is fetched. With
+    `parallel` above 1, that many sources download at once, each within its
+    own run limits, so one slow source does not hold up the others; the
+    results are stored one at a time, by this thread, as each download ends.
     """
+    zone_in = in_zone or zone()
+    with session_factory() as session:
+        jobs = []
+        for source_id in source_ids:
+            source = session.get(Source, source_id)
+            if source is not None:
+                jobs.append(_Download(source_id, source.name, source_spec(session, source)))
     outcomes: list[SourceOutcome] = []
-    for source_id in source_ids:
-        outcome = _fetch_one(
-            session_factory,
-            source_id,
-            http=http,
-            clock=clock,
-            facet_cache=facet_cache,
-            sek_per_eur=sek_per_eur,
-            in_zone=in_zone or zone(),
+
+    def store(job: _Download) -> None:
+        outcome = _store_one(
+            session_factory, job, clock=clock, sek_per_eur=sek_per_eur, in_zone=zone_in
         )
-        if outcome is None:
-            continue
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
+
+    if parallel <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            job.run(http, clock, facet_cache, zone_in)
+            store(job)
+        return outcomes
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="fetch") as pool:
+        running = {pool.submit(job.run, http, clock, facet_cache, zone_in): job for job in jobs}
+        for done in as_completed(running):
+            store(running[done])
     return outcomes
 
 
-def _fetch_one(
-    session_factory: sessionmaker[Session],
-    source_id: int,
-    *,
-    http: requests.Session,
-    clock: Callable[[], datetime],
-    facet_cache: FacetCache | None,
-    sek_per_eur: Decimal | None,
-    in_zone: ZoneInfo,
-) -> SourceOutcome | None:
-    with session_factory() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            return None
-        name = source.name
-        spec = source_spec(session, source)
-    started = clock()
+@dataclass(slots=True)
+class _Download:
+    """One source's download: done on a worker thread, no database access."""
+
+    source_id: int
+    name: str
+    spec: SourceSpec
+    started: datetime | None = None
     result: FetchResult | None = None
     error: str | None = None
-    try:
-        result = fetch_source(http, spec, now=started, facet_cache=facet_cache, in_zone=in_zone)
-    except (FetchError, ValueError) as exc:
-        error = str(exc)
-    except Exception as exc:  # an adapter bug must not stop the other sources
-        log.exception("source %s: unexpected error while fetching", name)
-        error = f"unexpected error: {type(exc).__name__}: {exc}"
+
+    def run(
+        self,
+        http: requests.Session,
+        clock: Callable[[], datetime],
+        facet_cache: FacetCache | None,
+        in_zone: ZoneInfo,
+    ) -> None:
+        self.started = clock()
+        try:
+            self.result = fetch_source(
+                http, self.spec, now=self.started, facet_cache=facet_cache, in_zone=in_zone
+            )
+        except (FetchError, ValueError) as exc:
+            self.error = str(exc)
+        except Exception as exc:  # an adapter bug must not stop the other sources
+            log.exception("source %s: unexpected error while fetching", self.name)
+            self.error = f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def _store_one(
+    session_factory: sessionmaker[Session],
+    job: _Download,
+    *,
+    clock: Callable[[], datetime],
+    sek_per_eur: Decimal | None,
+    in_zone: ZoneInfo,
+) -> SourceOutcome:
+    started, result, name = job.started or clock(), job.result, job.name
     try:
         with session_factory() as session:
-            source = session.get(Source, source_id)
+            source = session.get(Source, job.source_id)
             assert source is not None
             if result is None:
                 run = record_failed_run(
-                    session, source, error or "failed", started_at=started, finished_at=clock()
+                    session, source, job.error or "failed", started_at=started, finished_at=clock()
                 )
             else:
                 run = ingest_fetch_result(
@@ -1202,7 +1232,7 @@ def _fetch_one(
         log.exception("source %s: ingest failed", name)
         message = f"ingest failed: {type(exc).__name__}: {exc}"
         with session_factory() as session:
-            source = session.get(Source, source_id)
+            source = session.get(Source, job.source_id)
             assert source is not None
             run = record_failed_run(
                 session, source, message, started_at=started, finished_at=clock()

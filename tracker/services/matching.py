@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.db import take_turns
 from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.matching.call import CallInput
@@ -431,6 +432,7 @@ def match_calls(
     A stored match keeps the time it was first found while it stays a match.
     """
     started = time.perf_counter()
+    take_turns(session, "matching")  # the job, a fetch and a profile edit may match at once
     row = ensure_default_profile(session, now=now)
     compiled = compiled_profile(session, row)
     model_row = current_model_row(session)

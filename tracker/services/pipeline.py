@@ -152,6 +152,7 @@ def run_pipeline(
     sek_per_eur: Decimal | None = None,
     facet_cache: FacetCache | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
+    parallel: int = 1,
 ) -> PipelineRun:
     """Fetch and store each source (each in its own transaction, as ``run_fetches`` does),
     then match what changed and refresh the inbox, and commit.
@@ -167,6 +168,7 @@ def run_pipeline(
         sek_per_eur=sek_per_eur,
         in_zone=in_zone,
         on_done=on_done,
+        parallel=parallel,
     )
     matching = None
     if any(o.new or o.updated or o.withdrawn for o in outcomes):

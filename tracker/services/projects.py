@@ -184,7 +184,7 @@ def _read_id(value: object, key: str, errors: dict[str, str]) -> int | None:
     text = clean(value)
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         errors[key] = msg("choose from the list")
         return None
     return int(text)
@@ -224,7 +224,7 @@ def find_call(session: Session, key: str) -> FundingCall | None:
     call = session.scalars(
         select(FundingCall).where(func.lower(FundingCall.identifier) == key.lower())
     ).first()
-    if call is None and key.isdigit():
+    if call is None and key.isdecimal():
         call = session.get(FundingCall, int(key))
     return call
 

@@ -55,6 +55,14 @@ def http_session(settings: Settings) -> TrackerSession:
             max_bytes=settings.fetch.max_response_bytes,
             max_retries=settings.fetch.max_retries,
             user_agent=settings.fetch.user_agent,
+            total_timeout=settings.fetch.total_timeout_seconds,
+            min_bytes_per_read_timeout=settings.fetch.min_bytes_per_read_timeout,
+            run_timeout=settings.fetch.run_timeout_seconds,
+            max_requests_per_run=settings.fetch.max_requests_per_run,
+            max_bytes_per_run=settings.fetch.max_bytes_per_run,
+            max_items_per_run=settings.fetch.max_items_per_run,
+            allow_private_addresses=settings.fetch.allow_private_addresses,
+            allow_local_folders=settings.fetch.allow_local_folders,
         )
     )
 

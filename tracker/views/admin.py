@@ -8,8 +8,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.config import signing_key
 from tracker.errors import NotFound, ValidationFailed
-from tracker.models import Office, Role
+from tracker.models import Office, Role, TokenPurpose, User
+from tracker.services.account_mail import build_password_mail
+from tracker.services.accounts import invite_user, issue_password_link
+from tracker.services.mailer import DeliveryError, SmtpMailer
 from tracker.services.offices import create_office, get_office, update_office
 from tracker.services.users import (
     create_user,
@@ -26,7 +30,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @web.requires(Role.ADMIN)
 def users() -> Response | str | tuple[str, int]:
     session = web.db()
-    offices = list(session.scalars(select(Office).order_by(Office.slug)))
     form = {"email": "", "role": "viewer", "office": "", "language": "sv", "display_name": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -56,15 +59,114 @@ def users() -> Response | str | tuple[str, int]:
             session.commit()
             flash(_("User %(email)s created.", email=form["email"]), "info")
             return redirect(url_for("admin.users"))
-    status = 422 if errors else 200
+    return _users_page(form=form, errors=errors)
+
+
+def _users_page(
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    invite_form: dict[str, str] | None = None,
+    invite_errors: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    session = web.db()
+    blank = {"email": "", "role": "viewer", "office": "", "language": "sv", "display_name": ""}
+    status = 422 if errors or invite_errors else 200
     return render_template(
         "admin/users.html",
         users=list_users(session),
-        offices=offices,
+        offices=list(session.scalars(select(Office).order_by(Office.slug))),
         roles=list(Role),
-        form=form,
-        errors=errors,
+        form=form or blank,
+        errors=errors or {},
+        invite_form=invite_form or blank,
+        invite_errors=invite_errors or {},
     ), status
+
+
+@bp.route("/users/invite", methods=["POST"])
+@web.requires(Role.ADMIN)
+def invite() -> Response | tuple[str, int]:
+    """Create an account without a password and mail its owner a link to choose one."""
+    session = web.db()
+    keys = ("email", "display_name", "role", "office", "language")
+    form = {key: request.form.get(key, "").strip() for key in keys}
+    errors: dict[str, str] = {}
+    try:
+        role = Role(form["role"])
+        office = get_office_by_slug(session, form["office"]) if form["office"] else None
+        user = invite_user(
+            session,
+            form["email"],
+            role=role,
+            office=office,
+            display_name=form["display_name"],
+            language=form["language"],
+            actor=web.require_user(),
+            now=web.now(),
+        )
+    except ValueError:
+        errors["role"] = _("Choose a role.")
+    except NotFound:
+        errors["office"] = _("Choose an office.")
+    except ValidationFailed as exc:
+        session.rollback()
+        errors.update(exc.errors)
+    if errors:
+        return _users_page(invite_form=form, invite_errors=errors)
+    _send_invitation(user)
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/invite", methods=["POST"])
+@web.requires(Role.ADMIN)
+def resend_invitation(user_id: int) -> Response:
+    """A new invitation for someone who has not chosen a password yet; older links stop
+    working."""
+    try:
+        user = get_user(web.db(), user_id)
+    except NotFound:
+        abort(404)
+    if user.has_password:
+        flash(_("%(name)s has already chosen a password.", name=user.display_name), "error")
+    else:
+        _send_invitation(user)
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+def _send_invitation(user: User) -> None:
+    """Issue the link, commit, then mail it: a failed mail leaves the account to invite
+    again, never a sent link that the database does not know."""
+    session = web.db()
+    settings = web.settings()
+    now = web.now()
+    actor = web.require_user()
+    link = issue_password_link(
+        session, user, TokenPurpose.INVITATION, secret_key=signing_key(settings), now=now
+    )
+    session.commit()
+    mail = build_password_mail(link, settings, now=now, invited_by=actor.display_name)
+    try:
+        with SmtpMailer(settings.mail) as mailer:
+            mailer.send(mail.message, sender=mail.sender, recipient=mail.recipient)
+    except DeliveryError as exc:
+        flash(
+            _(
+                "The invitation to %(email)s could not be sent: %(error)s. "
+                "Check the mail settings and invite again from the user's page.",
+                email=user.email,
+                error=str(exc),
+            ),
+            "error",
+        )
+        return
+    flash(
+        _(
+            "Invitation sent to %(email)s. The link works for 72 hours.",
+            email=user.email,
+        ),
+        "info",
+    )
 
 
 @bp.route("/offices", methods=["GET", "POST"])

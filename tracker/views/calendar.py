@@ -36,7 +36,7 @@ def _month(value: str | None, today: date) -> date:
     try:
         year, month = value.split("-")
         first = date(int(year), int(month), 1)
-    except ValueError:
+    except (ValueError, OverflowError):
         abort(400)
     if not 1900 < first.year < 2200:
         abort(400)

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import nh3
 from flask import (
     Blueprint,
     abort,
@@ -36,6 +35,7 @@ from werkzeug.wrappers import Response
 from tracker import web
 from tracker.calltime import STATUS_FILTERS, CallStatus, local_day
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
+from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
 from tracker.services import call_page as call_page_service
@@ -199,7 +199,7 @@ class _ExportFormat:
             row.office_name(self.language) or "",
             row.assignee_name or "",
             float(row.budget_total_eur) if row.budget_total_eur is not None else None,
-            row.url or "",
+            safe_url(row.url) or "",
         ]
 
 
@@ -298,7 +298,7 @@ def export_xlsx() -> Response:
 def bulk_dismiss() -> Response:
     session = web.db()
     back = url_for("calls.inbox") + _back_query()
-    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
     try:
         reason = review_service.parse_reason(request.form.get("reason"))
         if reason is None:
@@ -418,7 +418,7 @@ def _render_call(
         projects=review_service.programme_projects(session, call),
         earlier=call_page_service.earlier_editions(session, call, now=now),
         descriptions=descriptions,
-        description_html=nh3.clean(main.html) if main is not None and main.html else None,
+        description_html=sanitize_html(main.html) or None if main and main.html else None,
         issuer=call_page_service.call_issuer(call),
         milestones=review_service.milestones(session, call),
         watching=review_service.is_watching(session, call, user),
@@ -505,7 +505,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             if office is None:
                 raise ValidationFailed(msg("choose an office"), {"office": msg("choose an office")})
         if assignee_id:
-            assignee = session.get(User, int(assignee_id)) if assignee_id.isdigit() else None
+            assignee = session.get(User, int(assignee_id)) if assignee_id.isdecimal() else None
             if assignee is None:
                 raise ValidationFailed(msg("choose a person"), {"assignee": msg("choose a person")})
         review_service.assign(

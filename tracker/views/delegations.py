@@ -43,7 +43,7 @@ KEYS = (
 def index() -> str:
     session = web.db()
     year_text = request.args.get("year", "")
-    year = int(year_text) if year_text.isdigit() else None
+    year = int(year_text) if _is_year(year_text) else None
     everything = list_delegations(session)
     return render_template(
         "delegations/index.html",
@@ -139,3 +139,7 @@ def _render_form(
         kinds=list(DelegationKind),
         offices=list(web.db().scalars(select(Office).order_by(Office.slug))),
     )
+
+
+def _is_year(text: str) -> bool:
+    return len(text) == 4 and text.isdecimal() and 1900 <= int(text) <= 2200

@@ -192,7 +192,7 @@ def _save(organisation: Organisation, form: Mapping[str, str], focus: list[str])
 def _pick(model: type[Office] | type[User], value: str, key: str, errors: dict[str, str]) -> Any:
     if not value:
         return None
-    found = web.db().get(model, int(value)) if value.isdigit() else None
+    found = web.db().get(model, int(value)) if value.isdecimal() else None
     if found is None:
         errors[key] = _("Choose from the list.")
     return found

@@ -123,9 +123,9 @@ def index() -> str:
     status_text = request.args.get("status", "")
     status = ProjectStatus(status_text) if status_text in set(ProjectStatus) else None
     office_text = request.args.get("office", "")
-    office_id = int(office_text) if office_text.isdigit() else None
+    office_id = int(office_text) if office_text.isdecimal() and len(office_text) <= 9 else None
     year_text = request.args.get("year", "")
-    year = int(year_text) if year_text.isdigit() else None
+    year = int(year_text) if _is_year(year_text) else None
     text = request.args.get("q", "").strip()
     projects = list_projects(session, status=status, office_id=office_id, year=year, text=text)
     years = sorted(
@@ -352,7 +352,7 @@ def add_partner_view(project_id: int) -> Response | tuple[str, int]:
     project = get_project(session, project_id)
     organisation_text = request.form.get("organisation_id", "")
     role_text = request.form.get("role", "")
-    if not organisation_text.isdigit() or role_text not in set(ProjectRole):
+    if not organisation_text.isdecimal() or role_text not in set(ProjectRole):
         errors = {"organisation_id": _("Choose an organisation and its role.")}
         return _render_detail(project, partner_errors=errors), 422
     organisation = get_organisation(session, int(organisation_text))
@@ -558,3 +558,7 @@ def import_view() -> str | tuple[str, int]:
     session.commit()
     flash(_("Import done."), "info")
     return render_template("projects/import.html", **context)
+
+
+def _is_year(text: str) -> bool:
+    return len(text) == 4 and text.isdecimal() and 1900 <= int(text) <= 2200

@@ -27,7 +27,7 @@ formatting.install(bp)
 
 def _year() -> int | None:
     text = request.args.get("year", "")
-    return int(text) if text.isdigit() and 1900 <= int(text) <= 2200 else None
+    return int(text) if len(text) == 4 and text.isdecimal() and 1900 <= int(text) <= 2200 else None
 
 
 def _report() -> Report:
