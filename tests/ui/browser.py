@@ -7,7 +7,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine
@@ -46,9 +46,15 @@ SIDEWAYS = "document.documentElement.scrollWidth - window.innerWidth"
 
 
 class LiveServer:
-    def __init__(self, engine: Engine, database_url: str, clock: FixedClock | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        database_url: str,
+        clock: FixedClock | None = None,
+        mail: dict[str, Any] | None = None,
+    ) -> None:
         app = create_app(
-            make_settings(database_url, mail={"base_url": "http://127.0.0.1"}),
+            make_settings(database_url, mail={"base_url": "http://127.0.0.1", **(mail or {})}),
             session_factory=make_session_factory(engine),
             clock=clock or FixedClock(NOW),
         )
