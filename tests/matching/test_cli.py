@@ -178,3 +178,23 @@ def test_run_and_learn_on_the_database(
         assert session.scalar(select(func.count()).select_from(FundingCall)) == 1
     # The new model, learned after those runs, makes every call due again.
     assert "matched 1 calls" in runner("match", "run").output
+
+
+def test_classify_rules_only_and_a_model_file_exclude_each_other(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        group,
+        [
+            "classify",
+            "--input",
+            str(fixtures_dir / "calls.jsonl"),
+            "--output",
+            "-",
+            "--rules-only",
+            "--model",
+            str(tmp_path / "model.json"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "exclude each other" in result.output

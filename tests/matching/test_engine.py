@@ -80,7 +80,9 @@ def test_industrial_research_context_lowers_every_area(compiled: CompiledProfile
         ),
     )
     assert local.area("energy-environment").is_match
-    assert industrial.area("energy-environment").score < local.area("energy-environment").score - 10
+    # Compared in logit points: near 100 the score saturates (short records, local actors).
+    local_z = local.area("energy-environment").features["rule"]
+    assert industrial.area("energy-environment").features["rule"] < local_z - 2
     kinds = {e.kind for e in industrial.area("energy-environment").evidence}
     assert "exclusion" in kinds
 

@@ -9,26 +9,32 @@ from tracker.matching.engine import CompiledProfile, match_call
 from tracker.matching.learning import Decision, LearnedModel, TrainingParams, train
 
 # Calls about local heating that staff keep marking not relevant (say, because the
-# municipality has no heating company); and calls they mark relevant.
+# municipality has no heating company); and calls they mark relevant. They come from
+# several programmes, so that learning can be tested on programmes it was not fitted to.
+PROGRAMMES = ("LIFE", "Connecting Europe Facility (CEF)", "Single Market Programme (SMP)")
+FILLER = (
+    " Projects share what they learn with partners across Europe, publish guidance and "
+    "organise visits, so that results are taken up after the end of the action."
+)
 HEATING = [
     CallInput(
         id=f"heat-{i}",
         title=f"District heating networks for municipalities, round {i}",
         description="Municipalities and local authorities plan district heating and heat pumps "
-        "to improve energy efficiency in buildings.",
-        programme="LIFE",
+        "to improve energy efficiency in buildings." + FILLER,
+        programme=PROGRAMMES[i % 3],
     )
-    for i in range(8)
+    for i in range(9)
 ]
 MOBILITY = [
     CallInput(
         id=f"mob-{i}",
         title=f"Sustainable urban mobility plans, round {i}",
         description="Cities and local authorities develop sustainable urban mobility plans, "
-        "public transport and cycling.",
-        programme="LIFE",
+        "public transport and cycling." + FILLER,
+        programme=PROGRAMMES[i % 3],
     )
-    for i in range(8)
+    for i in range(9)
 ]
 
 
@@ -50,7 +56,7 @@ def test_decisions_lower_scores_of_similar_calls_and_evidence_says_so(
     new_call = CallInput(
         id="heat-new",
         title="District heating networks for municipalities",
-        description="Local authorities plan district heating and heat pumps in buildings.",
+        description="Local authorities plan district heating and heat pumps in buildings." + FILLER,
         programme="LIFE",
     )
     before = match_call(compiled, new_call).area("energy-environment")
@@ -59,7 +65,7 @@ def test_decisions_lower_scores_of_similar_calls_and_evidence_says_so(
     assert after.rule_score == before.score
     feedback = [e for e in after.evidence if e.kind == "feedback"]
     assert len(feedback) == 1
-    assert "lowered" in feedback[0].text and "16 decisions" in feedback[0].text
+    assert "lowered" in feedback[0].text and "18 decisions" in feedback[0].text
 
 
 def test_areas_without_decisions_are_untouched(compiled: CompiledProfile) -> None:
@@ -100,3 +106,56 @@ def test_malformed_model_is_rejected() -> None:
 
     with pytest.raises(ValueError):
         LearnedModel.from_dict({"format": 99})
+
+
+def test_learning_is_off_for_an_area_with_too_few_decisions_of_one_kind(
+    compiled: CompiledProfile,
+) -> None:
+    calls = {c.id: c for c in (*HEATING, *MOBILITY)}
+    only_relevant = [Decision(c.id, "energy-environment", True) for c in MOBILITY]
+    model = train(compiled, calls, only_relevant)
+    assert not model.is_learned("energy-environment")
+    assert model.area_status["energy-environment"] == "too few decisions"
+    call = HEATING[0]
+    assert (
+        match_call(compiled, call, model=model).area("energy-environment").score
+        == match_call(compiled, call).area("energy-environment").score
+    )
+
+
+def test_learning_that_helps_in_cross_validation_is_used_and_reports_its_effect(
+    compiled: CompiledProfile,
+) -> None:
+    model = _model(compiled)
+    assert model.is_learned("energy-environment")
+    assert model.area_status["energy-environment"] == "learned"
+    assert 0 < model.area_blend["energy-environment"] <= 1
+    fixed, broken = model.area_effect["energy-environment"]
+    assert fixed > broken
+
+
+def test_a_learned_threshold_shift_decides_matches_and_is_explained(
+    compiled: CompiledProfile,
+) -> None:
+    call = CallInput(
+        id="x",
+        title="Open call 2026",
+        description="Energy efficiency of public buildings and district heating." + FILLER,
+    )
+    rules = match_call(compiled, call).area("energy-environment")
+    assert rules.is_match and rules.score < 90
+    shift = rules.score - rules.threshold + 1  # just high enough to keep the call out
+    model = LearnedModel(
+        shared={},
+        per_area={},
+        counts={"energy-environment": 40},
+        area_blend={"energy-environment": 0.0},
+        threshold_shift={"energy-environment": shift},
+    )
+    learned = match_call(compiled, call, model=model).area("energy-environment")
+    assert not learned.is_match and learned.score == rules.score
+    assert learned.threshold == rules.threshold + shift
+    notes = [e.text for e in learned.evidence if e.kind == "feedback"]
+    assert any("raised the area's threshold" in n for n in notes)
+    restored = LearnedModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert restored.threshold_shift == model.threshold_shift

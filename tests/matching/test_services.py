@@ -28,6 +28,7 @@ from tracker.services.matching import (
     compiled_profile,
     ensure_default_profile,
     import_decisions,
+    learning_by_area,
     match_calls,
     profile_of,
     record_decision,
@@ -251,11 +252,13 @@ def test_decisions_are_recorded_and_replace_earlier_ones(session: Session) -> No
 def test_imported_decisions_train_a_model_that_moves_scores(session: Session) -> None:
     """Staff keep rejecting district-heating calls; the model learns it and says so."""
     ensure_default_profile(session, now=NOW)
+    # Several programmes: learning is used only where it helps on programmes held out.
+    programmes = ("LIFE", "Connecting Europe Facility (CEF)", "Single Market Programme (SMP)")
     labelled = {
         f"LBL-{i}": CallInput(
             id=f"LBL-{i}",
             title=f"District heating networks for municipalities {i}",
-            programme="LIFE",
+            programme=programmes[i % 3],
             description="Municipalities plan district heating and heat pumps in buildings.",
         )
         for i in range(12)
@@ -265,7 +268,7 @@ def test_imported_decisions_train_a_model_that_moves_scores(session: Session) ->
             f"MOB-{i}": CallInput(
                 id=f"MOB-{i}",
                 title=f"Sustainable urban mobility plans for cities {i}",
-                programme="LIFE",
+                programme=programmes[i % 3],
                 description="Cities develop sustainable urban mobility plans and cycling.",
             )
             for i in range(12)
@@ -295,6 +298,9 @@ def test_imported_decisions_train_a_model_that_moves_scores(session: Session) ->
     feedback = [e for e in energy.evidence if e["kind"] == "feedback"]
     assert feedback and "lowered" in feedback[0]["text"]
     assert "most similar decided call" in feedback[0]["text"]
+    learning = {a.slug: a for a in learning_by_area(model_row, ["energy-environment", "education"])}
+    assert learning["energy-environment"].in_use and learning["energy-environment"].fixed > 0
+    assert not learning["education"].in_use
 
 
 def test_only_the_last_models_are_kept(session: Session) -> None:

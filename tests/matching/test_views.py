@@ -215,3 +215,50 @@ def test_admin_sets_the_municipalitys_region(
     row = session.scalars(select(StrategyProfile).where(StrategyProfile.is_active)).one()
     assert profile_of(row).gates.home_region == "SE232"
     assert "<code>SE232</code>" in client.get("/strategy/").get_data(as_text=True)
+
+
+def test_strategy_page_shows_per_area_whether_learning_is_in_use(
+    client: FlaskClient, session: Session
+) -> None:
+    from tracker.matching.learning import LearnedModel
+    from tracker.models import MatchModel
+
+    row = ensure_default_profile(session, now=NOW)
+    model = LearnedModel(
+        shared={},
+        per_area={},
+        counts={"energy-environment": 40, "education": 12},
+        area_blend={"energy-environment": 0.5, "education": 0.0},
+        area_status={"energy-environment": "learned", "education": "too few decisions"},
+        area_effect={"energy-environment": (5, 1)},
+    )
+    session.add(
+        MatchModel(profile_id=row.id, trained_at=NOW, decision_count=52, model=model.to_dict())
+    )
+    session.commit()
+    login(client, make_user(session, role=Role.VIEWER, language="sv"))
+    html = client.get("/strategy/").get_data(as_text=True)
+    energy = html.split('id="learning-energy-environment"')[1].split("</tr>")[0]
+    education = html.split('id="learning-education"')[1].split("</tr>")[0]
+    assert "används" in energy and "50 %" in energy and "5 beslut rättade, 1 gjorda fel" in energy
+    assert "+0" in energy
+    assert "för få beslut" in education and "0 %" in education
+
+
+def test_call_page_shows_who_may_apply_in_the_readers_language(
+    client: FlaskClient, session: Session
+) -> None:
+    call = make_call(
+        session,
+        title="Energy efficiency of public buildings",
+        programme_label="Programme for the Environment and Climate Action (LIFE)",
+        description_text="The action improves energy efficiency of public buildings and "
+        "district heating, with renovation plans, heat pumps and renewable energy communities.",
+        eligible_applicants="Local public authority; NGO",
+    )
+    match_calls(session, [call.id], now=NOW)
+    session.commit()
+    login(client, make_user(session, role=Role.VIEWER, language="sv"))
+    html = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "Vem kan söka" in html
+    assert "Kommuner, städer, levande laboratorier eller lokala piloter deltar" in html

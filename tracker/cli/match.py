@@ -72,6 +72,37 @@ def _database_profile() -> Profile | None:
         return None
 
 
+def _database_model(profile: Profile) -> LearnedModel | None:
+    """The database's current learned model, if any and trained for `profile` (says so)."""
+    obj = _cli_context()
+    if obj is None:
+        return None
+    from tracker.services.matching import current_model_row, load_model
+
+    try:
+        with obj.session_factory() as session:
+            row = current_model_row(session)
+            if row is None:
+                return None
+            model = load_model(row)
+            trained_at, count = row.trained_at, row.decision_count
+    except (SQLAlchemyError, ValueError):
+        return None
+    if model.profile_name and model.profile_name != profile.name:
+        click.echo(
+            f"not using the database's learned model: it was trained for the profile "
+            f"{model.profile_name!r}",
+            err=True,
+        )
+        return None
+    click.echo(
+        f"using the database's learned model (trained {trained_at:%Y-%m-%d %H:%M} on "
+        f"{count} decisions; --rules-only to score without it)",
+        err=True,
+    )
+    return model
+
+
 def _calls(path: str) -> list[CallInput]:
     try:
         return read_calls(path)
@@ -79,11 +110,15 @@ def _calls(path: str) -> list[CallInput]:
         raise click.ClickException(str(exc)) from exc
 
 
-def _labels(path: str, profile: Profile) -> dict[str, Label]:
-    try:
-        return read_labels(path, known_slugs=profile.slugs)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+def _labels(paths: tuple[str, ...], profile: Profile) -> dict[str, Label]:
+    """The labels of all the files; a call labelled in two files keeps the later label."""
+    labels: dict[str, Label] = {}
+    for path in paths:
+        try:
+            labels.update(read_labels(path, known_slugs=profile.slugs))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return labels
 
 
 def _model(path: str | None) -> LearnedModel | None:
@@ -124,7 +159,12 @@ labelled_calls_option = click.option(
 
 def _labels_option(help_text: str) -> Callable[[FC], FC]:
     return click.option(
-        "--labels", "labels_path", required=True, type=click.Path(dir_okay=False), help=help_text
+        "--labels",
+        "labels_paths",
+        required=True,
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help=f"{help_text} Repeat to use several files.",
     )
 
 
@@ -148,7 +188,11 @@ def _labels_option(help_text: str) -> Callable[[FC], FC]:
     "--model",
     "model_path",
     type=click.Path(dir_okay=False),
-    help="A model saved by `match learn --model-out` to adjust the scores.",
+    help="A model saved by `match learn --model-out` to adjust the scores "
+    "(default: the database's learned model, if there is one).",
+)
+@click.option(
+    "--rules-only", is_flag=True, help="Score with the profile alone, without a learned model."
 )
 @click.option("--now", "now_value", help="Reference time for the closed-call gate (ISO 8601).")
 def classify(
@@ -156,11 +200,21 @@ def classify(
     output_path: str,
     profile_path: str | None,
     model_path: str | None,
+    rules_only: bool,
     now_value: str | None,
 ) -> None:
-    """Score calls against every focus area; write the matching areas with evidence."""
-    compiled = compile_profile(_profile(profile_path))
+    """Score calls against every focus area; write the matching areas with evidence.
+
+    Uses the database's learned model when there is one (as `match run` does), unless
+    --rules-only or --model FILE is given.
+    """
+    if rules_only and model_path:
+        raise click.UsageError("--rules-only and --model exclude each other")
+    profile = _profile(profile_path)
+    compiled = compile_profile(profile)
     model = _model(model_path)
+    if model is None and not rules_only:
+        model = _database_model(profile)
     calls = _calls(input_path)
     now = _now(now_value)
     results = [match_call(compiled, c, now=now, model=model) for c in calls]
@@ -185,7 +239,15 @@ def classify(
     "--cross-validate",
     "folds",
     type=click.IntRange(min=2),
-    help="Evaluate the learning mode with K-fold cross-validation.",
+    help="Also evaluate the learning mode with K-fold cross-validation.",
+)
+@click.option(
+    "--folds-by",
+    type=click.Choice(["family", "random"]),
+    default="family",
+    show_default=True,
+    help="Cross-validation folds: whole programme families (calls of one programme never "
+    "on both sides), or random calls (flatters learning; for comparison).",
 )
 @profile_option
 @click.option(
@@ -195,33 +257,43 @@ def classify(
     help="Evaluate rules adjusted by this saved model.",
 )
 def evaluate(
-    labels_path: str,
+    labels_paths: tuple[str, ...],
     calls_path: str,
     as_json: bool,
     folds: int | None,
+    folds_by: str,
     profile_path: str | None,
     model_path: str | None,
 ) -> None:
-    """Precision, recall and F1 per area, micro/macro F1, any-area figures, threshold sweep."""
+    """Precision, recall and F1 per area and per programme family, micro/macro F1,
+    any-area figures, threshold sweep; with --cross-validate, the learning mode too."""
     profile = _profile(profile_path)
     compiled = compile_profile(profile)
-    gold = {k: v.areas for k, v in _labels(labels_path, profile).items()}
+    gold = {k: v.areas for k, v in _labels(labels_paths, profile).items()}
     calls = _calls(calls_path)
     if not gold:
-        raise click.ClickException(f"{labels_path} has no labels")
+        raise click.ClickException(f"{', '.join(labels_paths)}: no labels")
     try:
-        if folds:
-            report = cross_validate(compiled, calls, gold, folds)
-        else:
-            report = evaluate_rules(compiled, calls, gold, model=_model(model_path))
+        rules = evaluate_rules(compiled, calls, gold, model=_model(model_path))
+        if rules.figures.calls == 0:
+            raise click.ClickException("none of the labelled calls is in the calls file")
+        learned = (
+            cross_validate(compiled, calls, gold, folds, grouped=folds_by == "family")
+            if folds
+            else None
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    if report.figures.calls == 0:
-        raise click.ClickException("none of the labelled calls is in the calls file")
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        if learned is None:
+            click.echo(json.dumps(rules.to_dict(), indent=2))
+        else:
+            click.echo(json.dumps({**learned.to_dict(), "rules": rules.to_dict()}, indent=2))
     else:
-        click.echo(format_table(report))
+        click.echo(format_table(rules))
+        if learned is not None:
+            click.echo("\n")
+            click.echo(format_table(learned))
 
 
 @group.command()
@@ -254,13 +326,13 @@ def run(everything: bool) -> None:
 @profile_option
 @expected_failures
 def learn(
-    labels_path: str, calls_path: str, model_out: str | None, profile_path: str | None
+    labels_paths: tuple[str, ...], calls_path: str, model_out: str | None, profile_path: str | None
 ) -> None:
     """Import labelled calls as staff decisions and retrain the model."""
     calls = {c.id: c for c in _calls(calls_path)}
     if model_out:
         profile = _profile(profile_path)
-        labels = _labels(labels_path, profile)
+        labels = _labels(labels_paths, profile)
         known = _known_labels(labels, calls)
         model = _train(compile_profile(profile), calls, known)
         try:
@@ -286,7 +358,7 @@ def learn(
     with session_scope(obj.session_factory) as session:
         now = obj.clock()
         row = ensure_default_profile(session, now=now)
-        labels = _labels(labels_path, profile_of(row))
+        labels = _labels(labels_paths, profile_of(row))
         known = _known_labels(labels, calls)
         stored = import_decisions(session, known, calls, actor=None, now=now)
         trained = retrain(session, now=now, force=True)

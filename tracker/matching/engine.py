@@ -10,7 +10,12 @@ back from the evidence:
   schools or local civil society can take part, against words showing a call for
   industrial R&D consortia, research infrastructures, defence or narrow technology;
 * programme priors (CERV leans to democracy, EDF away from everything);
-* the area's negative terms.
+* the area's negative terms;
+* who may apply, read as sentences (``applicants.py``): calls for national bodies
+  only, or re-granting to one other country's organisations, lose points; calls where
+  local authorities, cities, living labs or local pilots take part gain some;
+* short records (a title and a line or two): the title carries the match and the
+  evidence says so ("short record").
 
 A single shared word cannot make a match: topical strength saturates slowly, one
 term found only in the description is penalised, and a call with no applicant fit
@@ -22,12 +27,22 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tracker.i18n import msg
+from tracker.matching.applicants import (
+    LOCAL_ACTORS,
+    NATIONAL_ONLY,
+    ONE_COUNTRY,
+    ApplicantReading,
+    read_applicants,
+)
+from tracker.matching.applicants import (
+    ApplicantSignal as ApplicantSignalT,
+)
 from tracker.matching.call import CallInput
 from tracker.matching.gates import CompiledGates, GateHit, call_texts, check_gates, compile_gates
 from tracker.matching.profile import FocusArea, Profile, ProgrammePrior, Term
@@ -50,6 +65,8 @@ if TYPE_CHECKING:
 
 FIELDS = ("title", "keywords", "description")
 FIELD_LABELS = {"title": "title", "keywords": "keywords and tags", "description": "description"}
+
+LOCAL_BOOST_SHARE = 1.0
 
 # Owners of compiled terms other than areas.
 APPLICANT = -1
@@ -85,10 +102,19 @@ class ScoringParams:
     # An area whose topical evidence is far below the call's strongest area is a
     # side theme of the call, not what it funds.
     dominance_ratio: float = 0.6
-    dominance_penalty: float = 3.0
+    dominance_penalty: float = 4.0
     # Staff want the one or two areas a call is really about, not every theme it
     # lists; further areas above their threshold are reported but not matched.
     max_matches: int = 2
+    further_match_margin: float = 10.0
+    # Who may apply (applicants.py): logit points for each signal.
+    national_only_penalty: float = 3.0
+    one_country_penalty: float = 4.0
+    local_actors_gain: float = 1.0
+    # A record with fewer description stems than this and no keywords is a short
+    # record: its title is most of what there is, so title terms count more.
+    short_record_tokens: int = 40
+    short_record_title_weight: float = 5.0
     # Areas scoring below this carry no evidence unless all evidence is asked for:
     # nobody reads why a call is 3/100 for an area, and building it costs time.
     evidence_floor: float = 10.0
@@ -168,8 +194,12 @@ class Evidence:
     kind: "term" (area vocabulary), "negative" (area negative term), "applicant"
     (who may take part), "exclusion" (industrial/research/defence signal), "prior"
     (programme), "breadth" (single term or side theme), "feedback" (learned model),
-    "gate" (why the call cannot match at all).
-    ``weight`` is the logit points the item added (negative: subtracted).
+    "gate" (why the call cannot match at all), "eligibility" (who may apply, read as
+    a sentence; ``code`` says which reading), "short-record" (the match rests on the
+    title). ``weight`` is the logit points the item added (negative: subtracted).
+    ``code`` is a stable name for the reading, so that the interface can say it in
+    the reader's language ("national-only", "one-country", "local-actors",
+    "short-record").
     """
 
     kind: str
@@ -179,6 +209,7 @@ class Evidence:
     snippet: str | None = None
     count: int = 0
     lang: str | None = None
+    code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -194,6 +225,8 @@ class Evidence:
             out["count"] = self.count
         if self.lang is not None:
             out["lang"] = self.lang
+        if self.code is not None:
+            out["code"] = self.code
         return out
 
 
@@ -402,9 +435,18 @@ def match_call(
     hits = _scan(compiled, streams, lang)
     desc_len = len(streams["description"].stems) if "description" in streams else 0
     length_norm = 1 - p.bm25_b + p.bm25_b * desc_len / p.avg_description_tokens
+    short_record = desc_len < p.short_record_tokens and "keywords" not in streams
+    reading = read_applicants(
+        texts["title"],
+        texts["description"],
+        call.eligible_applicants,
+        foreign_country=compiled.gates.countries_re,
+        home=compiled.gates.home_re,
+    )
+    eligibility = _eligibility_points(reading, p)
 
     field_weight = {
-        "title": p.title_weight,
+        "title": p.short_record_title_weight if short_record else p.title_weight,
         "keywords": p.keyword_weight,
         "description": p.description_weight,
     }
@@ -478,6 +520,15 @@ def match_call(
         topic_strength = _strength(topic_sum, p.topic_scale)
         area_applicant_pts = applicant_pts * min(1.0, 2 * topic_strength)
         fit_pts = area_applicant_pts - exclusion_pts if topic_sum > 0 else 0.0
+        # Who may apply, as read from sentences: a boost grows with the topic like the
+        # applicant bonus; a restriction counts in full.
+        eligibility_pts = [
+            (signal, pts * min(1.0, 2 * topic_strength) if pts > 0 else pts)
+            for signal, pts in eligibility
+            if pts < 0 or topic_sum >= LOCAL_BOOST_SHARE * best_topic
+        ]
+        if topic_sum > 0:
+            fit_pts += sum(pts for _, pts in eligibility_pts)
         z = p.bias + topic_pts + breadth_pts + negative_pts + prior_pts + fit_pts
         rule_score = round(100 * _sigmoid(z), 1)
 
@@ -517,7 +568,21 @@ def match_call(
                             f"similarity {closest.similarity:.2f})"
                         )
                     feedback = Evidence("feedback", text, delta)
-        is_match = gate is None and score >= area.threshold
+        threshold = area.threshold
+        if model is not None and model.threshold_shift.get(area.slug):
+            threshold = min(100.0, max(0.0, threshold + model.threshold_shift[area.slug]))
+            moved_by = "lowered" if threshold < area.threshold else "raised"
+            shift_note = Evidence(
+                "feedback",
+                f"staff decisions {moved_by} the area's threshold from {area.threshold:.0f} "
+                f"to {threshold:.0f}",
+                0.0,
+            )
+            feedback = shift_note if feedback is None else feedback
+            extra_feedback: Evidence | None = shift_note if feedback is not shift_note else None
+        else:
+            extra_feedback = None
+        is_match = gate is None and score >= threshold
         want_snippets = snippets == "all" or (snippets == "matches" and is_match)
         if score < p.evidence_floor and snippets != "all":
             evidence: tuple[Evidence, ...] = ()
@@ -538,8 +603,34 @@ def match_call(
                 breadth=breadth,
                 with_snippets=want_snippets,
             )
+            if topic_sum > 0:
+                evidence = (
+                    *evidence,
+                    *(
+                        Evidence(
+                            "eligibility",
+                            signal.text,
+                            pts,
+                            snippet=signal.snippet if want_snippets else None,
+                            code=signal.code,
+                        )
+                        for signal, pts in eligibility_pts
+                    ),
+                )
+            if short_record and terms:
+                evidence = (
+                    *evidence,
+                    Evidence(
+                        "short-record",
+                        "short record: the match rests on the title and programme",
+                        0.0,
+                        code="short-record",
+                    ),
+                )
         if feedback is not None:
             evidence = (*evidence, feedback)
+        if extra_feedback is not None:
+            evidence = (*evidence, extra_feedback)
         if gate is not None:
             evidence = (*evidence, Evidence("gate", gate.reason, 0.0, snippet=gate.snippet))
         results.append(
@@ -548,25 +639,54 @@ def match_call(
                 score=score,
                 is_match=is_match,
                 rule_score=rule_score,
-                threshold=area.threshold,
+                threshold=threshold,
                 evidence=evidence,
                 features=features,
             )
         )
-    results = _limit_matches(results, p.max_matches)
+    results = _limit_matches(results, p)
     return MatchResult(call_id=call.id, gate=gate, areas=tuple(results), language=lang)
 
 
-def _limit_matches(results: list[AreaScore], limit: int) -> list[AreaScore]:
-    matched = sorted((a for a in results if a.is_match), key=lambda a: (-a.score, a.slug))
-    if len(matched) <= limit:
-        return results
-    dropped = {a.slug for a in matched[limit:]}
-    note = Evidence(
-        "breadth", f"above its threshold, but the call's {limit} strongest areas are others", 0.0
-    )
+def _eligibility_points(
+    reading: ApplicantReading, p: ScoringParams
+) -> list[tuple[ApplicantSignalT, float]]:
+    """Logit points of each applicant signal."""
+    points = {
+        NATIONAL_ONLY: -p.national_only_penalty,
+        ONE_COUNTRY: -p.one_country_penalty,
+        LOCAL_ACTORS: p.local_actors_gain,
+    }
+    return [(s, points[s.code]) for s in reading.signals if points.get(s.code)]
+
+
+def strongest_areas(
+    above: Mapping[str, float], thresholds: Mapping[str, float], params: ScoringParams
+) -> list[str]:
+    """Of the areas whose scores are above their thresholds, those a call matches.
+
+    At most `max_matches`; an area after the first must clear its threshold by
+    `further_match_margin` points, since a call is usually about one area and
+    mentions others along the way.
+    """
+    ranked = sorted(above, key=lambda s: (-above[s], s))[: params.max_matches]
     return [
-        replace(a, is_match=False, evidence=(*a.evidence, note)) if a.slug in dropped else a
+        s
+        for n, s in enumerate(ranked)
+        if n == 0 or above[s] >= min(100.0, thresholds[s] + params.further_match_margin)
+    ]
+
+
+def _limit_matches(results: list[AreaScore], params: ScoringParams) -> list[AreaScore]:
+    matched = {a.slug: a.score for a in results if a.is_match}
+    kept = set(strongest_areas(matched, {a.slug: a.threshold for a in results}, params))
+    if len(kept) == len(matched):
+        return results
+    note = Evidence("breadth", "above its threshold, but the call is more about other areas", 0.0)
+    return [
+        replace(a, is_match=False, evidence=(*a.evidence, note))
+        if a.is_match and a.slug not in kept
+        else a
         for a in results
     ]
 

@@ -4,7 +4,10 @@ Figures: per-area precision, recall and F1; micro F1 (over all call-area pairs) 
 macro F1 (mean over areas that have labels or predictions); "relevant to any area"
 precision and recall (a call is flagged when it matches at least one area); a sweep
 showing how these move when every threshold is shifted; and K-fold cross-validation
-of the learning mode (train on K-1 folds of labels, score the held-out fold).
+of the learning mode (train on K-1 folds of labels, score the held-out fold), with
+folds either random or grouped by programme family (the calls of one programme all in
+one fold: the honest measure of how the matcher does on a programme it has not seen);
+and the same figures per programme family.
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tracker.matching.call import CallInput
-from tracker.matching.engine import CompiledProfile, MatchResult, match_call
+from tracker.matching.call import CallInput, programme_family
+from tracker.matching.engine import (
+    CompiledProfile,
+    MatchResult,
+    ScoringParams,
+    match_call,
+    strongest_areas,
+)
 from tracker.matching.learning import (
     LearnedModel,
     TrainingParams,
@@ -165,26 +174,86 @@ class ScoredCall:
     call_id: str
     gated: bool
     scores: Mapping[str, float]
+    # The thresholds the call was decided at, where a learned model moved them.
+    thresholds: Mapping[str, float] | None = None
 
     @classmethod
     def of(cls, result: MatchResult) -> ScoredCall:
-        return cls(result.call_id, result.gate is not None, {a.slug: a.score for a in result.areas})
+        return cls(
+            result.call_id,
+            result.gate is not None,
+            {a.slug: a.score for a in result.areas},
+            {a.slug: a.threshold for a in result.areas},
+        )
 
 
 def decide(
-    scored: Sequence[ScoredCall], thresholds: Mapping[str, float], offset: float = 0.0
+    scored: Sequence[ScoredCall],
+    thresholds: Mapping[str, float],
+    offset: float = 0.0,
+    params: ScoringParams | None = None,
 ) -> dict[str, set[str]]:
-    """Matching areas per call at the given thresholds shifted by `offset`."""
+    """Matching areas per call at the given thresholds shifted by `offset`; with
+    `params`, only the strongest of them, as the engine decides."""
     out: dict[str, set[str]] = {}
     for sc in scored:
+        if sc.gated:
+            out[sc.call_id] = set()
+            continue
+        own = sc.thresholds or thresholds
+        shifted = {s: min(100.0, max(0.0, own.get(s, t) + offset)) for s, t in thresholds.items()}
+        above = {s: v for s, v in sc.scores.items() if v >= shifted[s]}
         out[sc.call_id] = (
-            set()
-            if sc.gated
-            else {
-                s for s, v in sc.scores.items() if v >= min(100.0, max(0.0, thresholds[s] + offset))
-            }
+            set(strongest_areas(above, shifted, params)) if params is not None else set(above)
         )
     return out
+
+
+@dataclass(frozen=True)
+class FamilyFigures:
+    """How the matcher does on the labelled calls of one programme family."""
+
+    family: str
+    calls: int
+    relevant: int
+    figures: Figures
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.figures
+        tp = sum(a.tp for a in f.areas)
+        fp = sum(a.fp for a in f.areas)
+        fn = sum(a.fn for a in f.areas)
+        return {
+            "family": self.family,
+            "calls": self.calls,
+            "relevant": self.relevant,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "micro_f1": round(f.micro_f1, 4),
+        }
+
+
+def family_figures(
+    predicted: Mapping[str, set[str]],
+    gold: Mapping[str, frozenset[str]],
+    families: Mapping[str, str],
+    slugs: Sequence[str],
+) -> tuple[FamilyFigures, ...]:
+    """Figures per programme family, largest family first."""
+    members: dict[str, dict[str, frozenset[str]]] = {}
+    for call_id, truth in gold.items():
+        members.setdefault(families.get(call_id, "UNKNOWN"), {})[call_id] = truth
+    out = [
+        FamilyFigures(
+            family,
+            len(part),
+            sum(1 for t in part.values() if t),
+            figures({i: predicted.get(i, set()) for i in part}, part, slugs),
+        )
+        for family, part in members.items()
+    ]
+    return tuple(sorted(out, key=lambda f: (-f.calls, f.family)))
 
 
 @dataclass(frozen=True)
@@ -194,11 +263,14 @@ class Evaluation:
     sweep: tuple[tuple[float, Figures], ...]
     folds: int = 0
     missing: tuple[str, ...] = ()
+    families: tuple[FamilyFigures, ...] = ()
+    grouped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "mode": self.mode,
             **self.figures.to_dict(),
+            "families": [f.to_dict() for f in self.families],
             "threshold_sweep": [
                 {
                     "offset": off,
@@ -214,6 +286,7 @@ class Evaluation:
         }
         if self.folds:
             out["folds"] = self.folds
+            out["folds_by"] = "programme family" if self.grouped else "random"
         if self.missing:
             out["labelled_calls_without_text"] = list(self.missing)
         return out
@@ -233,16 +306,22 @@ def _report(
     compiled: CompiledProfile,
     scored: Sequence[ScoredCall],
     gold: Mapping[str, frozenset[str]],
+    families: Mapping[str, str],
     folds: int = 0,
     missing: tuple[str, ...] = (),
+    grouped: bool = False,
 ) -> Evaluation:
     slugs = compiled.profile.slugs
     thresholds = {a.slug: a.threshold for a in compiled.areas}
+    params = compiled.params
     sweep = tuple(
-        (off, figures(decide(scored, thresholds, off), gold, slugs)) for off in SWEEP_OFFSETS
+        (off, figures(decide(scored, thresholds, off, params), gold, slugs))
+        for off in SWEEP_OFFSETS
     )
-    current = figures(decide(scored, thresholds), gold, slugs)
-    return Evaluation(mode, current, sweep, folds, missing)
+    predicted = decide(scored, thresholds, params=params)
+    current = figures(predicted, gold, slugs)
+    per_family = family_figures(predicted, gold, families, slugs)
+    return Evaluation(mode, current, sweep, folds, missing, per_family, grouped)
 
 
 def evaluate_rules(
@@ -259,7 +338,10 @@ def evaluate_rules(
         ScoredCall.of(match_call(compiled, c, now=now, model=model, snippets="none"))
         for c in joined_calls
     ]
-    return _report("model" if model else "rules", compiled, scored, joined, missing=missing)
+    families = {c.id: programme_family(c) for c in joined_calls}
+    return _report(
+        "model" if model else "rules", compiled, scored, joined, families, missing=missing
+    )
 
 
 def fold_of(
@@ -274,6 +356,25 @@ def fold_of(
     return {cid: n % k for n, cid in enumerate(relevant + other)}
 
 
+def group_folds(groups: Mapping[str, str], k: int) -> dict[str, int]:
+    """Deterministic folds that keep each group (programme family) whole.
+
+    Largest groups first, each into the fold that holds the fewest calls so far, so the
+    folds come out about equally large even when one family is big.
+    """
+    members: dict[str, list[str]] = {}
+    for call_id in sorted(groups):
+        members.setdefault(groups[call_id], []).append(call_id)
+    sizes = [0] * k
+    out: dict[str, int] = {}
+    for group in sorted(members, key=lambda g: (-len(members[g]), g)):
+        fold = min(range(k), key=lambda f: (sizes[f], f))
+        sizes[fold] += len(members[group])
+        for call_id in members[group]:
+            out[call_id] = fold
+    return out
+
+
 def cross_validate(
     compiled: CompiledProfile,
     calls: Sequence[CallInput],
@@ -283,8 +384,14 @@ def cross_validate(
     now: datetime | None = None,
     params: TrainingParams | None = None,
     seed: int = 0,
+    grouped: bool = True,
 ) -> Evaluation:
-    """K-fold cross-validation of the learning mode."""
+    """K-fold cross-validation of the learning mode.
+
+    With `grouped` (the default) the folds keep programme families whole, so every
+    call is scored by a model that never saw a call of its programme; otherwise the
+    folds are random (stratified by relevance), which flatters learning.
+    """
     if k < 2:
         raise ValueError("cross-validation needs at least 2 folds")
     joined_calls, joined, missing = _join(calls, gold)
@@ -292,7 +399,13 @@ def cross_validate(
         raise ValueError(f"{len(joined_calls)} labelled calls cannot be split into {k} folds")
     by_id = {c.id: c for c in joined_calls}
     rule_results = {c.id: match_call(compiled, c, now=now, snippets="none") for c in joined_calls}
-    folds = fold_of(list(by_id), joined, k, seed)
+    families = {c.id: programme_family(c) for c in joined_calls}
+    if grouped:
+        if len(set(families.values())) < k:
+            raise ValueError(f"the labelled calls have fewer than {k} programme families")
+        folds = group_folds(families, k)
+    else:
+        folds = fold_of(list(by_id), joined, k, seed)
     slugs = compiled.profile.slugs
     scored: list[ScoredCall] = []
     for fold in range(k):
@@ -310,7 +423,16 @@ def cross_validate(
                     match_call(compiled, by_id[cid], now=now, model=model, snippets="none")
                 )
             )
-    return _report("cross-validation", compiled, scored, joined, folds=k, missing=missing)
+    return _report(
+        "cross-validation",
+        compiled,
+        scored,
+        joined,
+        families,
+        folds=k,
+        missing=missing,
+        grouped=grouped,
+    )
 
 
 def format_table(ev: Evaluation, area_names: Mapping[str, str] | None = None) -> str:
@@ -319,7 +441,8 @@ def format_table(ev: Evaluation, area_names: Mapping[str, str] | None = None) ->
     title = {
         "rules": "Rules only (default thresholds)",
         "model": "Rules + learned model",
-        "cross-validation": f"Learning mode, {ev.folds}-fold cross-validation",
+        "cross-validation": f"Learning mode, {ev.folds}-fold cross-validation"
+        + (" (folds by programme family)" if ev.grouped else " (random folds)"),
     }.get(ev.mode, ev.mode)
     lines = [f"{title}: {f.calls} labelled calls", ""]
     lines.append(
@@ -345,6 +468,19 @@ def format_table(ev: Evaluation, area_names: Mapping[str, str] | None = None) ->
             f"{off:>+15.0f}  {s.micro_precision:>7.3f}  {s.micro_recall:>7.3f}  {s.micro_f1:>8.3f}"
             f"  {s.macro_f1:>8.3f}  {s.any_precision:>5.3f}  {s.any_recall:>5.3f}"
         )
+    if ev.families:
+        lines += [
+            "",
+            f"{'programme family':<22}{'calls':>6}{'relevant':>9}{'tp':>5}{'fp':>5}"
+            f"{'fn':>5}{'micro-F1':>10}",
+        ]
+        for fam in ev.families:
+            d = fam.to_dict()
+            f1 = f"{fam.figures.micro_f1:>10.2f}" if d["tp"] + d["fp"] + d["fn"] else f"{'-':>10}"
+            lines.append(
+                f"{fam.family[:21]:<22}{fam.calls:>6}{fam.relevant:>9}{d['tp']:>5}{d['fp']:>5}"
+                f"{d['fn']:>5}{f1}"
+            )
     if ev.missing:
         lines += ["", f"{len(ev.missing)} labelled calls have no text in the calls file (skipped)"]
     return "\n".join(lines)

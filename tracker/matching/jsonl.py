@@ -3,7 +3,8 @@
 Calls: one object per line with ``id``, ``title``, ``programme`` and ``text`` (the format
 of ``../shared/samples/real_calls.jsonl``); optional ``call_title``, ``keywords``,
 ``tags``, ``programme_code``, ``deadlines`` (ISO 8601 with offset),
-``eligible_countries`` and ``eligible_regions``. Unknown keys (``source``) are ignored.
+``eligible_countries``, ``eligible_regions`` and ``eligible_applicants`` (a list of
+applicant types as text). Unknown keys (``source``) are ignored.
 
 Labels: ``{"id", "areas": [slug, ...], ...}``; ``areas`` may be empty.
 
@@ -68,7 +69,14 @@ def call_from_json(obj: dict[str, Any], where: str = "call") -> CallInput:
     call_id = obj.get("id")
     if not isinstance(call_id, str) or not call_id:
         raise ValueError(f"{where}: 'id' must be a non-empty string")
-    for key in ("title", "programme", "text", "call_title", "programme_code"):
+    for key in (
+        "title",
+        "programme",
+        "text",
+        "call_title",
+        "programme_code",
+        "eligible_applicants",
+    ):
         if obj.get(key) is not None and not isinstance(obj[key], str):
             raise ValueError(f"{where}: '{key}' must be a string")
     deadlines: list[datetime] = []
@@ -94,6 +102,7 @@ def call_from_json(obj: dict[str, Any], where: str = "call") -> CallInput:
             obj.get("eligible_countries"), f"{where}: 'eligible_countries'"
         ),
         eligible_regions=_strings(obj.get("eligible_regions"), f"{where}: 'eligible_regions'"),
+        eligible_applicants=obj.get("eligible_applicants") or "",
     )
 
 

@@ -12,6 +12,14 @@ area) plus per-area weights (LIFE calls are energy, not culture); both are pulle
 towards zero, so with few decisions the rule score stands. The change is blended by
 the number of decisions, ``n / (n + blend_decisions)``.
 
+Learning must never make matching worse than the rules, so it is held back three ways:
+an area is learned only once staff have made enough decisions of both kinds on it
+(``min_each`` relevant and not relevant); its learned change is shrunk toward the rule
+score; and how much of the change each area keeps (its blend: 0, a quarter, a half or
+all of it) is chosen by inner cross-validation over the training decisions, with folds
+that keep programme families whole, the smaller blend winning ties. An area whose
+blend is 0 is scored by the rules alone, and the model says so (``area_status``).
+
 Training is deterministic (fixed example order and seed) and pure Python; a model
 serialises to a JSON-able dict for the database.
 """
@@ -22,11 +30,17 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tracker.matching.call import CallInput
-from tracker.matching.engine import CompiledProfile, MatchResult, call_stems, match_call
+from tracker.matching.call import CallInput, programme_family
+from tracker.matching.engine import (
+    CompiledProfile,
+    MatchResult,
+    call_stems,
+    match_call,
+    strongest_areas,
+)
 from tracker.matching.text import wordset
 
 MODEL_FORMAT = 2
@@ -59,6 +73,17 @@ class TrainingParams:
     neighbours: int = 5
     vector_terms: int = 60
     seed: int = 13
+    # An area is learned only with at least this many decisions of each kind.
+    min_each: int = 8
+    # Inner cross-validation that chooses each area's blend (0: learning off).
+    inner_folds: int = 3
+    blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    # The micro-F1 gain a blend (in inner cross-validation) or a threshold shift must
+    # bring to be used.
+    min_gain: float = 0.005
+    # A threshold shift is one number per area: it needs fewer decisions than weights.
+    min_each_shift: int = 3
+    threshold_shifts: tuple[float, ...] = (-15.0, -10.0, -5.0, 0.0, 5.0, 10.0, 15.0)
 
 
 # ------------------------------------------------------------------ similarity
@@ -196,9 +221,27 @@ class LearnedModel:
     profile_name: str = ""
     profile_version: int = 0
     params: Mapping[str, float] = field(default_factory=dict)
+    # Per area: the share of the learned change kept (chosen by inner cross-validation);
+    # an area missing here keeps all of it (models saved before blends existed).
+    area_blend: Mapping[str, float] = field(default_factory=dict)
+    # Per area: why learning is or is not in use ("learned", "too few decisions",
+    # "no gain in cross-validation").
+    area_status: Mapping[str, str] = field(default_factory=dict)
+    # Per area: in the inner cross-validation, at the chosen blend, how many held-out
+    # decisions learning turned right and how many it turned wrong (vs the rules).
+    area_effect: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Per area: points added to the area's threshold, fitted on the decisions (staff may
+    # want more or fewer calls of an area than the profile's threshold gives them).
+    threshold_shift: Mapping[str, float] = field(default_factory=dict)
 
     def decision_count(self, slug: str) -> int:
         return self.counts.get(slug, 0)
+
+    def is_learned(self, slug: str) -> bool:
+        """Whether staff decisions change the area's scores or threshold at all."""
+        return self.counts.get(slug, 0) > 0 and (
+            self.area_blend.get(slug, 1.0) > 0.0 or self.threshold_shift.get(slug, 0.0) != 0.0
+        )
 
     def neighbours(
         self, stems: Mapping[str, Sequence[str]], exclude: str | None = None
@@ -228,6 +271,18 @@ class LearnedModel:
     ) -> float:
         """How much the decisions move the area's logit for a call with `features`."""
         n = self.counts.get(slug, 0)
+        blend = self.area_blend.get(slug, 1.0)
+        if n == 0 or blend == 0.0:
+            return 0.0
+        return blend * self._raw_delta(slug, features, neighbours)
+
+    def _raw_delta(
+        self,
+        slug: str,
+        features: Mapping[str, float],
+        neighbours: CallNeighbours | None = None,
+    ) -> float:
+        n = self.counts.get(slug, 0)
         if n == 0:
             return 0.0
         area = self.per_area.get(slug, {})
@@ -251,6 +306,10 @@ class LearnedModel:
                 for slug, w in sorted(self.per_area.items())
             },
             "params": dict(self.params),
+            "area_blend": dict(sorted(self.area_blend.items())),
+            "area_status": dict(sorted(self.area_status.items())),
+            "area_effect": {k: list(v) for k, v in sorted(self.area_effect.items())},
+            "threshold_shift": dict(sorted(self.threshold_shift.items())),
             "decisions": {
                 cid: dict(sorted(d.items())) for cid, d in sorted(self.decisions.items())
             },
@@ -297,6 +356,14 @@ class LearnedModel:
                 profile_name=str(data.get("profile_name", "")),
                 profile_version=int(data.get("profile_version", 0)),
                 params={str(k): float(v) for k, v in data.get("params", {}).items()},
+                area_blend={str(k): float(v) for k, v in data.get("area_blend", {}).items()},
+                area_status={str(k): str(v) for k, v in data.get("area_status", {}).items()},
+                threshold_shift={
+                    str(k): float(v) for k, v in data.get("threshold_shift", {}).items()
+                },
+                area_effect={
+                    str(k): (int(v[0]), int(v[1])) for k, v in data.get("area_effect", {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed matching model: {exc}") from exc
@@ -339,15 +406,92 @@ def train(
 
     Decisions on gated calls are skipped: the gate, not relevance, explains them.
     `results` may carry rule-only match results to avoid scoring calls twice. When
-    staff decided the same call and area twice, the last decision counts.
+    staff decided the same call and area twice, the last decision counts. Each area's
+    blend is then chosen by inner cross-validation (see the module's docstring).
     """
     params = params or TrainingParams()
+    cache: dict[str, MatchResult] = dict(results or {})
+    by_call = _usable_decisions(compiled, calls, decisions, cache)
+    model = _train_on(compiled, calls, by_call, cache, params)
+    shifts = _fit_threshold_shifts(compiled, by_call, cache, params)
+    blends, status, effect = _choose_blends(compiled, calls, by_call, cache, params, shifts)
+    for slug, shift in shifts.items():
+        if shift and status.get(slug) != "learned":
+            status[slug] = "learned"
+    return replace(
+        model,
+        area_blend=blends,
+        area_status=status,
+        area_effect=effect,
+        threshold_shift=shifts,
+    )
+
+
+def _fit_threshold_shifts(
+    compiled: CompiledProfile,
+    by_call: Mapping[str, Mapping[str, bool]],
+    cache: Mapping[str, MatchResult],
+    params: TrainingParams,
+) -> dict[str, float]:
+    """Per area, the shift of its threshold that best fits the decisions.
+
+    A shift is a single number per area, so it carries over to calls of programmes
+    staff never decided on, unlike weights on words. Areas are taken one after the
+    other; a shift is kept only when it lifts micro-F1 over all decided calls by
+    `min_gain`, and only for areas with `min_each_shift` decisions of both kinds.
+    """
+    threshold = {a.slug: a.threshold for a in compiled.areas}
+    eligible = []
+    for slug in threshold:
+        kinds = [d[slug] for d in by_call.values() if slug in d]
+        relevant = sum(kinds)
+        if relevant >= params.min_each_shift and len(kinds) - relevant >= params.min_each_shift:
+            eligible.append(slug)
+    rows = [
+        {slug: (cache[cid].area(slug).rule_score, truth) for slug, truth in d.items()}
+        for cid, d in sorted(by_call.items())
+    ]
+
+    def micro_f1(shift: Mapping[str, float]) -> float:
+        tp = fp = fn = 0
+        for row in rows:
+            limits = {s: threshold[s] + shift.get(s, 0.0) for s in row}
+            above = {s: v for s, (v, _) in row.items() if v >= limits[s]}
+            predicted = set(strongest_areas(above, limits, compiled.params))
+            for s, (_, truth) in row.items():
+                hit = s in predicted
+                tp += hit and truth
+                fp += hit and not truth
+                fn += truth and not hit
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    shifts: dict[str, float] = {}
+    best = micro_f1(shifts)
+    for slug in eligible:
+        chosen = 0.0
+        for shift in sorted(params.threshold_shifts, key=abs):
+            if shift == 0.0:
+                continue
+            f1 = micro_f1({**shifts, slug: shift})
+            if f1 >= best + params.min_gain:
+                best, chosen = f1, shift
+        if chosen:
+            shifts[slug] = chosen
+    return shifts
+
+
+def _usable_decisions(
+    compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
+    decisions: Sequence[Decision],
+    cache: dict[str, MatchResult],
+) -> dict[str, dict[str, bool]]:
+    """The last decision per call and area, on calls that are not gated."""
     slugs = set(compiled.profile.slugs)
     latest: dict[tuple[str, str], Decision] = {}
     for d in decisions:
         if d.slug in slugs:
             latest[(d.call_id, d.slug)] = d
-    cache: dict[str, MatchResult] = dict(results or {})
     by_call: dict[str, dict[str, bool]] = {}
     for (call_id, slug), d in sorted(latest.items()):
         call = calls.get(call_id)
@@ -359,7 +503,17 @@ def train(
         if result.gate is not None:
             continue
         by_call.setdefault(call_id, {})[slug] = d.relevant
+    return by_call
 
+
+def _train_on(
+    compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
+    by_call: Mapping[str, Mapping[str, bool]],
+    cache: Mapping[str, MatchResult],
+    params: TrainingParams,
+) -> LearnedModel:
+    """Fit the weights on decisions (no blend chosen: every area keeps its change)."""
     docs = []
     for call_id in sorted(by_call):
         call = calls[call_id]
@@ -390,7 +544,7 @@ def train(
         per_area=per_area,
         counts=counts,
         index=index,
-        decisions=by_call,
+        decisions={cid: dict(d) for cid, d in by_call.items()},
         neighbours_k=params.neighbours,
         blend_decisions=params.blend_decisions,
         profile_name=compiled.profile.name,
@@ -401,6 +555,124 @@ def train(
             "l2_shared": params.l2_shared,
             "l2_area": params.l2_area,
         },
+    )
+
+
+def _choose_blends(
+    compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
+    by_call: Mapping[str, Mapping[str, bool]],
+    cache: Mapping[str, MatchResult],
+    params: TrainingParams,
+    shifts: Mapping[str, float] | None = None,
+) -> tuple[dict[str, float], dict[str, str], dict[str, tuple[int, int]]]:
+    """Per area, the share of the learned change that inner cross-validation supports.
+
+    Areas with fewer than `min_each` decisions of either kind get 0. The others are
+    scored on held-out inner folds (whole programme families) at every candidate
+    blend, one area after the other, deciding matches as the engine does; the blend
+    with the best micro-F1 wins, the smaller one on ties, so that learning is used
+    only where it helped. Also
+    returns, per area, the held-out decisions the chosen blend turned right and wrong.
+    """
+    blends: dict[str, float] = {}
+    status: dict[str, str] = {}
+    effect: dict[str, tuple[int, int]] = {}
+    candidates: list[str] = []
+    for area in compiled.areas:
+        kinds = [d[area.slug] for d in by_call.values() if area.slug in d]
+        if not kinds:
+            continue
+        relevant = sum(kinds)
+        if relevant < params.min_each or len(kinds) - relevant < params.min_each:
+            blends[area.slug] = 0.0
+            status[area.slug] = "too few decisions"
+        else:
+            candidates.append(area.slug)
+    if not candidates:
+        return blends, status, effect
+    families = {cid: programme_family(calls[cid]) for cid in by_call}
+    k = min(params.inner_folds, len(set(families.values())))
+    if k < 2:
+        for slug in candidates:
+            blends[slug] = 0.0
+            status[slug] = "too few programmes to test learning"
+        return blends, status, effect
+    from tracker.matching.evaluate import group_folds
+
+    folds = group_folds(families, k)
+    threshold = {a.slug: a.threshold + (shifts or {}).get(a.slug, 0.0) for a in compiled.areas}
+    # Held-out inner calls: per decided area, the rule logit, the learned change, the truth.
+    rows: list[dict[str, tuple[float, float, bool]]] = []
+    for fold in range(k):
+        inner = _train_on(
+            compiled,
+            calls,
+            {cid: d for cid, d in by_call.items() if folds[cid] != fold},
+            cache,
+            params,
+        )
+        for cid in sorted(c for c in by_call if folds[c] == fold):
+            result = cache[cid]
+            near = inner.neighbours(call_stems(compiled, calls[cid]))
+            row: dict[str, tuple[float, float, bool]] = {}
+            for slug, truth in by_call[cid].items():
+                scored = result.area(slug)
+                delta = inner._raw_delta(slug, scored.features, near) if slug in candidates else 0.0
+                row[slug] = (scored.features["rule"], delta, truth)
+            rows.append(row)
+
+    def outcome(chosen: Mapping[str, float]) -> tuple[float, dict[str, list[bool]]]:
+        """Micro-F1 over the held-out decisions with these blends, as the engine decides
+        (thresholds, then the strongest areas); and per area, which decisions were right."""
+        tp = fp = fn = 0
+        right: dict[str, list[bool]] = {slug: [] for slug in candidates}
+        for row in rows:
+            scores = {
+                slug: 100 * _sigmoid(z + chosen.get(slug, 0.0) * delta)
+                for slug, (z, delta, _) in row.items()
+            }
+            above = {slug: v for slug, v in scores.items() if v >= threshold[slug]}
+            predicted = set(strongest_areas(above, threshold, compiled.params))
+            for slug, (_, _, truth) in row.items():
+                hit = slug in predicted
+                tp += hit and truth
+                fp += hit and not truth
+                fn += truth and not hit
+                if slug in right:
+                    right[slug].append(hit == truth)
+        return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), right
+
+    chosen: dict[str, float] = {}
+    base_f1, by_rules = outcome(chosen)
+    for slug in candidates:
+        best_blend, best_f1 = 0.0, base_f1
+        for blend in sorted(params.blends):
+            if blend == 0.0:
+                continue
+            f1, right = outcome({**chosen, slug: blend})
+            fixed, broken = _changes(by_rules[slug], right[slug])
+            # A blend must do clearly better: a gain in F1 and twice as many decisions
+            # put right as made wrong; otherwise the rules stand.
+            if f1 >= best_f1 + params.min_gain and fixed >= 2 * broken:
+                best_blend, best_f1 = blend, f1
+        chosen[slug] = best_blend
+        if best_blend > 0:
+            base_f1 = best_f1
+    _, final = outcome(chosen)
+    for slug in candidates:
+        blends[slug] = chosen[slug]
+        status[slug] = "learned" if chosen[slug] > 0 else "no gain in cross-validation"
+        effect[slug] = _changes(by_rules[slug], final[slug])
+    return blends, status, effect
+
+
+def _changes(before: Sequence[bool], after: Sequence[bool]) -> tuple[int, int]:
+    """How many decisions turned right, and how many turned wrong."""
+    pairs = list(zip(before, after, strict=True))
+    return (
+        sum(1 for was, now in pairs if now and not was),
+        sum(1 for was, now in pairs if was and not now),
     )
 
 

@@ -403,6 +403,7 @@ def call_input(call: FundingCall) -> CallInput:
         description=description,
         deadlines=tuple(d.deadline_at for d in call.deadlines),
         deadline_model=call.deadline_model,
+        eligible_applicants=call.eligible_applicants or "",
     )
 
 
@@ -769,6 +770,45 @@ def load_model(row: MatchModel) -> LearnedModel:
             _MODELS.clear()
         model = _MODELS[key] = LearnedModel.from_dict(row.model)
     return model
+
+
+@dataclass(frozen=True)
+class AreaLearning:
+    """Whether staff decisions change an area's scores, and by how much they did in the
+    model's own cross-validation."""
+
+    slug: str
+    decisions: int
+    in_use: bool
+    status: str  # "learned", "too few decisions", "no gain in cross-validation", ...
+    blend: float  # share of the learned change kept
+    fixed: int  # held-out decisions learning turned right
+    broken: int  # held-out decisions learning turned wrong
+    threshold_shift: float = 0.0  # points added to the area's threshold
+
+
+def learning_by_area(row: MatchModel | None, slugs: Sequence[str]) -> list[AreaLearning]:
+    """Per area of the profile: is the learned model in use, and what it changed."""
+    model = load_model(row) if row is not None else None
+    out: list[AreaLearning] = []
+    for slug in slugs:
+        if model is None or model.decision_count(slug) == 0:
+            out.append(AreaLearning(slug, 0, False, "no decisions", 0.0, 0, 0))
+            continue
+        fixed, broken = model.area_effect.get(slug, (0, 0))
+        out.append(
+            AreaLearning(
+                slug=slug,
+                decisions=model.decision_count(slug),
+                in_use=model.is_learned(slug),
+                status=model.area_status.get(slug, "learned"),
+                blend=model.area_blend.get(slug, 1.0),
+                fixed=fixed,
+                broken=broken,
+                threshold_shift=model.threshold_shift.get(slug, 0.0),
+            )
+        )
+    return out
 
 
 def retrain(session: Session, *, now: datetime, force: bool = False) -> MatchModel | None:

@@ -96,6 +96,17 @@ EVIDENCE_LABELS: dict[str, LazyString] = {
     "breadth": _l("Breadth of the match"),
     "feedback": _l("Learned from decisions"),
     "basis": _l("Basis"),
+    "eligibility": _l("Who may apply"),
+    "short-record": _l("Short record"),
+}
+
+# Evidence items with a code say the same thing in the reader's language (the engine
+# writes English text, with the details, for the JSON output and the logs).
+EVIDENCE_CODE_TEXTS: dict[str, LazyString] = {
+    "national-only": _l("Only national authorities or national bodies may apply"),
+    "one-country": _l("Re-granting to the organisations of one other country"),
+    "local-actors": _l("Local authorities, cities, living labs or local pilots take part"),
+    "short-record": _l("Short record: the match rests on the title and programme"),
 }
 
 # Gates whose sentence is stored as parameters (FundingCall.gate_params), by code.
@@ -168,9 +179,13 @@ def gate_label(code: str | None) -> str:
 _WRITTEN_EVIDENCE = frozenset({"basis", "prior", "breadth", "gate", "feedback"})
 
 
-def evidence_text(kind: str, text: str, call: Any = None) -> str:
-    """Evidence written by the tracker itself, in the reader's language; a gate's sentence
-    through the call's stored gate (its template and parameters)."""
+def evidence_text(kind: str, text: str, code: str | None = None, call: Any = None) -> str:
+    """Evidence written by the tracker itself, in the reader's language: the readings the
+    engine gives a code (who may apply, short records), a gate's sentence through the call's
+    stored gate, and the notes of the engine and the profile through the catalogue."""
+    label = EVIDENCE_CODE_TEXTS.get(code or "")
+    if label is not None:
+        return str(label)
     if kind == "gate" and call is not None and getattr(call, "gate_reason", None) == text:
         return gate_text(call.gate_code, call.gate_reason, call.gate_params)
     if kind in _WRITTEN_EVIDENCE and text:

@@ -26,6 +26,7 @@ from tracker.services.matching import (
     current_model_row,
     decisions_for_call,
     ensure_default_profile,
+    learning_by_area,
     list_matched_calls,
     profile_of,
     record_decision,
@@ -49,6 +50,15 @@ KINDS = {
     "feedback": _l("Staff decisions"),
     "gate": _l("Not eligible"),
     "basis": _l("Basis"),
+    "eligibility": _l("Who may apply"),
+    "short-record": _l("Short record"),
+}
+LEARNING_STATUS = {
+    "learned": _l("in use"),
+    "too few decisions": _l("not in use: too few decisions of each kind"),
+    "no gain in cross-validation": _l("not in use: it did not do better than the rules"),
+    "too few programmes to test learning": _l("not in use: too few programmes to test it"),
+    "no decisions": _l("no decisions yet"),
 }
 FIELDS = {
     "title": _l("title"),
@@ -82,13 +92,16 @@ def index() -> str:
         )
     )
     user = web.current_user()
+    model_row = current_model_row(session)
     return render_template(
         "strategy/index.html",
         row=row,
         profile=profile,
         retired=retired_areas(row),
         versions=versions,
-        model=current_model_row(session),
+        model=model_row,
+        learning=learning_by_area(model_row, profile.slugs),
+        learning_status=LEARNING_STATUS,
         can_admin=user is not None and user.role.allows(Role.ADMIN),
     )
 
