@@ -138,7 +138,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
     def localtime(value: datetime | None, fmt: str = "medium") -> str:
         if value is None:
             return ""
-        return format_datetime(value.astimezone(tz), fmt, tzinfo=tz, locale=web.current_language())
+        return format_datetime(value.astimezone(tz), fmt, tzinfo=tz, locale=web.current_locale())
 
     @app.template_filter("localdate")
     def localdate(value: date | datetime | None, fmt: str = "medium") -> str:
@@ -146,7 +146,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
             return ""
         if isinstance(value, datetime):
             value = local_day(value, tz)
-        return format_date(value, fmt, locale=web.current_language())
+        return format_date(value, fmt, locale=web.current_locale())
 
     app.add_template_filter(web.translate, "tr")
     # Every link that came from a feed or a form goes through this filter: only http(s).

@@ -195,11 +195,24 @@ def sign_out() -> None:
 
 
 def translate(text: object) -> str:
-    """Show a service's message (``tracker.i18n.msg``) in the user's language."""
+    """Show a service's message (``tracker.i18n.msg``) in the user's language, starting with
+    a capital letter (services write "choose an office" to fit inside a log line)."""
     if isinstance(text, Message):
         translated = str(gettext(text.template))
-        return translated % text.params if text.params else translated
+        shown = translated % text.params if text.params else translated
+        return shown[:1].upper() + shown[1:]
     return str(text)
+
+
+# The locale that formats dates and numbers per interface language: British English writes
+# "10 Sept 2026" and "10/09/2026" where plain "en" writes the American "Sep 10, 2026", "9/10/26".
+LOCALES = {"sv": "sv_SE", "en": "en_GB"}
+
+
+def current_locale() -> str:
+    """The locale for dates and numbers in the user's language."""
+    language = current_language()
+    return LOCALES.get(language, language)
 
 
 def current_language() -> str:

@@ -143,7 +143,7 @@ def test_bad_settings_are_refused_with_the_field_marked(
         "/settings/digest", data={**data, "min_score": "150", "closing_soon_days": "30"}
     )
     assert out_of_range.status_code == 422
-    assert "the minimum score must be between 0 and 100" in out_of_range.text
+    assert "The minimum score must be between 0 and 100" in out_of_range.text
     assert session.scalars(select(DigestSubscription)).first() is None
 
 

@@ -69,7 +69,9 @@ def test_row_errors_are_reported_and_other_rows_imported() -> None:
         (6, "budget_total"),
     } <= errors
     assert (7, "id") in errors
-    assert str(next(e for e in result.errors if e.row == 7)) == "row 7, column id: same id as row 2"
+    assert str(next(e for e in result.errors if e.row == 7)) == (
+        "row 7, column id: same id, identifier or page as row 2"
+    )
     assert result.warnings == ["columns not recognised and ignored: anteckning"]
     assert not result.ok
 
@@ -204,3 +206,18 @@ def test_real_tillvaxtverket_calls_typed_into_a_sheet(samples: Path, tmp_path: P
         assert record.url == call["url"]
         if call["closes"]:
             assert record.deadlines[0].day() == date.fromisoformat(call["closes"])
+
+
+def test_two_calls_with_one_title_are_two_calls_and_one_page_twice_is_a_duplicate() -> None:
+    content = (
+        "Titel;url;Sista ansökningsdag\n"
+        "Forskning för hållbar utveckling;https://example.se/formas/a;2026-12-01\n"
+        "Forskning för hållbar utveckling;https://example.se/formas/b;2026-12-01\n"
+        "Annan titel;https://example.se/formas/a?utm=x;2027-01-10\n"
+    ).encode()
+    result = parse_manual_csv(content)
+    assert [r.url for r in result.records] == [
+        "https://example.se/formas/a",
+        "https://example.se/formas/b",
+    ]
+    assert [(e.row, e.column) for e in result.errors] == [(4, "id")]

@@ -118,7 +118,10 @@ def test_export_writes_the_import_shape(runner: TrackerCli, tmp_path: Path) -> N
     sheet = load_workbook(target).active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
-    assert header[:3] == ["title", "acronym", "programme"] and header[-1] == "partners"
+    assert header[:3] == ["title", "acronym", "programme"] and header[-2:] == [
+        "partners",
+        "focus_areas",
+    ]
     csv_target = tmp_path / "out.csv"
     assert runner("projects", "export", str(csv_target)).exit_code == 0
     again = runner("projects", "import", str(csv_target), "--dry-run")

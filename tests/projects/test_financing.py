@@ -321,3 +321,23 @@ def test_the_line_form_reads_swedish_amounts_and_names_bad_fields() -> None:
     with pytest.raises(ValidationFailed) as excinfo:
         read_line_form({"funder_id": "", "amount": "-5", "status": "won", "meeting_on": "4/5"})
     assert set(excinfo.value.errors) >= {"funder_id", "amount", "status", "meeting_on"}
+
+
+def test_the_own_contribution_counts_toward_the_cover_once(session: Session) -> None:
+    project = make_project(
+        session,
+        municipality_budget=Decimal("100000"),
+        eu_grant=Decimal("60000"),
+        own_contribution_cash=Decimal("15000"),
+        own_contribution_in_kind=Decimal("5000"),
+    )
+    make_line(session, project, make_funder(session, kind=FunderKind.REGION), "20000")
+    coverage = plan_of(project).coverage
+    assert coverage.own_contribution == Decimal("20000.00")
+    assert coverage.covered == Decimal("100000.00") and coverage.is_covered is True
+    assert "not_covered" not in codes(plan_of(project))
+    # The same money typed again as a line of the own budget is not counted twice.
+    make_line(session, project, make_funder(session, kind=FunderKind.OWN_BUDGET), "20000")
+    coverage = plan_of(project).coverage
+    assert coverage.own_counted == Decimal("0.00")
+    assert coverage.covered == Decimal("100000.00")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, make_office, make_user
-from tests.projects.helpers import make_organisation
+from tests.projects.helpers import make_organisation, make_profile
 from tracker.models import (
     AuditEvent,
     Currency,
@@ -30,6 +30,7 @@ from tracker.services.project_import import (
     export_projects,
     import_projects,
     list_for_export,
+    parse_code,
     read_table,
 )
 
@@ -58,7 +59,7 @@ def test_an_office_spreadsheet_is_imported_with_its_partners(session: Session) -
     result = import_projects(session, table, actor=editor, now=NOW)
     assert result.errors == []
     assert result.extra_columns == ["kommentar"]
-    assert result.missing_columns == []
+    assert result.missing_columns == ["focus_areas"]
     assert result.created == [
         "Music bridges across the Baltic",
         "Young voices in Europe",
@@ -285,3 +286,60 @@ def test_titles_and_partners_match_whatever_the_case_of_swedish_letters(session:
     assert result.updated == ["ÖKAD DELAKTIGHET"] and result.new_partners == []
     assert count(session, Project) == 1 and count(session, Organisation) == 1
     assert session.scalars(select(Project.title)).one() == "ÖKAD DELAKTIGHET"
+
+
+@pytest.mark.usefixtures("offices")
+def test_status_and_role_may_be_written_in_swedish_or_english(session: Session) -> None:
+    assert parse_code("Beviljad", ProjectStatus) is ProjectStatus.AWARDED
+    assert parse_code("pågående", ProjectStatus) is ProjectStatus.RUNNING
+    assert parse_code("awarded", ProjectStatus) is ProjectStatus.AWARDED
+    table = read_table(
+        csv_bytes(
+            "title,lead_office,status,role",
+            "Musik i vänorterna,kultur,idé,koordinator",
+            "Bussar,kultur,Förbereds,partner",
+            "Skolor,utb,preparing,lead",
+            "Fel,utb,kanske,partner",
+        ),
+        "projekt.csv",
+    )
+    result = import_projects(session, table, actor=make_user(session), now=NOW)
+    assert [(e.row, e.column) for e in result.errors] == [(5, "status")]
+    assert "beviljad" in str(result.errors[0].message)  # the Swedish words are named
+    fixed = read_table(
+        csv_bytes(
+            "title,lead_office,status,role",
+            "Musik i vänorterna,kultur,idé,koordinator",
+            "Bussar,kultur,Förbereds,partner",
+            "Skolor,utb,preparing,lead",
+        ),
+        "projekt.csv",
+    )
+    assert import_projects(session, fixed, actor=make_user(session), now=NOW).errors == []
+    statuses = {p.title: (p.status, p.role) for p in session.scalars(select(Project))}
+    assert statuses == {
+        "Musik i vänorterna": (ProjectStatus.IDEA, ProjectRole.LEAD),
+        "Bussar": (ProjectStatus.PREPARING, ProjectRole.PARTNER),
+        "Skolor": (ProjectStatus.PREPARING, ProjectRole.LEAD),
+    }
+
+
+@pytest.mark.usefixtures("offices")
+def test_a_focus_area_column_takes_names_or_short_names(session: Session) -> None:
+    make_profile(session, ("culture-music", "education"))
+    table = read_table(
+        csv_bytes(
+            "title,lead_office,focus_areas",
+            "Musik,kultur,culture-music en; EDUCATION",
+            "Fel,utb,space",
+        ),
+        "projekt.csv",
+    )
+    result = import_projects(session, table, actor=make_user(session), now=NOW)
+    assert [(e.row, e.column) for e in result.errors] == [(3, "focus_areas")]
+    good = read_table(
+        csv_bytes("title,lead_office,focus_areas", "Musik,kultur,education sv"), "p.csv"
+    )
+    assert import_projects(session, good, actor=make_user(session), now=NOW).errors == []
+    music = session.scalars(select(Project).where(Project.title == "Musik")).one()
+    assert music.focus_areas == ["education"]

@@ -226,9 +226,8 @@ def test_the_plan_shows_coverage_breaches_and_warnings(
     html = html_of(client, f"/projects/{project.id}")
     assert "Sparbanksstiftelsen Test does not fund ordinary municipal tasks" in html
     # 400 of 1 000: 600 missing, written the reader's way.
-    assert (
-        "The EU grant and the lines cover 400 of the municipality&#39;s budget of 1,000 EUR" in html
-    )
+    covered = "the own contribution and the lines cover 400 of the municipality&#39;s budget"
+    assert f"The EU grant, {covered} of 1,000 EUR" in html
     assert "600 EUR is missing" in html
     assert "Breaks a funder's rule (see above)" in html
 
@@ -505,3 +504,29 @@ def test_pages_speak_swedish_by_default(
     assert "Medfinansieringsplan" in page and "Lettland" in page and "Inlämnad" in page
     assert "Projekt" in html_of(client, "/projects/")
     assert "Rapporter" in html_of(client, "/reports/")
+
+
+def test_a_checked_file_is_imported_with_one_button(
+    client: FlaskClient, session: Session, office: Office, csrf: str
+) -> None:
+    login(client, make_user(session, role=Role.EDITOR, language="en"))
+    page = client.get("/projects/import").get_data(as_text=True)
+    assert 'name="dry_run" value="1">' in page  # "check only" is not ticked
+    good = b"title,lead_office,status\nChecked first,kultur,id\xc3\xa9\n"
+    response = client.post(
+        "/projects/import",
+        data={"csrf_token": csrf, "dry_run": "1", "file": (io.BytesIO(good), "p.csv")},
+        content_type="multipart/form-data",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Import now" in html
+    token = re.search(r'name="token" value="([^"]+)"', html)
+    assert token is not None
+    assert session.scalar(select(func.count()).select_from(Project)) == 0
+    # The same user imports it without choosing the file again.
+    response = client.post("/projects/import", data={"csrf_token": csrf, "token": token[1]})
+    assert response.status_code == 200 and "Imported" in response.get_data(as_text=True)
+    assert session.scalars(select(Project.title)).all() == ["Checked first"]
+    again = client.post("/projects/import", data={"csrf_token": csrf, "token": token[1]})
+    assert again.status_code == 422  # used once
+    assert session.scalar(select(func.count()).select_from(Project)) == 1

@@ -73,13 +73,13 @@ def test_the_last_admin_cannot_be_demoted_nor_deactivate_themselves(
         f"/admin/users/{admin.id}", data={**_form(role="editor"), "csrf_token": csrf}
     )
     assert response.status_code == 422
-    assert "den sista administratören" in response.get_data(as_text=True)
+    assert "en sista administratören" in response.get_data(as_text=True)
     make_user(session, role=Role.ADMIN)
     response = client.post(
         f"/admin/users/{admin.id}", data={**_form(role="admin", is_active=""), "csrf_token": csrf}
     )
     assert response.status_code == 422
-    assert "du kan inte avaktivera dig själv" in response.get_data(as_text=True)
+    assert "Du kan inte avaktivera dig själv" in response.get_data(as_text=True)
     session.refresh(admin)
     assert admin.role == Role.ADMIN and admin.is_active
 

@@ -244,7 +244,7 @@ def test_the_feed_of_an_english_user_is_in_english(client: FlaskClient, session:
     assert "Funding deadlines – Ann" in client.get(
         f"/calendar/{english.calendar_token}.ics"
     ).get_data(as_text=True)
-    assert "Deadlines för finansiering – Bo" in client.get(
+    assert "Sista ansökningsdagar för finansiering – Bo" in client.get(
         f"/calendar/{swedish.calendar_token}.ics"
     ).get_data(as_text=True)
 

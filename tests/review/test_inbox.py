@@ -42,7 +42,7 @@ def test_only_calls_that_matched_an_active_area_are_in_the_inbox(session: Sessio
 
 
 @pytest.mark.usefixtures("profile")
-def test_most_relevant_first_in_steps_of_ten_then_most_urgent(session: Session) -> None:
+def test_most_relevant_first_by_the_exact_score_then_most_urgent(session: Session) -> None:
     make_matched_call(
         session, {"culture-music": 92}, title="92 in 60 days", deadlines=[in_days(60)]
     )
@@ -52,11 +52,17 @@ def test_most_relevant_first_in_steps_of_ten_then_most_urgent(session: Session) 
     make_matched_call(
         session, {"education": 97}, title="97 continuous", deadlines=[], deadline_model="continuous"
     )
+    make_matched_call(
+        session, {"education": 99.6}, title="99.6 in 40 days", deadlines=[in_days(40)]
+    )
+    make_matched_call(session, {"education": 91}, title="91 in 3 days", deadlines=[in_days(3)])
     assert titles(session) == [
-        "91 in 5 days",
+        "99.6 in 40 days",
+        "97 continuous",
         "95 in 10 days",
         "92 in 60 days",
-        "97 continuous",
+        "91 in 3 days",
+        "91 in 5 days",
         "85 in 2 days",
     ]
 

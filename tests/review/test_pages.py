@@ -96,8 +96,8 @@ def test_bad_filter_values_are_explained_and_the_rest_still_applies(
     response = client.get("/calls?min_score=lots&area=culture-music&office=nowhere")
     page = html(response)
     assert response.status_code == 400
-    assert "ange ett poängtal mellan 0 och 100" in page
-    assert "inget kontor nowhere" in page
+    assert "Ange ett poängtal mellan 0 och 100" in page
+    assert "Inget kontor nowhere" in page
     assert inbox_titles(page) == ["Music for all"]
     assert 'aria-invalid="true"' in page
 
@@ -201,9 +201,25 @@ def test_call_page_shows_every_field_the_evidence_and_the_gate(
     earlier = make_call(
         session,
         title="The 2024 round",
+        identifier="CREA-CULT-2024-COOP",
         programme_code="CREA",
         opens_at=NOW - timedelta(days=700),
         deadlines=[NOW - timedelta(days=600)],
+    )
+    # The same programme but another series, and a later edition: neither is "earlier".
+    other_series = make_call(
+        session,
+        title="Another CREA call, closed",
+        identifier="CREA-MEDIA-2024-FILM",
+        programme_code="CREA",
+        deadlines=[NOW - timedelta(days=300)],
+    )
+    later_edition = make_call(
+        session,
+        title="The 2028 round",
+        identifier="CREA-CULT-2028-COOP",
+        programme_code="CREA",
+        deadlines=[NOW + timedelta(days=600)],
     )
     call = make_matched_call(
         session,
@@ -243,13 +259,15 @@ def test_call_page_shows_every_field_the_evidence_and_the_gate(
         "80 % finansieras",
         "music, festivals",
         "industry-only",
-        "aimed at industrial consortia",
+        "Aimed at industrial consortia",
     ):
         assert text in page, text
     assert "<mark>music</mark> <mark>festivals</mark>" in page
     assert "<script>" not in page and "<b>festivals</b>" in page
     assert 'href="https://example.org/calls/' in page  # the official page
     assert f'href="/calls/{earlier.id}">The 2024 round</a>' in page
+    assert f'href="/calls/{other_series.id}"' not in page
+    assert f'href="/calls/{later_edition.id}"' not in page
     assert "Kultur, kreativitet och musik" in page and "Utbildning och lärande" in page
 
 
@@ -263,7 +281,7 @@ def test_dismissing_needs_a_reason_and_is_kept_on_the_timeline(
     )
     assert response.status_code == 422
     page = html(response)
-    assert "välj varför utlysningen avfärdas" in page
+    assert "Välj varför utlysningen avfärdas" in page
     assert "x</textarea>" in page  # the note typed is kept
     response = client.post(
         f"/calls/{call.id}/triage",
@@ -276,7 +294,7 @@ def test_dismissing_needs_a_reason_and_is_kept_on_the_timeline(
     )
     assert response.status_code == 302
     page = html(client.get(f"/calls/{call.id}"))
-    assert "Avfärdad" in page and "För kort tid till deadline" in page
+    assert "Avfärdad" in page and "För kort tid till sista ansökningsdag" in page
     assert "från Ny till Avfärdad" in page and "Only three weeks left" in page
     assert "Eva Editor" in page
     event = session.scalars(select(TriageEvent).where(TriageEvent.call_id == call.id)).one()
@@ -416,7 +434,7 @@ def test_csv_and_xlsx_give_exactly_the_inbox_rows_of_all_pages(
     body_text = response.get_data(as_text=True).lstrip("\ufeff")
     reader = list(csv.reader(io.StringIO(body_text), delimiter=";"))
     header, body = reader[0], reader[1:]
-    assert header[0] == "Utlysningssida" and "Nästa deadline" in header
+    assert header[0] == "Utlysningssida" and "Nästa sista dag" in header
     assert [r[0].rsplit("/", 1)[1] for r in body] == expected
     response = client.get(f"/calls/export.xlsx?{query}")
     sheet = load_workbook(io.BytesIO(response.get_data())).active

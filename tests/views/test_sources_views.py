@@ -249,7 +249,7 @@ def test_editors_add_a_call_with_the_form(client: FlaskClient, session: Session,
     )
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422
-    assert "a title is required" in page and "is not a date" in page
+    assert "A title is required" in page and "is not a date" in page
 
 
 def test_a_sheet_upload_reports_row_errors_and_a_check_saves_nothing(

@@ -313,7 +313,13 @@ def _rows_to_import(rows: list[list[Any]], in_zone: ZoneInfo) -> ManualImport:
         if record is not None:
             earlier = seen_ids.get(record.external_id)
             if earlier is not None:
-                errors.append(RowError(offset, "id", msg("same id as row %(row)s", row=earlier)))
+                errors.append(
+                    RowError(
+                        offset,
+                        "id",
+                        msg("same id, identifier or page as row %(row)s", row=earlier),
+                    )
+                )
             else:
                 seen_ids[record.external_id] = offset
         if errors:
@@ -429,7 +435,11 @@ def _row_record(
     if errors or not title:
         return None
     identifier = text("identifier")
-    external_id = text("id") or identifier or _default_id(title, moments)
+    # A row is the same call as another when it has the same id, identifier or page, never
+    # because the titles agree: one funder may open two calls named alike.
+    external_id = (
+        text("id") or identifier or (f"url:{_urlpath(url)}" if url else None)
+    ) or _default_id(title, moments)
     other_titles = tuple(
         (lang, value)
         for lang, value in (("en", text("title_en")), ("sv", text("title_sv")))

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tracker.i18n import msg
 from tracker.matching.applicants import (
     LOCAL_ACTORS,
     NATIONAL_ONLY,
@@ -495,17 +496,19 @@ def match_call(
         in_keywords = sum(1 for _, h, _ in terms if "keywords" in h.counts)
         breadth: list[tuple[str, float]] = []
         if len(terms) == 1 and in_title == 0 and in_keywords == 0:
-            breadth.append(("only one term, and only in the description", -p.single_term_penalty))
+            breadth.append(
+                (msg("only one term, and only in the description"), -p.single_term_penalty)
+            )
         elif terms and max(ct.term.weight for ct, _, _ in terms) < p.specific_weight:
             breadth.append(
-                ("only general words, no term specific to the area", -p.general_words_penalty)
+                (msg("only general words, no term specific to the area"), -p.general_words_penalty)
             )
         if topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic:
             # Full penalty at half the ratio or below, easing in linearly above it.
             share = topic_sum / best_topic
             ramp = min(1.0, (p.dominance_ratio - share) / (p.dominance_ratio / 2))
             breadth.append(
-                ("a side theme: another area dominates this call", -p.dominance_penalty * ramp)
+                (msg("a side theme: another area dominates this call"), -p.dominance_penalty * ramp)
             )
         breadth_pts = sum(pts for _, pts in breadth)
         negative_sum = sum(c for _, _, c in negatives)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tracker.calltime import CallDates, deadlines_passed
+from tracker.i18n import msg
 from tracker.matching.call import CallInput
 from tracker.matching.profile import Gates
 from tracker.matching.regions import REGION_GATE, region_reason
@@ -232,7 +233,7 @@ def check_gates(
         texts = call_texts(call)
 
     if call.is_withdrawn:
-        return GateHit("withdrawn", "Withdrawn: the sources no longer list this call.")
+        return GateHit("withdrawn", msg("The sources no longer list this call."))
 
     dates = CallDates.of(
         opens_at=None, deadlines=call.deadlines, deadline_model=call.deadline_model
@@ -240,7 +241,8 @@ def check_gates(
     if g.closed_calls and now is not None and deadlines_passed(dates, now):
         last = max(call.deadlines)
         return GateHit(
-            "closed", f"Closed: the last deadline ({last.date().isoformat()}) has passed."
+            "closed",
+            msg("The last deadline (%(date)s) has passed.", date=last.date().isoformat()),
         )
 
     hit = _check_region(call, g.home_region)
@@ -255,7 +257,11 @@ def check_gates(
             shown = ", ".join(call.eligible_countries[:6])
             return GateHit(
                 "geography.countries",
-                f"Open only to applicants from {shown}; {g.home_country} is not eligible.",
+                msg(
+                    "Open only to applicants from %(countries)s; %(home)s is not eligible.",
+                    countries=shown,
+                    home=g.home_country,
+                ),
             )
     if call.eligible_regions and not call.eligible_countries:
         names = " ".join(call.eligible_regions)
@@ -263,7 +269,10 @@ def check_gates(
             shown = ", ".join(call.eligible_regions[:4])
             return GateHit(
                 "geography.regions",
-                f"Open only to the regions {shown}…; Östergötland is not among them.",
+                msg(
+                    "Open only to the regions %(regions)s…; Östergötland is not among them.",
+                    regions=shown,
+                ),
             )
 
     lowered: dict[str, str] = {}
@@ -319,15 +328,24 @@ def _check_interreg(compiled: CompiledGates, texts: dict[str, str]) -> GateHit |
         if pattern.search(haystack):
             if includes_home:
                 return None
-            reason = f"{name}: the programme area does not include Östergötland."
             if note:
-                reason = f"{reason} {note}"
-            return GateHit("geography.interreg", reason)
+                return GateHit(
+                    "geography.interreg",
+                    msg(
+                        "%(name)s: the programme area does not include Östergötland. %(note)s",
+                        name=name,
+                        note=note,
+                    ),
+                )
+            return GateHit(
+                "geography.interreg",
+                msg("%(name)s: the programme area does not include Östergötland.", name=name),
+            )
     if compiled.gates.gate_unknown_interreg:
         label = programme or title
         return GateHit(
             "geography.interreg",
-            f"{label[:80]}: not a programme whose area includes Östergötland.",
+            msg("%(name)s: not a programme whose area includes Östergötland.", name=label[:80]),
         )
     return None
 

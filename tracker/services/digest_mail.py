@@ -46,6 +46,15 @@ URGENT_DAYS = 7
 
 CALL_PATH = "/calls/{call_id}"
 SETTINGS_PATH = "/settings/digest"
+# At most this many items per section; the rest are behind a "see all N in the tracker" link,
+# so that a first digest stays short and under the size at which Gmail clips a message.
+MAX_SECTION_ITEMS = 25
+# Where the tracker lists what a section holds.
+SECTION_PATHS = {
+    "new": "/calls",
+    "changed": "/calls?state=all",
+    "closing": "/calls?deadline_within=30",
+}
 NOT_RELEVANT_PATH = "/digest/not-relevant/{token}"
 UNSUBSCRIBE_PATH = "/digest/unsubscribe/{token}"
 
@@ -106,6 +115,9 @@ class Links:
 
     def home(self) -> str:
         return self._url("/")
+
+    def section(self, key: str) -> str:
+        return self._url(SECTION_PATHS.get(key, "/"))
 
     def call(self, call_id: int) -> str:
         return self._url(CALL_PATH.format(call_id=call_id))
@@ -175,6 +187,8 @@ class SectionView:
     key: str
     title: str
     entries: tuple[EntryView, ...]
+    total: int = 0  # how many the section holds; ``entries`` shows at most MAX_SECTION_ITEMS
+    more_url: str | None = None  # where the tracker lists them all, when some are not shown
 
 
 class _Formatter:
@@ -319,7 +333,7 @@ def render_digest(
         views = []
         # Mentions and assignments are about people, not about how well a call fits.
         about_fit = section.value in ("new", "changed", "closing")
-        for entry in entries:
+        for entry in entries[:MAX_SECTION_ITEMS]:
             token = (
                 make_not_relevant_token(
                     settings, content.subscription_id, entry.call_id, entry.focus_area_id
@@ -346,7 +360,10 @@ def render_digest(
                 )
             )
         if views:
-            sections.append(SectionView(section.value, titles[section.value], tuple(views)))
+            more = links.section(section.value) if len(entries) > len(views) else None
+            sections.append(
+                SectionView(section.value, titles[section.value], tuple(views), len(entries), more)
+            )
     week_number = int(week.split("-W")[1])
     subject = fmt.subject(content.counts, week_number)
     pipeline = content.pipeline

@@ -402,6 +402,8 @@ class Coverage:
     currency: Currency
     municipality_budget: Decimal | None
     eu_grant: Decimal
+    own_contribution: Decimal  # the municipality's own money (cash and in kind), decided
+    own_counted: Decimal  # the part of it not already in a line of the own budget
     lines_total: Decimal
     secured_total: Decimal
     covered: Decimal
@@ -473,21 +475,31 @@ def check_financing_plan(
     project, and decisions that come too late for the call's deadline."""
     currency = project.currency
     eu_grant = project.eu_grant or Decimal(0)
+    # The project's own contribution is money towards the budget like any funder's line:
+    # it counts once, as its own line, without being typed again as a line of the plan.
+    own = project.own_contribution
     lines_total = Decimal(0)
     secured_total = Decimal(0)
+    own_in_lines = Decimal(0)
     for line in project.lines:
         amount = convert(line.amount, line.currency, currency, sek_per_eur)
         lines_total += amount
+        if line.funder is not None and line.funder.kind is FunderKind.OWN_BUDGET:
+            own_in_lines += amount
         if line.is_secured:
             secured_total += amount
+    # Money typed as a line of the own budget is the same money: counted once.
+    own_counted = max(Decimal(0), own - own_in_lines)
     coverage = Coverage(
         currency=currency,
         municipality_budget=project.municipality_budget,
         eu_grant=eu_grant,
+        own_contribution=own.quantize(CENT, ROUND_HALF_UP),
+        own_counted=own_counted.quantize(CENT, ROUND_HALF_UP),
         lines_total=lines_total.quantize(CENT, ROUND_HALF_UP),
         secured_total=secured_total.quantize(CENT, ROUND_HALF_UP),
-        covered=(eu_grant + lines_total).quantize(CENT, ROUND_HALF_UP),
-        secured_covered=(eu_grant + secured_total).quantize(CENT, ROUND_HALF_UP),
+        covered=(eu_grant + own_counted + lines_total).quantize(CENT, ROUND_HALF_UP),
+        secured_covered=(eu_grant + own_counted + secured_total).quantize(CENT, ROUND_HALF_UP),
     )
     findings = [*_coverage_findings(coverage)]
     for line in project.lines:
@@ -513,7 +525,8 @@ def _coverage_findings(coverage: Coverage) -> list[Finding]:
                 "warning",
                 "not_covered",
                 msg(
-                    "the EU grant and the lines cover %(covered)s of the municipality's budget "
+                    "the EU grant, the own contribution and the lines cover %(covered)s of the "
+                    "municipality's budget "
                     "of %(budget)s %(currency)s: %(gap)s %(currency)s is missing",
                     covered=coverage.covered,
                     budget=coverage.municipality_budget,

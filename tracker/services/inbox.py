@@ -267,11 +267,6 @@ def score_band(score: float) -> int:
     return max(0, min(10, int(score // 10)))
 
 
-def _score_band(score: SQLColumnExpression[Any]) -> ColumnElement[int]:
-    # score_band in SQL; a CASE because SQLite may lack floor().
-    return case(*((score >= step * 10, step) for step in range(10, 0, -1)), else_=0)
-
-
 def _next_deadline(now: datetime) -> ColumnElement[datetime | None]:
     """The first deadline not yet passed, from the entry's dates; only calls between two
     stages need a look at their deadlines."""
@@ -512,10 +507,10 @@ def _filtered(
 def _ranked_select(
     filters: InboxFilters, resolved: _Resolved, now: datetime
 ) -> Select[*tuple[Any, ...]]:
-    """Call ids with what is needed to show their status, most relevant and most urgent
-    first: the score in steps of ten, then the nearest deadline, then the exact score."""
+    """Call ids with what is needed to show their status, the most relevant first: the exact
+    score (in the chosen area, or the best of any area), then the nearest deadline. Steps of
+    ten hid a 99.6 behind a 90 with an earlier deadline."""
     score = _score(resolved)
-    band = _score_band(score) if resolved.area is not None else InboxEntry.best_band
     next_deadline = _next_deadline(now).label("next_deadline")
     # A search ranks by relevance first: every searched word (or its translation) in the
     # title, then anywhere, then calls that only contain the text as typed.
@@ -545,9 +540,8 @@ def _ranked_select(
     )
     return _filtered(statement, filters, resolved, now).order_by(
         *relevance,
-        band.desc(),
-        next_deadline.asc().nulls_last(),
         score.desc(),
+        next_deadline.asc().nulls_last(),
         InboxEntry.call_id,
     )
 

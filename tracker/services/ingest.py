@@ -369,7 +369,7 @@ def _title_key(title: str) -> str:
 class _CallIndex:
     by_identifier: dict[str, int] = field(default_factory=dict)
     by_url: dict[str, int] = field(default_factory=dict)
-    by_day: dict[date, list[tuple[int, str, str | None]]] | None = None
+    by_day: dict[date, list[tuple[int, str, str | None, str | None]]] | None = None
     # Deadline days are compared in this zone.
     day_zone: ZoneInfo = field(default_factory=zone)
 
@@ -399,13 +399,15 @@ class _CallIndex:
         day = local_day(deadlines[0].at, self.day_zone)
         wanted = _title_key(values["title"])
         best: tuple[float, int] | None = None
-        for call_id, title_key, identifier_key in self.by_day.get(day, []):
+        for call_id, title_key, identifier_key, url_key in self.by_day.get(day, []):
             if (
                 identifier_key
                 and values["identifier_key"]
                 and identifier_key != values["identifier_key"]
             ):
                 continue  # different identifiers are different calls, however alike the titles
+            if url_key and values["url_key"] and url_key != values["url_key"]:
+                continue  # so are calls with pages of their own
             ratio = difflib.SequenceMatcher(None, wanted, title_key).ratio()
             if ratio >= FUZZY_TITLE_RATIO and (best is None or ratio > best[0]):
                 best = (ratio, call_id)
@@ -423,7 +425,7 @@ class _CallIndex:
     @staticmethod
     def _load_days(
         session: Session, source_id: int, in_zone: ZoneInfo
-    ) -> dict[date, list[tuple[int, str, str | None]]]:
+    ) -> dict[date, list[tuple[int, str, str | None, str | None]]]:
         first_deadline = (
             select(CallDeadline.call_id, func.min(CallDeadline.deadline_at).label("first"))
             .group_by(CallDeadline.call_id)
@@ -435,17 +437,18 @@ class _CallIndex:
                 FundingCall.id,
                 FundingCall.title,
                 FundingCall.identifier_key,
+                FundingCall.url_key,
                 first_deadline.c.first,
             )
             .join(first_deadline, first_deadline.c.call_id == FundingCall.id)
             .where(FundingCall.id.not_in(own))
         )
-        days: dict[date, list[tuple[int, str, str | None]]] = {}
-        for call_id, title, identifier_key, first in rows:
+        days: dict[date, list[tuple[int, str, str | None, str | None]]] = {}
+        for call_id, title, identifier_key, url_key, first in rows:
             if first.tzinfo is None:  # pragma: no cover - aggregates bypass the column type
                 first = first.replace(tzinfo=UTC)
             day = local_day(first, in_zone)
-            days.setdefault(day, []).append((call_id, _title_key(title), identifier_key))
+            days.setdefault(day, []).append((call_id, _title_key(title), identifier_key, url_key))
         return days
 
 

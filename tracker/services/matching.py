@@ -524,8 +524,11 @@ def match_calls(
 
 
 def gate_params(reason: str) -> dict[str, Any] | None:
-    """The parameters of a gate's sentence, when it can be shown in another language."""
-    return dict(reason.params) if isinstance(reason, Message) and reason.params else None
+    """The parameters of a gate's sentence, with its English template under "template", so
+    that the sentence can be shown in another language."""
+    if isinstance(reason, Message) and reason.params:
+        return {**reason.params, "template": reason.template}
+    return None
 
 
 NO_TEXT_BASIS = msg("No description: matched on title, themes and programme only.")

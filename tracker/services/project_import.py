@@ -13,6 +13,7 @@ the file are added (none are removed). Other rows create projects.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,6 +44,7 @@ from tracker.services.fields import (
     parse_choice,
     parse_date,
 )
+from tracker.services.matching import active_profile
 from tracker.services.organisations import (
     ensure_partner,
     format_partner_list,
@@ -88,8 +90,61 @@ COLUMNS = (
     "eu_grant",
     "own_contribution",
     "partners",
+    "focus_areas",
 )
 REQUIRED_COLUMNS = ("title", "lead_office")
+# The Swedish words an office's spreadsheet may use for the codes (the English codes work too).
+SWEDISH_CODES: dict[type[Any], dict[str, Any]] = {
+    ProjectStatus: {
+        "idé": ProjectStatus.IDEA,
+        "ide": ProjectStatus.IDEA,
+        "förbereds": ProjectStatus.PREPARING,
+        "under förberedelse": ProjectStatus.PREPARING,
+        "inskickad": ProjectStatus.SUBMITTED,
+        "inlämnad": ProjectStatus.SUBMITTED,
+        "beviljad": ProjectStatus.AWARDED,
+        "beviljat": ProjectStatus.AWARDED,
+        "avslagen": ProjectStatus.REJECTED,
+        "avslaget": ProjectStatus.REJECTED,
+        "återdragen": ProjectStatus.WITHDRAWN,
+        "tillbakadragen": ProjectStatus.WITHDRAWN,
+        "pågående": ProjectStatus.RUNNING,
+        "pågår": ProjectStatus.RUNNING,
+        "avslutad": ProjectStatus.CLOSED,
+        "avslutat": ProjectStatus.CLOSED,
+    },
+    ProjectRole: {
+        "koordinator": ProjectRole.LEAD,
+        "huvudsökande": ProjectRole.LEAD,
+        "projektägare": ProjectRole.LEAD,
+        "ledare": ProjectRole.LEAD,
+        "partner": ProjectRole.PARTNER,
+        "associerad": ProjectRole.ASSOCIATED,
+        "associerad partner": ProjectRole.ASSOCIATED,
+    },
+}
+
+
+def parse_code(value: object, choices: type[Any]) -> Any:
+    """A code written in English (``awarded``) or Swedish (``beviljad``), any case."""
+    swedish = SWEDISH_CODES.get(choices, {}).get(clean(value).casefold())
+    if swedish is not None:
+        return swedish
+    try:
+        return parse_choice(value, choices)
+    except FieldError:
+        words = ", ".join(m.value for m in choices)
+        synonyms = ", ".join(SWEDISH_CODES.get(choices, {}))
+        raise FieldError(
+            msg(
+                "%(value)r is not one of: %(allowed)s (in Swedish: %(swedish)s)",
+                value=clean(value),
+                allowed=words,
+                swedish=synonyms,
+            )
+        ) from None
+
+
 MAX_ROWS = 5000
 # Rows of the sheet read at most, blank ones included (the data rows are capped at MAX_ROWS).
 MAX_SHEET_ROWS = 2 * MAX_ROWS
@@ -302,7 +357,7 @@ def _read_cells(
         if key in cells:
             try:
                 cell = cells[key]
-                values[key] = parse_choice(cell, choice_type) if clean(cell) else default
+                values[key] = parse_code(cell, choice_type) if clean(cell) else default
             except FieldError as exc:
                 fail(key, exc.message)
     office_key = clean(cells.get("lead_office"))
@@ -340,6 +395,11 @@ def _read_cells(
             values["currency"] = Currency.EUR
     elif any(values.get(key) is not None for key in _AMOUNT_COLUMNS):
         fail("currency", msg("say whether the amounts are in EUR or SEK"))
+    if "focus_areas" in cells:
+        try:
+            values["focus_areas"] = _focus_areas(lookups.session, clean(cells["focus_areas"]))
+        except FieldError as exc:
+            fail("focus_areas", exc.message)
     partners: list[tuple[str, str | None]] = []
     if "partners" in cells:
         try:
@@ -359,6 +419,32 @@ def _read_cells(
         errors.extend(found)
         return None
     return values, partners
+
+
+def _focus_areas(session: Session, text: str) -> tuple[str, ...]:
+    """The focus areas of a cell such as ``culture-music; Utbildning och lärande``: each by
+    its short name or its Swedish or English name, separated by ``;`` or ``,``."""
+    profile = active_profile(session)
+    known: dict[str, str] = {}
+    for area in profile.areas if profile is not None else []:
+        for name in (area.slug, area.name_sv, area.name_en):
+            known[name.casefold()] = area.slug
+    slugs: list[str] = []
+    for part in re.split(r"[;,]", text):
+        name = part.strip()
+        if not name:
+            continue
+        slug = known.get(name.casefold())
+        if slug is None:
+            raise FieldError(
+                msg(
+                    "%(area)r is not a focus area; use one of: %(areas)s",
+                    area=name,
+                    areas=", ".join(sorted(set(known.values()))),
+                )
+            )
+        slugs.append(slug)
+    return tuple(dict.fromkeys(slugs))
 
 
 def _project_data(
@@ -569,6 +655,7 @@ def export_row(project: Project) -> dict[str, Any]:
         "eu_grant": _plain(project.eu_grant),
         "own_contribution": _plain(own),
         "partners": format_partner_list(p.organisation for p in project.partners),
+        "focus_areas": "; ".join(project.focus_areas),
     }
 
 

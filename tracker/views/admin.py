@@ -178,7 +178,7 @@ def offices() -> Response | str | tuple[str, int]:
     if request.method == "POST":
         form = {key: request.form.get(key, "").strip() for key in form}
         try:
-            create_office(
+            office = create_office(
                 session,
                 form["slug"],
                 name_sv=form["name_sv"],
@@ -188,7 +188,7 @@ def offices() -> Response | str | tuple[str, int]:
                 now=web.now(),
             )
             session.commit()
-            flash(_("Office %(slug)s created.", slug=form["slug"]), "info")
+            flash(_("Office %(name)s created.", name=office.name(web.current_language())), "info")
             return redirect(url_for("admin.offices"))
         except ValidationFailed as exc:
             session.rollback()
@@ -285,7 +285,7 @@ def edit_office(office_id: int) -> Response | str | tuple[str, int]:
             errors.update(exc.errors)
         else:
             session.commit()
-            flash(_("Office %(slug)s saved.", slug=office.slug), "info")
+            flash(_("Office %(name)s saved.", name=office.name(web.current_language())), "info")
             return redirect(url_for("admin.offices"))
     return render_template(
         "admin/office_edit.html", office=office, form=form, errors=errors

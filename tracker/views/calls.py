@@ -39,6 +39,7 @@ from tracker.errors import (
 from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
+from tracker.services import call_page as call_page_service
 from tracker.services import review as review_service
 from tracker.services.inbox import (
     InboxFilters,
@@ -368,7 +369,8 @@ def _render_call(
     now = web.now()
     review = review_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    description_html = sanitize_html(call.description_html) or None
+    descriptions = call_page_service.call_descriptions(session, call)
+    main = descriptions.main
     return render_template(
         "calls/call.html",
         call=call,
@@ -383,7 +385,10 @@ def _render_call(
         history=review_service.deadline_history(session, call),
         sources=review_service.call_sources(session, call),
         projects=review_service.programme_projects(session, call),
-        earlier=review_service.earlier_calls(session, call),
+        earlier=call_page_service.earlier_editions(session, call, now=now),
+        descriptions=descriptions,
+        description_html=sanitize_html(main.html) or None if main and main.html else None,
+        issuer=call_page_service.call_issuer(call),
         milestones=review_service.milestones(session, call),
         watching=review_service.is_watching(session, call, user),
         watchers=review_service.watchers(session, call),
@@ -392,7 +397,6 @@ def _render_call(
         ),
         people=review_service.assignable_users(session),
         mention_names=review_service.mention_suggestions(session),
-        description_html=description_html,
         can_edit=user.role.allows(Role.EDITOR),
         errors=errors or {},
         form=form or {},

@@ -172,7 +172,7 @@ def _localised(value: object) -> object:
     if isinstance(value, Decimal):
         return amount(value, 0 if value == value.to_integral_value() else 2)
     if isinstance(value, date):
-        return format_date(value, "long", locale=web.current_language())
+        return format_date(value, "long", locale=web.current_locale())
     return value
 
 

@@ -19,7 +19,6 @@ from tracker.calltime import CallStatus, format_deadline, format_money
 from tracker.i18n import Message
 from tracker.matching.regions import REGION_GATE, REGION_REASON
 from tracker.models import DismissReason, TriageState
-from tracker.services.matching import NO_TEXT_BASIS
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
 # for a call but "Beviljat" for a project).
@@ -33,6 +32,38 @@ STATE_LABELS: dict[str, Callable[[], str]] = {
     "withdrawn": lambda: pgettext("triage state", "Withdrawn"),
     "dismissed": lambda: pgettext("triage state", "Dismissed"),
 }
+
+
+USER_ROLE_LABELS: dict[str, Callable[[], str]] = {
+    "admin": lambda: pgettext("user role", "Administrator"),
+    "editor": lambda: pgettext("user role", "Editor"),
+    "viewer": lambda: pgettext("user role", "Viewer"),
+}
+
+
+def user_role_label(role: object) -> str:
+    key = getattr(role, "value", role)
+    label = USER_ROLE_LABELS.get(str(key))
+    return str(label()) if label is not None else str(key)
+
+
+# Stages as the sources write them ("deadline", "first stage"), in the reader's language.
+STAGE_LABELS: dict[str, Callable[[], str]] = {
+    "deadline": lambda: pgettext("deadline stage", "Deadline"),
+    "first stage": lambda: pgettext("deadline stage", "First stage"),
+    "second stage": lambda: pgettext("deadline stage", "Second stage"),
+    "stage 1": lambda: pgettext("deadline stage", "First stage"),
+    "stage 2": lambda: pgettext("deadline stage", "Second stage"),
+    "full proposal": lambda: pgettext("deadline stage", "Full proposal"),
+    "pre-proposal": lambda: pgettext("deadline stage", "Pre-proposal"),
+}
+
+
+def stage_label(stage: str | None) -> str:
+    if not stage:
+        return ""
+    label = STAGE_LABELS.get(stage.strip().casefold())
+    return str(label()) if label is not None else stage
 
 
 REASON_LABELS: dict[str, LazyString] = {
@@ -86,6 +117,7 @@ FIELD_LABELS: dict[str, LazyString] = {
     "title": _l("title"),
     "keywords": _l("keywords and tags"),
     "description": _l("description"),
+    "programme": _l("programme"),
 }
 
 
@@ -114,23 +146,73 @@ def evidence_label(kind: str) -> str:
 
 
 def gate_text(code: str | None, reason: str | None, params: Mapping[str, Any] | None) -> str:
-    """A call's gate in the reader's language (the stored English sentence otherwise)."""
-    template = GATE_SENTENCES.get(code or "")
-    if template is not None and params:
+    """A call's gate in the reader's language: its sentence's template and parameters when
+    stored, the stored sentence looked up in the catalogue otherwise (the profile's rules
+    have theirs there, see tracker.matching.profile_texts)."""
+    values = dict(params or {})
+    template = values.pop("template", None) or GATE_SENTENCES.get(code or "")
+    if template is not None and values:
         try:
-            return web.translate(Message(template, dict(params)))
+            return web.translate(Message(str(template), values))
         except (KeyError, TypeError, ValueError):  # parameters of an older sentence
             pass
-    return reason or ""
+    return web.translate(Message(reason, {})) if reason else ""
 
 
-def evidence_text(kind: str, text: str, code: str | None = None) -> str:
-    """Evidence written by the tracker itself, in the reader's language: the basis of a
-    match, and the readings the engine gives a code (who may apply, short records)."""
-    if kind == "basis" and text == str(NO_TEXT_BASIS):
-        return web.translate(NO_TEXT_BASIS)
+GATE_LABELS: dict[str, LazyString] = {
+    "closed": _l("Closed"),
+    "withdrawn": _l("Withdrawn by the source"),
+    "geography": _l("Outside the eligible area"),
+    "applicant": _l("Not for applicants like us"),
+}
+
+
+def gate_label(code: str | None) -> str:
+    """A gate's kind in words: "geography.interreg" is "Outside the eligible area"."""
+    key = code or ""
+    label = GATE_LABELS.get(key) or GATE_LABELS.get(key.partition(".")[0])
+    return str(label) if label is not None else str(_l("Excluded by a rule of the profile"))
+
+
+# Evidence whose text the tracker or the profile wrote (not words found in the call): looked
+# up in the catalogue (tracker.matching.profile_texts, the engine's msg() notes).
+_WRITTEN_EVIDENCE = frozenset({"basis", "prior", "breadth", "gate", "feedback"})
+
+
+def evidence_text(kind: str, text: str, code: str | None = None, call: Any = None) -> str:
+    """Evidence written by the tracker itself, in the reader's language: the readings the
+    engine gives a code (who may apply, short records), a gate's sentence through the call's
+    stored gate, and the notes of the engine and the profile through the catalogue."""
     label = EVIDENCE_CODE_TEXTS.get(code or "")
-    return str(label) if label is not None else text
+    if label is not None:
+        return str(label)
+    if kind == "gate" and call is not None and getattr(call, "gate_reason", None) == text:
+        return gate_text(call.gate_code, call.gate_reason, call.gate_params)
+    if kind in _WRITTEN_EVIDENCE and text:
+        return web.translate(Message(text, {}))
+    return text
+
+
+def profile_text(text: str | None) -> str:
+    """A text of the default strategy profile (its name, a note) in the reader's language;
+    texts staff wrote themselves stay as written."""
+    return web.translate(Message(text, {})) if text else ""
+
+
+# A score is a ranking, not a measurement: pages say how good a match is in two bands and
+# show the number rounded beside it.
+STRONG_MATCH = 80.0
+
+
+def match_band(score: float | None) -> str:
+    """ "strong" or "possible", for a CSS class; ``match_band_label`` gives the words."""
+    return "strong" if score is not None and score >= STRONG_MATCH else "possible"
+
+
+def match_band_label(score: float | None) -> str:
+    if match_band(score) == "strong":
+        return str(pgettext("match band", "Strong match"))
+    return str(pgettext("match band", "Possible match"))
 
 
 def field_label(name: str | None) -> str:
@@ -175,7 +257,7 @@ def days_left(moment: datetime | None, now: datetime) -> int | None:
 def deadline_text(moment: datetime, date_only: bool = False) -> str:
     """A deadline as every page writes it (``tracker.calltime.format_deadline``)."""
     return format_deadline(
-        moment, date_only=date_only, in_zone=web.settings().tz, locale=web.current_language()
+        moment, date_only=date_only, in_zone=web.settings().tz, locale=web.current_locale()
     )
 
 
@@ -186,8 +268,14 @@ def register(app: App) -> None:
     app.add_template_global(evidence_label)
     app.add_template_global(evidence_text)
     app.add_template_global(gate_text)
+    app.add_template_global(gate_label)
+    app.add_template_global(profile_text)
+    app.add_template_global(user_role_label)
+    app.add_template_global(stage_label)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
+    app.add_template_global(match_band)
+    app.add_template_global(match_band_label)
     app.add_template_global(deadline_text)
     app.add_template_filter(highlight)
     app.add_template_filter(money)

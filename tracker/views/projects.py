@@ -3,9 +3,14 @@ spreadsheet import and export. Viewers read; editors change; admins may delete."
 
 from __future__ import annotations
 
+import re
+import secrets
+import tempfile
+import time
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -481,23 +486,63 @@ def export(fmt: str) -> Response:
     )
 
 
+# A checked file waits here for "Import now", named by its signed-in owner and a random token,
+# so a correct check needs no second upload. Files older than an hour are cleared.
+CHECKED_FILES = Path(tempfile.gettempdir()) / "tracker-checked-imports"
+CHECKED_FILE_TTL = 3600.0
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _keep_checked_file(user_id: int, data: bytes, filename: str) -> str:
+    CHECKED_FILES.mkdir(mode=0o700, exist_ok=True)
+    cutoff = time.time() - CHECKED_FILE_TTL
+    for old in CHECKED_FILES.iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    suffix = Path(filename).suffix.lower()
+    (CHECKED_FILES / f"{user_id}-{token}{suffix}").write_bytes(data)
+    return token
+
+
+def _take_checked_file(user_id: int, token: str) -> tuple[bytes, str] | None:
+    """The file checked under ``token`` by this user, removed from the waiting place."""
+    if not _TOKEN.match(token):
+        return None
+    for suffix in (".csv", ".xlsx", ".xlsm"):
+        path = CHECKED_FILES / f"{user_id}-{token}{suffix}"
+        if path.is_file():
+            data = path.read_bytes()
+            path.unlink(missing_ok=True)
+            return data, f"checked{suffix}"
+    return None
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @web.requires(Role.EDITOR)
 def import_view() -> str | tuple[str, int]:
     if request.method == "GET":
         return render_template("projects/import.html", result=None, file_error=None)
     session = web.db()
-    upload = request.files.get("file")
-    dry_run = request.form.get("dry_run") == "1"
+    user = web.require_user()
+    token = request.form.get("token", "")
+    dry_run = request.form.get("dry_run") == "1" and not token
     context: dict[str, Any] = {"result": None, "file_error": None, "dry_run": dry_run}
-    if upload is None or not upload.filename:
-        context["file_error"] = _("Choose a .csv or .xlsx file.")
-        return render_template("projects/import.html", **context), 422
+    if token:
+        checked = _take_checked_file(user.id, token)
+        if checked is None:
+            context["file_error"] = _("The checked file is no longer kept; choose it again.")
+            return render_template("projects/import.html", **context), 422
+        data, filename = checked
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            context["file_error"] = _("Choose a .csv or .xlsx file.")
+            return render_template("projects/import.html", **context), 422
+        data, filename = upload.read(), upload.filename
     try:
-        table = read_table(upload.read(), upload.filename)
-        result = import_projects(
-            session, table, actor=web.require_user(), now=web.now(), dry_run=dry_run
-        )
+        table = read_table(data, filename)
+        result = import_projects(session, table, actor=user, now=web.now(), dry_run=dry_run)
     except ImportFileError as exc:
         session.rollback()
         context["file_error"] = web.translate(exc.args[0])
@@ -505,6 +550,8 @@ def import_view() -> str | tuple[str, int]:
     context["result"] = result
     if not result.written:
         session.rollback()
+        if dry_run and not result.errors:
+            context["import_token"] = _keep_checked_file(user.id, data, filename)
         return render_template("projects/import.html", **context), 422 if result.errors else 200
     session.commit()
     flash(_("Import done."), "info")
