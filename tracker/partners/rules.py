@@ -37,7 +37,7 @@ ASSOCIATED = "ASSOCIATED"
 GROUPS = (EU, EEA, ASSOCIATED)
 
 EU_MEMBERS = frozenset(
-    [
+    {
         "AT",
         "BE",
         "BG",
@@ -65,7 +65,7 @@ EU_MEMBERS = frozenset(
         "SI",
         "ES",
         "SE",
-    ]
+    }
 )
 EEA_MEMBERS = frozenset({"NO", "IS", "LI"})
 
