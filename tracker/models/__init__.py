@@ -25,6 +25,12 @@ from tracker.models.organisations import (
     SisterCity,
     SisterCityRelation,
 )
+from tracker.models.partners import (
+    ConsortiumDraft,
+    ConsortiumMember,
+    NetworkMember,
+    PartnerRuleOverride,
+)
 from tracker.models.projects import (
     CoFinancingLine,
     Contribution,
@@ -62,6 +68,10 @@ from tracker.models.strategy import (
 from tracker.models.users import LoginAttempt, Office, Role, User
 
 __all__ = [
+    "ConsortiumDraft",
+    "ConsortiumMember",
+    "NetworkMember",
+    "PartnerRuleOverride",
     "AuditEvent",
     "Base",
     "CallChange",
