@@ -68,10 +68,6 @@ from tracker.models.strategy import (
 from tracker.models.users import LoginAttempt, Office, Role, User
 
 __all__ = [
-    "ConsortiumDraft",
-    "ConsortiumMember",
-    "NetworkMember",
-    "PartnerRuleOverride",
     "AuditEvent",
     "Base",
     "CallChange",
@@ -81,6 +77,8 @@ __all__ = [
     "CallSourceLink",
     "CoFinancingLine",
     "Comment",
+    "ConsortiumDraft",
+    "ConsortiumMember",
     "Contribution",
     "Currency",
     "DecisionSource",
@@ -108,10 +106,12 @@ __all__ = [
     "MatchModel",
     "Mention",
     "Milestone",
+    "NetworkMember",
     "NetworkMembership",
     "Office",
     "Organisation",
     "OrganisationKind",
+    "PartnerRuleOverride",
     "Project",
     "ProjectPartner",
     "ProjectRole",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,8 +85,9 @@ class NetworkMembership(Base):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     focus_areas: Mapped[list[str]] = mapped_column(default=list)
-    # The network's own themes in its words ("services for the growing elderly population").
-    themes: Mapped[list[str]] = mapped_column(default=list)
+    # The network's own themes, each with the focus areas it serves:
+    # [{"theme": "Services for the growing elderly population", "areas": ["health-welfare"]}]
+    themes: Mapped[list[Any]] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(Text, default="")
 
     network: Mapped[Organisation] = relationship(back_populates="membership")

@@ -1,0 +1,304 @@
+"""Who to go with for a call: organisations from our networks, our sister cities and the
+partners of our past projects, ranked by fit, each with the reasons; those that would break
+the call's country rules are kept apart with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import literal, select
+from sqlalchemy.orm import Session
+
+from tracker.models import (
+    CallMatch,
+    FocusArea,
+    FundingCall,
+    NetworkMember,
+    NetworkMembership,
+    Organisation,
+    Project,
+    ProjectPartner,
+    ProjectStatus,
+    SisterCity,
+)
+from tracker.models.projects import AWARDED
+from tracker.partners.rules import PartnerRules, RuleKind, country_is_eligible
+from tracker.services.review import programme_names
+
+# What each kind of evidence adds to an organisation's fit.
+NETWORK_MEMBER = 1.0
+NETWORK_AREA = 3.0
+SISTER_CITY = 2.0
+SISTER_AREA = 3.0
+SAME_PROGRAMME = 4.0
+PROJECT_AREA = 2.0
+AWARDED_TOGETHER = 3.0
+SUBMITTED_TOGETHER = 1.0
+RECENT_CONTACT = 2.0  # within a year
+CONTACT_WITHIN_3_YEARS = 1.0
+MAX_COUNTED_AREAS = 2
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an organisation is suggested (or kept apart): a code and the values of its
+    sentence, so the page can say it in the reader's language."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Suggestion:
+    organisation: Organisation
+    score: float = 0.0
+    reasons: list[Reason] = field(default_factory=list)
+    eligible: bool | None = None
+    last_contact_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    fitting: list[Suggestion]
+    apart: list[Suggestion]
+    areas: list[str]
+
+
+def matched_areas(session: Session, call: FundingCall) -> list[str]:
+    """The slugs of the focus areas the call matched, best first."""
+    return list(
+        session.scalars(
+            select(FocusArea.slug)
+            .join(CallMatch, CallMatch.focus_area_id == FocusArea.id)
+            .where(CallMatch.call_id == call.id, CallMatch.is_match)
+            .order_by(CallMatch.score.desc())
+        )
+    )
+
+
+@dataclass
+class _Evidence:
+    score: float = 0.0
+    reasons: list[Reason] = field(default_factory=list)
+    last_contact_on: date | None = None
+
+    def add(self, points: float, code: str, **params: Any) -> None:
+        self.score += points
+        self.reasons.append(Reason(code, params))
+
+    def contact(self, when: date | None) -> None:
+        if when is not None and (self.last_contact_on is None or when > self.last_contact_on):
+            self.last_contact_on = when
+
+
+def _overlap(areas: Iterable[str], wanted: list[str]) -> list[str]:
+    own = set(areas)
+    return [a for a in wanted if a in own]
+
+
+def _theme_names(themes: Any, wanted: list[str]) -> list[str]:
+    names: list[str] = []
+    for theme in themes or []:
+        if isinstance(theme, dict) and set(theme.get("areas", [])) & set(wanted):
+            names.append(str(theme.get("theme")))
+    return names
+
+
+def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evidence]) -> None:
+    rows = session.execute(
+        select(
+            NetworkMember.organisation_id,
+            Organisation.name,
+            NetworkMembership.focus_areas,
+            NetworkMembership.themes,
+            NetworkMember.contact_name,
+            NetworkMember.last_contact_on,
+        )
+        .join(NetworkMembership, NetworkMembership.network_id == NetworkMember.network_id)
+        .join(Organisation, Organisation.id == NetworkMember.network_id)
+        .where(NetworkMembership.ended_year.is_(None))
+    )
+    for org_id, network, focus, themes, contact, last_contact in rows:
+        evidence = found.setdefault(org_id, _Evidence())
+        areas = set(focus or [])
+        for theme in themes or []:
+            if isinstance(theme, dict):
+                areas.update(theme.get("areas", []))
+        shared = _overlap(areas, wanted)[:MAX_COUNTED_AREAS]
+        evidence.add(
+            NETWORK_MEMBER + NETWORK_AREA * len(shared),
+            "network",
+            network=network,
+            areas=shared,
+            themes=_theme_names(themes, wanted),
+            contact=contact or "",
+        )
+        evidence.contact(last_contact)
+
+
+def _sister_evidence(session: Session, wanted: list[str], found: dict[int, _Evidence]) -> None:
+    rows = session.execute(
+        select(
+            SisterCity.organisation_id,
+            SisterCity.relation,
+            SisterCity.since_year,
+            SisterCity.focus_areas,
+            SisterCity.contact_name,
+            SisterCity.last_contact_on,
+        )
+    )
+    for org_id, relation, since, focus, contact, last_contact in rows:
+        evidence = found.setdefault(org_id, _Evidence())
+        shared = _overlap(focus or [], wanted)[:MAX_COUNTED_AREAS]
+        evidence.add(
+            SISTER_CITY + SISTER_AREA * len(shared),
+            "sister_city",
+            relation=relation.value,
+            since=since,
+            areas=shared,
+            contact=contact or "",
+        )
+        evidence.contact(last_contact)
+
+
+def _project_evidence(
+    session: Session, call: FundingCall, wanted: list[str], found: dict[int, _Evidence]
+) -> None:
+    names = programme_names(call)
+    same_programme_calls = (
+        select(FundingCall.id).where(FundingCall.programme_code == call.programme_code)
+        if call.programme_code
+        else None
+    )
+    rows = session.execute(
+        select(
+            ProjectPartner.organisation_id,
+            Project.id,
+            Project.title,
+            Project.acronym,
+            Project.programme,
+            Project.status,
+            Project.focus_areas,
+            Project.submitted_on,
+            Project.start_on,
+            Project.decision_on,
+            (
+                Project.call_id.in_(same_programme_calls)
+                if same_programme_calls is not None
+                else literal(False)
+            ),
+        ).join(Project, Project.id == ProjectPartner.project_id)
+    )
+    best: dict[int, tuple[float, Reason, date | None]] = {}
+    for (
+        org_id,
+        project_id,
+        title,
+        acronym,
+        programme,
+        status,
+        focus,
+        submitted,
+        started,
+        decided,
+        in_programme_call,
+    ) in rows:
+        same = bool(in_programme_call) or (programme or "").strip().casefold() in names
+        shared = _overlap(focus or [], wanted)[:MAX_COUNTED_AREAS]
+        if not same and not shared:
+            continue
+        points = (SAME_PROGRAMME if same else 0.0) + PROJECT_AREA * len(shared)
+        if status in AWARDED:
+            points += AWARDED_TOGETHER
+        elif status is ProjectStatus.SUBMITTED:
+            points += SUBMITTED_TOGETHER
+        when = max((d for d in (submitted, started, decided) if d is not None), default=None)
+        reason = Reason(
+            "past_project",
+            {
+                "project": acronym or title,
+                "project_id": project_id,
+                "programme": programme or "",
+                "status": status.value,
+                "same_programme": same,
+                "areas": shared,
+            },
+        )
+        current = best.get(org_id)
+        if current is None or points > current[0]:
+            best[org_id] = (points, reason, when)
+    for org_id, (points, reason, when) in best.items():
+        evidence = found.setdefault(org_id, _Evidence())
+        evidence.score += points
+        evidence.reasons.append(reason)
+        evidence.contact(when)
+
+
+def suggest_partners(
+    session: Session,
+    call: FundingCall,
+    rules: PartnerRules,
+    *,
+    today: date,
+    areas: list[str] | None = None,
+    limit: int = 12,
+) -> Suggestions:
+    """Organisations we know that could join a consortium for ``call``, best fit first.
+
+    Fit: the network's themes (or the sister city's areas) against the call's matched focus
+    areas, past projects with us in the same programme or area and how they went, and how
+    recent the contact is. An organisation in a country the call does not accept goes to
+    ``apart`` with that reason."""
+    wanted = matched_areas(session, call) if areas is None else areas
+    found: dict[int, _Evidence] = {}
+    _network_evidence(session, wanted, found)
+    _sister_evidence(session, wanted, found)
+    _project_evidence(session, call, wanted, found)
+    if not found:
+        return Suggestions([], [], wanted)
+    eligible_codes = rules.codes(RuleKind.ELIGIBLE_COUNTRIES)
+    for evidence in found.values():
+        if evidence.last_contact_on is not None:
+            age = (today - evidence.last_contact_on).days
+            if age <= 365:
+                evidence.add(RECENT_CONTACT, "recent_contact", on=evidence.last_contact_on)
+            elif age <= 3 * 365:
+                evidence.add(CONTACT_WITHIN_3_YEARS, "contact", on=evidence.last_contact_on)
+    ranked = sorted(found.items(), key=lambda item: -item[1].score)
+    organisations = {
+        o.id: o
+        for o in session.scalars(
+            select(Organisation).where(Organisation.id.in_([org_id for org_id, _ in ranked]))
+        )
+    }
+    fitting: list[Suggestion] = []
+    apart: list[Suggestion] = []
+    for org_id, evidence in ranked:
+        organisation = organisations[org_id]
+        eligible = country_is_eligible(organisation.country_code, eligible_codes)
+        suggestion = Suggestion(
+            organisation, evidence.score, evidence.reasons, eligible, evidence.last_contact_on
+        )
+        if eligible is False:
+            suggestion.reasons = [
+                Reason(
+                    "not_eligible",
+                    {"country": organisation.country_code, "eligible": list(eligible_codes or [])},
+                ),
+                *suggestion.reasons,
+            ]
+            apart.append(suggestion)
+        else:
+            fitting.append(suggestion)
+    fitting.sort(key=_order_key)
+    apart.sort(key=_order_key)
+    return Suggestions(fitting[:limit], apart[:limit], wanted)
+
+
+def _order_key(s: Suggestion) -> tuple[float, int, str]:
+    # Ties: the more recent contact first, then by name, so the order is stable.
+    recency = -(s.last_contact_on.toordinal()) if s.last_contact_on else 0
+    return (-s.score, recency, s.organisation.name.casefold())
