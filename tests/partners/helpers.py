@@ -40,7 +40,7 @@ class World:
 
 
 def build_world(session: Session) -> World:
-    make_profile(session, ("culture-music", "health-welfare", "participation-democracy"))
+    _ensure_profile(session)
     sern = make_organisation(session, name="SERN", kind=OrganisationKind.NETWORK, country_code=None)
     session.add(
         NetworkMembership(
@@ -121,7 +121,17 @@ def build_world(session: Session) -> World:
     return World(sern, bologna, parma, riga, esslingen, xuzhou, aarhus, oslo_music)
 
 
+AREAS = ("culture-music", "health-welfare", "participation-democracy")
+
+
+def _ensure_profile(session: Session) -> None:
+    if session.scalars(select(FocusArea).where(FocusArea.slug == AREAS[0])).first() is None:
+        make_profile(session, AREAS)
+
+
 def match(session: Session, call: FundingCall, *slugs: str) -> None:
+    """Record the call as matching the focus areas ``slugs``."""
+    _ensure_profile(session)
     for slug in slugs:
         area = session.scalars(select(FocusArea).where(FocusArea.slug == slug)).first()
         assert area is not None

@@ -227,6 +227,15 @@ def set_relation_contact(
 # --- import ----------------------------------------------------------------------------------
 
 
+class MemberImportError(ValidationFailed):
+    """Rows of a member file that cannot be read; nothing was written."""
+
+    def __init__(self, rows: list[RowError]) -> None:
+        text = "; ".join(str(e) for e in rows[:20])
+        super().__init__(text, {"file": text})
+        self.rows = rows
+
+
 @dataclass
 class MemberImportResult:
     rows: int = 0
@@ -312,9 +321,7 @@ def import_network_members(
         if row is not None:
             rows.append(row)
     if errors:
-        raise ValidationFailed(
-            "; ".join(str(e) for e in errors[:20]), {"file": "; ".join(str(e) for e in errors[:20])}
-        )
+        raise MemberImportError(errors)
     result = MemberImportResult(
         rows=len(rows), extra_columns=[c for c in table.header if c not in MEMBER_COLUMNS]
     )

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from tracker import web
 from tracker.models import Delegation, Office, Project, Role
 from tracker.services.financing import rate_from_settings
+from tracker.services.partner_memory import network_yield
 from tracker.services.projects import active_focus_areas
 from tracker.services.reports import Figures, Report, compute_report, report_csv, write_report_xlsx
 from tracker.views import formatting
@@ -63,6 +64,7 @@ def index() -> str:
         office_names=offices,
         area_names=areas,
         charts=_charts(report, offices, areas),
+        network_yield=network_yield(session),
     )
 
 
