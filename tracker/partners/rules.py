@@ -591,6 +591,15 @@ def _required_types(sentence: str) -> list[str]:
     return found
 
 
+# A sentence that names none of these says no partner rule; most of a call's text is skipped.
+_RELEVANT = re.compile(
+    r"partner|parter|consorti|konsorti|countr|länder|member\s+state|applicant|sökande|entit|"
+    r"organi[sz]ation|beneficiar|participant|lead|coordinator|eligible|established|headquarter|"
+    r"SMEs?\b|bodies|högst|minst",
+    re.I,
+)
+
+
 def _fields(call: CallText) -> Iterator[tuple[str, str]]:
     yield "conditions", call.conditions
     yield "eligible_applicants", call.eligible_applicants
@@ -616,6 +625,8 @@ def read_partner_rules(call: CallText) -> PartnerRules:
 
     for origin, text in _fields(call):
         for sentence in sentences(text):
+            if not _RELEVANT.search(sentence):
+                continue
             partners, countries = _minimums(sentence)
             for n in partners:
                 keep_number(RuleKind.MIN_PARTNERS, n, sentence, origin, larger=True)

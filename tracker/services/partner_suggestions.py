@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import String, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.models import (
     CallMatch,
@@ -108,32 +109,48 @@ def _theme_names(themes: Any, wanted: list[str]) -> list[str]:
 
 
 def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evidence]) -> None:
-    rows = session.execute(
+    # The few memberships first (their JSON read once), then the members as plain values.
+    networks: dict[int, tuple[str, list[str], list[str]]] = {}
+    for network_id, name, focus, themes in session.execute(
         select(
-            NetworkMember.organisation_id,
+            NetworkMembership.network_id,
             Organisation.name,
             NetworkMembership.focus_areas,
             NetworkMembership.themes,
-            NetworkMember.contact_name,
-            NetworkMember.last_contact_on,
         )
-        .join(NetworkMembership, NetworkMembership.network_id == NetworkMember.network_id)
-        .join(Organisation, Organisation.id == NetworkMember.network_id)
+        .join(Organisation, Organisation.id == NetworkMembership.network_id)
         .where(NetworkMembership.ended_year.is_(None))
-    )
-    for org_id, network, focus, themes, contact, last_contact in rows:
-        evidence = found.setdefault(org_id, _Evidence())
+    ):
         areas = set(focus or [])
         for theme in themes or []:
             if isinstance(theme, dict):
                 areas.update(theme.get("areas", []))
-        shared = _overlap(areas, wanted)[:MAX_COUNTED_AREAS]
+        networks[network_id] = (
+            name,
+            _overlap(areas, wanted)[:MAX_COUNTED_AREAS],
+            _theme_names(themes, wanted),
+        )
+    if not networks:
+        return
+    rows = session.execute(
+        select(
+            NetworkMember.organisation_id,
+            NetworkMember.network_id,
+            NetworkMember.contact_name,
+            NetworkMember.last_contact_on,
+        )
+    )
+    for org_id, network_id, contact, last_contact in rows:
+        if network_id not in networks:
+            continue
+        name, shared, themes = networks[network_id]
+        evidence = found.setdefault(org_id, _Evidence())
         evidence.add(
             NETWORK_MEMBER + NETWORK_AREA * len(shared),
             "network",
-            network=network,
+            network=name,
             areas=shared,
-            themes=_theme_names(themes, wanted),
+            themes=themes,
             contact=contact or "",
         )
         evidence.contact(last_contact)
@@ -168,33 +185,17 @@ def _project_evidence(
     session: Session, call: FundingCall, wanted: list[str], found: dict[int, _Evidence]
 ) -> None:
     names = programme_names(call)
-    same_programme_calls = (
-        select(FundingCall.id).where(FundingCall.programme_code == call.programme_code)
-        if call.programme_code
-        else None
+    same_programme: list[ColumnElement[bool]] = (
+        [func.lower(Project.programme).in_(names)] if names else []
     )
-    rows = session.execute(
-        select(
-            ProjectPartner.organisation_id,
-            Project.id,
-            Project.title,
-            Project.acronym,
-            Project.programme,
-            Project.status,
-            Project.focus_areas,
-            Project.submitted_on,
-            Project.start_on,
-            Project.decision_on,
-            (
-                Project.call_id.in_(same_programme_calls)
-                if same_programme_calls is not None
-                else literal(False)
-            ),
-        ).join(Project, Project.id == ProjectPartner.project_id)
-    )
-    best: dict[int, tuple[float, Reason, date | None]] = {}
+    if call.programme_code:
+        same_programme.append(FundingCall.programme_code == call.programme_code)
+    in_programme = or_(*same_programme) if same_programme else literal(False)
+    # Only projects in the programme or sharing an area (the areas' JSON text is searched,
+    # the same way on SQLite and PostgreSQL), each read once; then their partner links.
+    shares_area = [cast(Project.focus_areas, String).like(f'%"{slug}"%') for slug in wanted]
+    relevant: dict[int, tuple[float, Reason, date | None]] = {}
     for (
-        org_id,
         project_id,
         title,
         acronym,
@@ -205,7 +206,22 @@ def _project_evidence(
         started,
         decided,
         in_programme_call,
-    ) in rows:
+    ) in session.execute(
+        select(
+            Project.id,
+            Project.title,
+            Project.acronym,
+            Project.programme,
+            Project.status,
+            Project.focus_areas,
+            Project.submitted_on,
+            Project.start_on,
+            Project.decision_on,
+            in_programme,
+        )
+        .outerjoin(FundingCall, FundingCall.id == Project.call_id)
+        .where(or_(in_programme, *shares_area))
+    ):
         same = bool(in_programme_call) or (programme or "").strip().casefold() in names
         shared = _overlap(focus or [], wanted)[:MAX_COUNTED_AREAS]
         if not same and not shared:
@@ -227,9 +243,18 @@ def _project_evidence(
                 "areas": shared,
             },
         )
-        current = best.get(org_id)
-        if current is None or points > current[0]:
-            best[org_id] = (points, reason, when)
+        relevant[project_id] = (points, reason, when)
+    if not relevant:
+        return
+    best: dict[int, tuple[float, Reason, date | None]] = {}
+    for org_id, project_id in session.execute(
+        select(ProjectPartner.organisation_id, ProjectPartner.project_id).where(
+            ProjectPartner.project_id.in_(list(relevant))
+        )
+    ):
+        entry = relevant.get(project_id)
+        if entry is not None and (org_id not in best or entry[0] > best[org_id][0]):
+            best[org_id] = entry
     for org_id, (points, reason, when) in best.items():
         evidence = found.setdefault(org_id, _Evidence())
         evidence.score += points
@@ -267,22 +292,48 @@ def suggest_partners(
                 evidence.add(RECENT_CONTACT, "recent_contact", on=evidence.last_contact_on)
             elif age <= 3 * 365:
                 evidence.add(CONTACT_WITHIN_3_YEARS, "contact", on=evidence.last_contact_on)
-    ranked = sorted(found.items(), key=lambda item: -item[1].score)
+    facts = {
+        org_id: (name, country)
+        for org_id, name, country in session.execute(
+            select(Organisation.id, Organisation.name, Organisation.country_code).where(
+                Organisation.id.in_(list(found))
+            )
+        )
+    }
+    ranked = sorted(
+        (org_id for org_id in found if org_id in facts),
+        key=lambda org_id: _rank_key(found[org_id], facts[org_id][0]),
+    )
+    fitting_ids: list[int] = []
+    apart_ids: list[int] = []
+    eligibility: dict[int, bool | None] = {}
+    for org_id in ranked:
+        eligible = country_is_eligible(facts[org_id][1], eligible_codes)
+        eligibility[org_id] = eligible
+        chosen = apart_ids if eligible is False else fitting_ids
+        if len(chosen) < limit:
+            chosen.append(org_id)
+        if len(fitting_ids) >= limit and len(apart_ids) >= limit:
+            break
     organisations = {
         o.id: o
         for o in session.scalars(
-            select(Organisation).where(Organisation.id.in_([org_id for org_id, _ in ranked]))
+            select(Organisation).where(Organisation.id.in_(fitting_ids + apart_ids))
         )
     }
     fitting: list[Suggestion] = []
     apart: list[Suggestion] = []
-    for org_id, evidence in ranked:
+    for org_id in fitting_ids + apart_ids:
         organisation = organisations[org_id]
-        eligible = country_is_eligible(organisation.country_code, eligible_codes)
+        evidence = found[org_id]
         suggestion = Suggestion(
-            organisation, evidence.score, evidence.reasons, eligible, evidence.last_contact_on
+            organisation,
+            evidence.score,
+            evidence.reasons,
+            eligibility[org_id],
+            evidence.last_contact_on,
         )
-        if eligible is False:
+        if eligibility[org_id] is False:
             suggestion.reasons = [
                 Reason(
                     "not_eligible",
@@ -293,12 +344,10 @@ def suggest_partners(
             apart.append(suggestion)
         else:
             fitting.append(suggestion)
-    fitting.sort(key=_order_key)
-    apart.sort(key=_order_key)
-    return Suggestions(fitting[:limit], apart[:limit], wanted)
+    return Suggestions(fitting, apart, wanted)
 
 
-def _order_key(s: Suggestion) -> tuple[float, int, str]:
+def _rank_key(evidence: _Evidence, name: str) -> tuple[float, int, str]:
     # Ties: the more recent contact first, then by name, so the order is stable.
-    recency = -(s.last_contact_on.toordinal()) if s.last_contact_on else 0
-    return (-s.score, recency, s.organisation.name.casefold())
+    last = evidence.last_contact_on
+    return (-evidence.score, -(last.toordinal()) if last else 0, name.casefold())
