@@ -180,6 +180,9 @@ def test_the_submitted_project_takes_the_draft_partners(
             f"/calls/{call.id}/consortium/members",
             data={"csrf_token": csrf, "organisation_id": str(org.id), "role": "partner"},
         )
+    plan = _text(client, f"/projects/{project.id}")
+    assert "consortium draft has 2 partners:" in plan
+    assert "Aarhus Musikhus (DK) (Partner)" in plan
     response = client.post(
         f"/calls/{call.id}/consortium/hand-over",
         data={"csrf_token": csrf, "project_id": str(project.id)},
@@ -260,3 +263,38 @@ def test_network_members_are_added_on_the_page_and_imported_from_a_sheet(
         session.scalars(select(Organisation).where(Organisation.name == "Comune di Rimini")).first()
         is None
     )
+
+
+def test_editing_a_networks_themes_changes_who_is_suggested(
+    session: Session, client: FlaskClient, csrf: str
+) -> None:
+    world = build_world(session)
+    call = culture_call(session)
+    login(client, make_user(session, Role.EDITOR, language="en"))
+    page = _text(client, f"/calls/{call.id}")
+    assert "its themes: Music in schools" not in page
+    client.post(
+        f"/networks/{world.sern.id}/themes",
+        data={
+            "csrf_token": csrf,
+            "themes": "Music in schools | culture-music\nElderly | health-welfare",
+        },
+    )
+    session.expire_all()
+    assert world.sern.membership is not None
+    assert world.sern.membership.themes[0] == {
+        "theme": "Music in schools",
+        "areas": ["culture-music"],
+    }
+    page = _text(client, f"/calls/{call.id}")
+    assert "Member of SERN – its themes: Music in schools" in page
+    # An unknown area is refused and the themes stay as they were.
+    response = client.post(
+        f"/networks/{world.sern.id}/themes",
+        data={"csrf_token": csrf, "themes": "Sport | football"},
+        follow_redirects=True,
+    )
+    assert "line 1" in response.get_data(as_text=True)
+    session.expire_all()
+    assert world.sern.membership is not None
+    assert len(world.sern.membership.themes) == 2

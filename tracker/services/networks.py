@@ -224,6 +224,52 @@ def set_relation_contact(
     return relation
 
 
+def parse_themes(text: str, known_areas: Iterable[str]) -> list[dict[str, Any]]:
+    """Themes from a text box, one a line: ``Theme | area-slug, area-slug``."""
+    known = set(known_areas)
+    themes: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        theme, _, areas_text = line.partition("|")
+        areas = [a.strip() for a in areas_text.split(",") if a.strip()]
+        unknown = [a for a in areas if a not in known]
+        if not theme.strip() or unknown:
+            message = msg(
+                "line %(line)d: write a theme, then | and focus areas among %(areas)s",
+                line=number,
+                areas=", ".join(sorted(known)),
+            )
+            raise ValidationFailed(str(message), {"themes": str(message)})
+        themes.append({"theme": theme.strip(), "areas": areas})
+    return themes
+
+
+def set_network_themes(
+    session: Session,
+    network: Organisation,
+    themes: list[dict[str, Any]],
+    *,
+    actor: User | None,
+    now: datetime,
+) -> None:
+    """Replace the network's themes (each with the focus areas it serves)."""
+    if network.membership is None:
+        message = msg("%(name)s is not a network we are a member of", name=network.name)
+        raise ValidationFailed(str(message), {"themes": str(message)})
+    network.membership.themes = themes
+    session.flush()
+    record_event(
+        session,
+        "network.themes",
+        "organisation",
+        network.id,
+        actor=actor,
+        now=now,
+        details={"themes": len(themes)},
+    )
+
+
 # --- import ----------------------------------------------------------------------------------
 
 

@@ -53,8 +53,10 @@ from tracker.services.networks import (
     list_members,
     list_networks,
     network_areas,
+    parse_themes,
     remove_network_member,
     set_network_member,
+    set_network_themes,
     set_relation_contact,
 )
 from tracker.services.organisations import (
@@ -510,6 +512,11 @@ def network(network_id: int) -> str:
     return render_template(
         "partners/network.html",
         network=item,
+        themes_text="\n".join(
+            f"{t.get('theme', '')} | {', '.join(t.get('areas', []))}"
+            for t in (item.membership.themes if item.membership else [])
+            if isinstance(t, dict)
+        ),
         members=list_members(session, item),
         area_names=_area_names(),
         kinds=[k for k in OrganisationKind if k is not OrganisationKind.NETWORK],
@@ -547,6 +554,27 @@ def _member_form(form: Mapping[str, str]) -> tuple[OrganisationData, MemberData]
             clean(form.get("notes")),
         ),
     )
+
+
+@bp.route("/networks/<int:network_id>/themes", methods=["POST"])
+@web.requires(Role.EDITOR)
+def save_themes(network_id: int) -> Response:
+    session = web.db()
+    try:
+        item = get_network(session, network_id)
+    except NotFound:
+        abort(404)
+    try:
+        themes = parse_themes(
+            request.form.get("themes", ""), [a.slug for a in active_focus_areas(session)]
+        )
+        set_network_themes(session, item, themes, actor=web.require_user(), now=web.now())
+    except TrackerError as exc:
+        _fail(exc)
+        return redirect(url_for("partners.network", network_id=network_id))
+    session.commit()
+    flash(_("Changes saved."), "info")
+    return redirect(url_for("partners.network", network_id=network_id))
 
 
 @bp.route("/networks/<int:network_id>/members", methods=["POST"])
