@@ -161,3 +161,25 @@ def test_country_is_eligible(
     country: str | None, eligible: tuple[str, ...] | None, expected: bool | None
 ) -> None:
     assert country_is_eligible(country, eligible) is expected
+
+
+def test_one_of_each_type_is_not_two_countries() -> None:
+    rules = read_partner_rules(
+        CallText(conditions="The partnership must include at least one SME and one university.")
+    )
+    assert rules.number(RuleKind.MIN_COUNTRIES) is None
+    assert rules.number(RuleKind.MIN_PARTNERS) is None
+
+
+def test_one_partner_from_each_side_of_a_border() -> None:
+    text = "At least one Finnish and at least one Swedish partner must take part."
+    rules = read_partner_rules(CallText(conditions=text))
+    assert rules.number(RuleKind.MIN_COUNTRIES) == 2
+    assert rules.codes(RuleKind.ELIGIBLE_COUNTRIES) == ("FI", "SE")
+
+
+def test_swedish_one_partner_from_each_country() -> None:
+    text = "Projektet ska ha minst en partner från Finland och en partner från Sverige."
+    rules = read_partner_rules(CallText(description=text))
+    assert rules.number(RuleKind.MIN_PARTNERS) == 2
+    assert rules.codes(RuleKind.ELIGIBLE_COUNTRIES) == ("FI", "SE")

@@ -206,7 +206,11 @@ _EACH_FROM_DIFFERENT = re.compile(
     r"\beach\s+(?:established\s+|located\s+)?(?:in|from)\s+a\s+different\s+(?:country|Member\s+State)",
     re.I,
 )
-_ONE_AND_ONE = re.compile(r"\bat\s+least\s+one\b[^.]{0,80}?\band\s+(?:at\s+least\s+)?one\b", re.I)
+_ONE_AND_ONE = re.compile(
+    r"\bat\s+least\s+one\b[^.]{0,80}?\band\s+(?:at\s+least\s+)?one\b|"
+    r"\bminst\s+en\b[^.]{0,80}?\boch\s+(?:minst\s+)?en\b",
+    re.I,
+)
 _ONE_FROM_X_AND_Y = re.compile(
     r"\bat\s+least\s+one\s+(?:\w+\s+){0,2}?(?:partner|applicant|beneficiary)\s+from\s+"
     r"([A-Z][\w ]+?)\s+and\s+(?:the\s+)?([A-Z][\w ]+?)\b(?:\s+work|\s+must|\s*[,.;]|\s*$)",
@@ -525,12 +529,27 @@ def _two_sides(sentence: str) -> list[str] | None:
         if all(sides) and len(set(sides)) == 2:
             return [s for s in sides if s]
     match = _ONE_AND_ONE.search(sentence)
-    if match is None or not re.search(r"\b(?:partner|applicant|beneficiar|PPs?\b)", sentence, re.I):
+    if match is None or not re.search(
+        r"\b(?:partner|applicant|beneficiar|PPs?\b|sökande|part\b|parter)", sentence, re.I
+    ):
         return None
-    codes = _countries_in(sentence[match.start() : match.end() + 60])
-    if not codes and not re.search(r"\bfrom\s+\w+|\bin\s+[A-Z]\w+", sentence[match.start() :]):
+    span = sentence[match.start() : match.end() + 60]
+    left, _, right = span.partition(" och " if span.lower().startswith("minst") else " and ")
+    # Each side must name a place ("one Polish", "one partner from Brandenburg"); "one SME
+    # and one university" is about types, not countries.
+    if not (_places(left) and _places(right)):
         return None
+    codes = _countries_in(left + " " + right)
     return codes if len(codes) == 2 else []
+
+
+_PLACE = re.compile(
+    r"\b(?:from|in)\s+(?:the\s+)?[A-Z]\w+|\bfrom\s+one\s+of\s+the\s+Member\s+States"
+)
+
+
+def _places(side: str) -> bool:
+    return bool(_countries_in(side)) or bool(_PLACE.search(side))
 
 
 def _maximums(sentence: str) -> list[int]:

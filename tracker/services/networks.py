@@ -57,7 +57,7 @@ def read_network_data(path: Path = DATA_FILE) -> dict[str, Any]:
 def load_network_defaults(session: Session, settings: Settings, now: datetime) -> None:
     """Give the seeded networks their themes and the relations their focus areas, where
     staff have not set them yet (runs after the project defaults created them)."""
-    del settings
+    del settings, now  # part of the loader signature; nothing here depends on them
     data = read_network_data()
     changed = 0
     for item in data.get("networks", []):
@@ -76,7 +76,6 @@ def load_network_defaults(session: Session, settings: Settings, now: datetime) -
             city.sister_city.focus_areas = list(item.get("areas", []))
             changed += 1
     session.flush()
-    del now
     if changed:
         log.info("gave %d networks and relations their themes", changed)
 
