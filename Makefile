@@ -1,15 +1,19 @@
-# tracker: make run | make test | make bench | make translations
+# tracker: make run | make test | make bench | make translations | make lock | make wheel-check
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency pinned with its hashes (pip-tools): the runtime ones for production, and
+# with the dev extra for .venv. `make lock` writes both from pyproject.toml.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
 
-.PHONY: run test lint typecheck pytest bench translations clean
+.PHONY: run test lint typecheck pytest bench translations lock wheel-check clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(DEV_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 ## Create the venv, set up an SQLite database under instance/, serve on http://127.0.0.1:5000
@@ -26,8 +30,8 @@ test: $(STAMP) lint typecheck
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check tracker jobs tests bench migrations/env.py
-	$(BIN)/ruff format --check tracker jobs tests bench migrations/env.py
+	$(BIN)/ruff check tracker jobs tests bench migrations/env.py setup.py
+	$(BIN)/ruff format --check tracker jobs tests bench migrations/env.py setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -48,5 +52,20 @@ translations: $(STAMP)
 		--no-fuzzy-matching
 	$(BIN)/pybabel compile -d tracker/translations -l sv
 
+## Re-resolve every dependency from pyproject.toml to the newest allowed versions, with hashes.
+## pip-tools runs from a venv of its own, so it never lands in the project's.
+lock:
+	test -x .venv-lock/bin/pip-compile || ($(PYTHON) -m venv .venv-lock && \
+		.venv-lock/bin/python -m pip install --quiet pip-tools)
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --upgrade --custom-compile-command "make lock" -o $(LOCK) pyproject.toml
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --upgrade --custom-compile-command "make lock" --extra dev -o $(DEV_LOCK) pyproject.toml
+
+## Build the wheel, install it with $(LOCK) in a fresh venv outside the checkout, run
+## `tracker setup` and serve the login page (what CI does).
+wheel-check:
+	bash .ci/wheel-check
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/results
+	rm -rf $(VENV) .venv-lock .mypy_cache .ruff_cache .pytest_cache bench/results build dist

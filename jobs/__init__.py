@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.config import Settings, cron_trigger_args, parse_interval
+from tracker.services.health import FETCH_JOB
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,12 @@ _FACET_CACHE: Any = None
 
 
 def _fetch_sources(ctx: JobContext) -> None:
-    """Fetch every source whose schedule says it is due, or that an admin asked for."""
+    """Fetch every source whose schedule says it is due, or that an admin asked for ("fetch
+    now"), and carry what they bring through matching to the inbox."""
     from decimal import Decimal
 
     from tracker.feeds.sedia import FacetCache
-    from tracker.services.ingest import run_fetches
+    from tracker.services.pipeline import run_pipeline
     from tracker.services.sources import due_sources, http_session
 
     global _FACET_CACHE
@@ -84,17 +86,15 @@ def _fetch_sources(ctx: JobContext) -> None:
     if not due:
         return
     with http_session(ctx.settings) as http:
-        outcomes = run_fetches(
+        run_pipeline(
             ctx.session_factory,
             due,
             http=http,
             clock=ctx.now,
+            in_zone=ctx.settings.tz,
             facet_cache=_FACET_CACHE,
             sek_per_eur=Decimal(str(ctx.settings.reports.sek_per_eur)),
         )
-    # New and changed calls are matched right after the fetch that brought them.
-    if any(o.new or o.updated or o.withdrawn for o in outcomes):
-        _match_calls(ctx)
 
 
 def _weekly_digest(ctx: JobContext) -> None:
@@ -136,7 +136,8 @@ JOBS: list[JobSpec] = [
         run=_match_calls,
         trigger="interval",
         trigger_args={"minutes": 15},
-        description="Match new and changed calls (all of them after a profile change).",
+        description="Match calls left to match (after retraining); fetches, imports and "
+        "profile edits match their calls themselves.",
     ),
     JobSpec(
         name="retrain-matching",
@@ -146,7 +147,7 @@ JOBS: list[JobSpec] = [
         description="Retrain the matching model on staff decisions made since the last one.",
     ),
     JobSpec(
-        name="fetch-sources",
+        name=FETCH_JOB,
         run=_fetch_sources,
         trigger="interval",
         trigger_args={"minutes": 5},

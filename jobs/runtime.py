@@ -20,11 +20,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs import JobContext, JobSpec
 from tracker.clock import Clock, system_clock
 from tracker.config import Settings
+from tracker.db import retry_when_busy, writing_sessions
+from tracker.models import JobRun
 from tracker.services.leases import acquire_lease, finish_job_run, release_lease, start_job_run
 
 log = logging.getLogger(__name__)
@@ -70,37 +73,71 @@ def run_job_once(
     holder: str,
     clock: Clock = system_clock,
 ) -> str:
-    """Run one invocation of ``spec`` under the lease; returns what happened (for logs/tests)."""
+    """Run one invocation of ``spec`` under the lease; returns what happened (for logs/tests).
+
+    Every write takes the database's write lock when it begins and is tried again while the
+    database is busy, so jobs that fire in the same second wait for each other instead of
+    failing; nothing here raises into APScheduler, and a job's own failure is recorded."""
     now = clock()
     grace = timedelta(seconds=settings.scheduler.misfire_grace_seconds)
     scheduled_for = scheduled_fire_time(trigger, now, grace) or now
     ttl = timedelta(seconds=settings.scheduler.lease_seconds)
-    with session_factory() as session:
-        acquired = acquire_lease(session, spec.name, holder, now=now, ttl=ttl)
-        session.commit()
-    if not acquired:
-        log.info("job %s: another process holds the lease, skipping", spec.name)
-        return "lease-held"
-    try:
-        with session_factory() as session:
+    writing = writing_sessions(session_factory)
+
+    def claim() -> bool:
+        with writing() as session:
+            acquired = acquire_lease(session, spec.name, holder, now=now, ttl=ttl)
+            session.commit()
+            return acquired
+
+    def start() -> int | None:
+        with writing() as session:
             run = start_job_run(session, spec.name, scheduled_for, holder, now=now)
             session.commit()
-            if run is None:
-                log.info("job %s: fire time %s already ran", spec.name, scheduled_for.isoformat())
-                return "already-ran"
-            error = None
-            try:
-                spec.run(JobContext(settings, session_factory, scheduled_for, clock))
-            except Exception as exc:
-                log.exception("job %s failed", spec.name)
-                error = f"{type(exc).__name__}: {exc}"
-            finish_job_run(run, now=clock(), error=error)
-            session.commit()
-            return "failed" if error else "ran"
+            return run.id if run is not None else None
+
+    try:
+        if not retry_when_busy(claim, what=f"job {spec.name}: lease"):
+            log.info("job %s: another process holds the lease, skipping", spec.name)
+            return "lease-held"
+    except DBAPIError:
+        log.exception("job %s: the database stayed busy; this fire time is skipped", spec.name)
+        return "busy"
+    try:
+        run_id = retry_when_busy(start, what=f"job {spec.name}: start")
+        if run_id is None:
+            log.info("job %s: fire time %s already ran", spec.name, scheduled_for.isoformat())
+            return "already-ran"
+        error = None
+        try:
+            spec.run(JobContext(settings, writing, scheduled_for, clock))
+        except Exception as exc:
+            log.exception("job %s failed", spec.name)
+            error = f"{type(exc).__name__}: {exc}"
+
+        def finish() -> None:
+            with writing() as session:
+                run = session.get(JobRun, run_id)
+                if run is not None:
+                    finish_job_run(run, now=clock(), error=error)
+                session.commit()
+
+        retry_when_busy(finish, what=f"job {spec.name}: finish")
+        return "failed" if error else "ran"
+    except DBAPIError:
+        log.exception("job %s: could not record its run", spec.name)
+        return "busy"
     finally:
-        with session_factory() as session:
-            release_lease(session, spec.name, holder)
-            session.commit()
+
+        def release() -> None:
+            with writing() as session:
+                release_lease(session, spec.name, holder)
+                session.commit()
+
+        try:
+            retry_when_busy(release, what=f"job {spec.name}: release")
+        except DBAPIError:
+            log.exception("job %s: lease not released; it expires by itself", spec.name)
 
 
 def load_jobs(reference: str) -> list[JobSpec]:

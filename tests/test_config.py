@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,42 @@ def test_example_config_loads_with_its_documented_defaults() -> None:
     settings = load_settings(EXAMPLE_CONFIG, environ={})
     assert settings.app.default_language == "sv"
     assert settings.app.timezone == "Europe/Stockholm"
-    assert settings.database.url.startswith("sqlite:///instance/")
     assert {s.kind for s in settings.sources} >= {"ft-search", "ft-bulk", "vinnova"}
+    assert [(o.slug, o.name_en) for o in settings.offices] == [
+        ("international", "International Office")
+    ]
+
+
+def test_a_relative_sqlite_path_is_inside_the_instance_folder(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert settings.instance_path == tmp_path / "etc" / "instance"
+    assert settings.database.url == f"sqlite:///{tmp_path}/etc/instance/tracker.db"
+    moved = load_settings(config, environ={"TRACKER_INSTANCE": str(tmp_path / "var")})
+    assert moved.database.url == f"sqlite:///{tmp_path}/var/tracker.db"
+    # The old default spelled the instance folder out: it still means the instance folder.
+    legacy = tmp_path / "instance" / "config.toml"
+    legacy.parent.mkdir()
+    legacy.write_text('[database]\nurl = "sqlite:///instance/tracker.db"\n', encoding="utf-8")
+    assert load_settings(legacy, environ={}).database.url == (
+        f"sqlite:///{tmp_path}/instance/tracker.db"
+    )
+
+
+def test_offices_need_a_swedish_name_and_a_unique_slug(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[offices]]\nslug = "kultur"\nname_sv = "Kultur"\n'
+        '[[offices]]\nslug = "kultur"\nname_sv = "Kultur 2"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=re.escape("offices[1].slug: duplicate office 'kultur'")):
+        load_settings(path, environ={})
+    path.write_text('[[offices]]\nslug = "kultur"\nname_sv = " "\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape("offices[0].name_sv")):
+        load_settings(path, environ={})
 
 
 def test_every_key_of_the_example_is_documented_by_a_comment() -> None:
@@ -106,7 +141,7 @@ def test_the_example_lists_every_key_of_every_section() -> None:
     missing = [
         f"{section.name}.{key.name}"
         for section in dataclasses.fields(Settings)
-        if section.name != "sources"
+        if section.name not in ("sources", "offices", "instance_path")
         for key in dataclasses.fields(hints[section.name])
         if key.name not in raw.get(section.name, {})
     ]

@@ -181,7 +181,7 @@ def test_language_switch_to_english_is_remembered_for_the_user(
 def test_healthz_reports_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "problems": []}
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: object) -> None:

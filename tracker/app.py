@@ -15,10 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from tracker import web
+from tracker.background import BackgroundFetches
+from tracker.calltime import local_day
 from tracker.clock import Clock, system_clock
-from tracker.config import PROJECT_ROOT, Settings, load_settings, signing_key
+from tracker.config import Settings, load_settings, signing_key
 from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
+from tracker.models import Role
+from tracker.paths import TEMPLATES_DIR
+from tracker.services.health import Problem, system_problems
 from tracker.views import BLUEPRINTS
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,7 @@ def create_app(
     settings = settings or load_settings()
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(TEMPLATES_DIR),
         static_folder="static",
     )
     app.config.update(
@@ -54,7 +59,9 @@ def create_app(
     )
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     factory = session_factory or make_session_factory(engine)
-    app.extensions["tracker"] = web.AppState(settings, engine, factory, clock)
+    app.extensions["tracker"] = web.AppState(
+        settings, engine, factory, clock, BackgroundFetches(clock, inline=testing)
+    )
 
     Babel(
         app,
@@ -86,7 +93,7 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
         if value is None:
             return ""
         if isinstance(value, datetime):
-            value = value.astimezone(tz).date()
+            value = local_day(value, tz)
         return format_date(value, fmt, locale=web.current_language())
 
     app.add_template_filter(web.translate, "tr")
@@ -98,7 +105,17 @@ def _register_template_helpers(app: Flask, settings: Settings) -> None:
             "current_user": web.current_user(),
             "current_language": web.current_language(),
             "has_endpoint": lambda name: name in app.view_functions,
+            "time_zone": settings.app.timezone,
+            "admin_problems": _admin_problems,
         }
+
+
+def _admin_problems() -> list[Problem]:
+    """Problems for the banner on every page, for admins only (one query set per page)."""
+    user = web.current_user()
+    if user is None or user.role is not Role.ADMIN:
+        return []
+    return [p for p in system_problems(web.db(), now=web.now()) if p.for_banner]
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -1,9 +1,11 @@
 """Settings: one TOML file parsed into frozen dataclasses.
 
-The file is named by ``TRACKER_CONFIG`` (default ``instance/config.toml``). Every key can be
-overridden by an environment variable ``TRACKER_<SECTION>_<KEY>``; ``TRACKER_DATABASE_URL`` and
-``TRACKER_SECRET_KEY`` are short forms for the two secrets most deployments set that way.
-Unknown keys and values of the wrong type stop start-up with a message that names the key.
+The file is named by ``TRACKER_CONFIG`` (default ``config.toml`` in the instance folder, see
+``tracker.paths``). Every key can be overridden by an environment variable
+``TRACKER_<SECTION>_<KEY>``; ``TRACKER_DATABASE_URL`` and ``TRACKER_SECRET_KEY`` are short forms
+for the two secrets most deployments set that way. Unknown keys and values of the wrong type
+stop start-up with a message that names the key. A relative SQLite path in the database URL
+is inside the instance folder, so no path depends on the working directory.
 """
 
 from __future__ import annotations
@@ -22,9 +24,20 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
-DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
+from sqlalchemy.engine import make_url
+
+from tracker.paths import EXAMPLE_CONFIG as EXAMPLE_CONFIG
+from tracker.paths import (
+    INSTANCE_FOLDER_NAME,
+    SHIPPED_ROOT,
+    default_config_path,
+    default_instance_folder,
+    instance_folder_for,
+)
+
+# The folder holding templates/, migrations/ and config.example.toml: the checkout, or the
+# copy inside an installed wheel.
+PROJECT_ROOT = SHIPPED_ROOT
 
 
 class ConfigError(Exception):
@@ -42,7 +55,8 @@ class AppSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = "sqlite:///instance/tracker.db"
+    # A relative SQLite path is inside the instance folder.
+    url: str = "sqlite:///tracker.db"
     echo: bool = False
 
 
@@ -105,6 +119,14 @@ class SourceSettings:
 
 
 @dataclass(frozen=True)
+class OfficeSettings:
+    slug: str
+    name_sv: str
+    name_en: str = ""
+    mailbox: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -115,6 +137,9 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     sources: tuple[SourceSettings, ...] = ()
+    offices: tuple[OfficeSettings, ...] = ()
+    # Not a section of the file: the folder of the SQLite database and the generated key.
+    instance_path: Path = field(default_factory=default_instance_folder)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -127,9 +152,15 @@ _SHORT_ENV = {
 }
 
 
+# Sections written as arrays of tables ([[sources]]), and the type of each entry.
+_ARRAYS: dict[str, Any] = {"sources": SourceSettings, "offices": OfficeSettings}
+# Fields of Settings that are not sections of the file.
+_NOT_SECTIONS = frozenset({"instance_path"})
+
+
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    return Path(env.get("TRACKER_CONFIG") or DEFAULT_CONFIG_PATH)
+    """The config file: ``TRACKER_CONFIG``, or config.toml in the instance folder."""
+    return default_config_path(environ)
 
 
 def ensure_config_file(path: Path) -> bool:
@@ -156,7 +187,9 @@ def load_settings(
         raise ConfigError(f"configuration file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return settings_from_dict(raw, env, overrides, origin=str(path))
+    return settings_from_dict(
+        raw, env, overrides, origin=str(path), instance_path=instance_folder_for(path, env)
+    )
 
 
 def settings_from_dict(
@@ -165,10 +198,17 @@ def settings_from_dict(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     origin: str = "config",
+    instance_path: Path | None = None,
 ) -> Settings:
+    """Settings from parsed TOML. ``instance_path`` defaults to ``TRACKER_INSTANCE`` (from
+    ``environ``) or the default instance folder."""
     env = {} if environ is None else environ
+    if instance_path is None:
+        instance_path = instance_folder_for(default_config_path(env), env)
     data: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw.items()}
-    section_types = _field_types(Settings)
+    section_types = {
+        name: type_ for name, type_ in _field_types(Settings).items() if name not in _NOT_SECTIONS
+    }
     for name, value in env.items():
         if not name.startswith("TRACKER_") or name == "TRACKER_CONFIG":
             continue
@@ -184,11 +224,11 @@ def settings_from_dict(
     for section, value in data.items():
         if section not in section_types:
             raise ConfigError(f"{origin}: unknown section [{section}]")
-        if section == "sources":
+        if section in _ARRAYS:
             if not isinstance(value, list):
-                raise ConfigError(f"{origin}: [[sources]] must be a list of tables")
-            kwargs["sources"] = tuple(
-                _build(SourceSettings, item, f"sources[{i}]", origin)
+                raise ConfigError(f"{origin}: [[{section}]] must be a list of tables")
+            kwargs[section] = tuple(
+                _build(_ARRAYS[section], item, f"{section}[{i}]", origin)
                 for i, item in enumerate(value)
             )
         else:
@@ -197,7 +237,27 @@ def settings_from_dict(
             kwargs[section] = _build(section_types[section], value, section, origin)
     settings = Settings(**kwargs)
     _validate(settings, origin)
-    return settings
+    database = dataclasses.replace(
+        settings.database, url=_sqlite_in_instance(settings.database.url, instance_path)
+    )
+    return dataclasses.replace(settings, database=database, instance_path=instance_path)
+
+
+def _sqlite_in_instance(url: str, instance_path: Path) -> str:
+    """Put a relative SQLite path inside the instance folder. Config files copied from older
+    examples say ``instance/tracker.db``, meaning the instance folder's tracker.db."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    parts = Path(database).parts
+    if len(parts) > 1 and parts[0] == INSTANCE_FOLDER_NAME:
+        parts = parts[1:]
+    return parsed.set(database=str(instance_path.joinpath(*parts))).render_as_string(
+        hide_password=False
+    )
 
 
 @dataclass(frozen=True)
@@ -211,7 +271,7 @@ class _EnvValue:
 def _env_target(name: str, section_types: Mapping[str, Any]) -> tuple[str, str] | None:
     rest = name[len("TRACKER_") :].lower()
     for section, section_type in section_types.items():
-        if section == "sources" or not rest.startswith(section + "_"):
+        if section in _ARRAYS or not rest.startswith(section + "_"):
             continue
         key = rest[len(section) + 1 :]
         if key in _field_types(section_type):
@@ -366,6 +426,13 @@ def _validate(settings: Settings, origin: str) -> None:
             ("http://", "https://", "file://")
         ):
             raise ConfigError(f"{where}.url: must start with http://, https:// or file://")
+    slugs: set[str] = set()
+    for i, office in enumerate(settings.offices):
+        if office.slug in slugs:
+            raise ConfigError(f"{origin}: offices[{i}].slug: duplicate office {office.slug!r}")
+        slugs.add(office.slug)
+        if not office.name_sv.strip():
+            raise ConfigError(f"{origin}: offices[{i}].name_sv: a Swedish name is required")
 
 
 def generate_secret_key() -> str:
@@ -374,13 +441,13 @@ def generate_secret_key() -> str:
 
 def signing_key(settings: Settings) -> str:
     """The key that signs session cookies and the one-click links in mails: the configured
-    one, or one generated once and kept beside the config file. The web app, the scheduler
+    one, or one generated once and kept in the instance folder. The web app, the scheduler
     and the CLI must agree on it, so all of them take it from here."""
-    return settings.app.secret_key or _instance_secret_key()
+    return settings.app.secret_key or _instance_secret_key(settings.instance_path)
 
 
-def _instance_secret_key() -> str:
-    path = config_path().parent / "secret_key"
+def _instance_secret_key(instance_path: Path) -> str:
+    path = instance_path / "secret_key"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)

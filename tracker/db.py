@@ -3,14 +3,20 @@ command opens a session, calls services and commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Execution option naming how an SQLite transaction begins: "DEFERRED" (default) or "IMMEDIATE".
 SQLITE_BEGIN_OPTION = "sqlite_begin"
@@ -26,6 +32,57 @@ def for_writing(session: Session) -> Session:
     Call before the session's first query."""
     session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     return session
+
+
+def writing_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The same sessions, beginning with the SQLite write lock taken (waiting for it up to the
+    busy timeout) instead of failing when a reading transaction later writes.
+
+    Scheduled jobs and background fetches use these: on the embedded SQLite default several
+    jobs that fire in the same second would otherwise meet "database is locked". A factory
+    bound to a connection (a test's transaction) or to PostgreSQL is returned as it is."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
+        return sessionmaker(**{**factory.kw, "bind": bind.execution_options(**options)})
+    return factory
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked"/"busy" and PostgreSQL's lock and serialisation
+    failures: errors that a later try of the same unit of work can get past."""
+    if not isinstance(exc, OperationalError | DBAPIError):
+        return False
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(
+        marker in text
+        for marker in ("database is locked", "database is busy", "deadlock", "could not serialize")
+    )
+
+
+def retry_when_busy(
+    work: Callable[[], T],
+    *,
+    attempts: int = 6,
+    first_pause: float = 0.2,
+    sleep: Callable[[float], None] = time.sleep,
+    what: str = "database write",
+) -> T:
+    """Run ``work`` (a whole unit of work that opens and commits its own session) again when
+    the database is busy, with growing pauses; other errors and the last busy one propagate."""
+    pause = first_pause
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not is_busy_error(exc) or attempt == attempts:
+                raise
+            log.warning(
+                "%s: database busy (try %d of %d), waiting %.1f s", what, attempt, attempts, pause
+            )
+            sleep(pause)
+            pause *= 2
+    raise AssertionError("unreachable")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
+from tracker.background import BackgroundFetches
 from tracker.clock import Clock, system_clock
 from tracker.config import Settings
 from tracker.db import for_writing
@@ -35,6 +36,9 @@ class AppState:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = system_clock
+    background: BackgroundFetches = field(
+        default_factory=lambda: BackgroundFetches(system_clock, inline=True)
+    )
 
 
 def app_state(app: Flask | None = None) -> AppState:

@@ -150,7 +150,7 @@ def test_calls_list_and_show(runner: TrackerCli, tmp_path: Path) -> None:
     topic = next(c for c in calls if c["identifier"] == "HORIZON-CL6-2027-01-CIRCBIO-04")
     assert topic["budget_total_eur"] == "12000000"
     assert topic["sources"] == ["eu-search"]
-    assert topic["deadlines"] == ["2027-02-17T22:59:59+00:00"]
+    assert topic["deadlines"] == ["2027-02-17T16:00:00+00:00"]  # 17:00 Brussels
     assert topic["deadline_model"] == "single-stage"
 
     statuses = {c["status"] for c in calls}

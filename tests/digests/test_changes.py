@@ -134,15 +134,15 @@ def test_a_deadline_moved_by_ingestion_reaches_the_subscriber_with_old_and_new(
     # Matched again this week, but first found before the last digest: not new again.
     assert "music festivals 1" not in new_part
     assert "music festivals 1" in changed_part
-    # Deadline days end at midnight in Stockholm.
-    assert "Deadline moved from Thu 14 Jan 2027, 23:59 to Thu 4 Feb 2027, 23:59" in changed_part
+    # The portal's deadline days close at 17:00 Brussels time.
+    assert "Deadline moved from 14 Jan 2027 17:00 to 4 Feb 2027 17:00" in changed_part
     assert "Budget changed from 2,000,000 EUR to 2,500,000 EUR" in changed_part
     # The watched call the source no longer lists.
     assert "Status changed from open to withdrawn" in changed_part
 
     # Babel separates thousands in Swedish with a no-break space.
     bo_text = _texts(smtp, "bo@norrkoping.test")[-1].replace("\xa0", " ")
-    assert "Sista dag flyttad från tors 14 jan. 2027, 23:59 till tors 4 feb. 2027, 23:59" in bo_text
+    assert "Sista dag flyttad från 14 jan. 2027 17:00 till 4 feb. 2027 17:00" in bo_text
     assert "Budgeten ändrad från 2 000 000 EUR till 2 500 000 EUR" in bo_text
     # Bo does not watch the withdrawn call but was sent it last week.
     assert "Status ändrad från öppen till återkallad" in bo_text

@@ -72,7 +72,7 @@ def test_real_response_field_by_field(samples: Path) -> None:
     assert first.opens_at == datetime(2026, 5, 4, tzinfo=UTC)
     assert len(first.deadlines) == 1
     deadline = first.deadlines[0]
-    assert deadline.date_only and deadline.day.isoformat() == "2026-09-30"
+    assert deadline.date_only and deadline.day().isoformat() == "2026-09-30"
     assert first.status(NOW) is CallStatus.CLOSED
     assert first.status(datetime(2026, 9, 30, 20, 0, tzinfo=UTC)) is CallStatus.OPEN
     assert first.published_at == datetime(2026, 6, 8, 8, 40, 54, 437000, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_real_response_field_by_field(samples: Path) -> None:
 
     second = records[1]
     assert second.keywords == ("Greener Europe", "Social Europe")
-    assert second.deadlines[0].day.isoformat() == "2026-10-30"
+    assert second.deadlines[0].day().isoformat() == "2026-10-30"
     assert "Enterprise, except SME" in (second.eligible_applicants or "")
     # Two calls of the programme share one page: still two records.
     assert records[2].url == first.url

@@ -50,7 +50,7 @@ def test_dates_are_swedish_time() -> None:
         (datetime(2026, 11, 15, 22, 59, tzinfo=UTC), False)  # 23:59 CET
     ]
     travel = calls["stiftelsens-resebidrag@2026-12-01"]
-    assert [d.day for d in travel.deadlines] == [date(2026, 12, 1), date(2027, 3, 1)]
+    assert [d.day() for d in travel.deadlines] == [date(2026, 12, 1), date(2027, 3, 1)]
     assert travel.deadline_model is DeadlineModel.MULTIPLE_CUT_OFF
     assert all(d.date_only for d in travel.deadlines)
 
@@ -203,4 +203,4 @@ def test_real_tillvaxtverket_calls_typed_into_a_sheet(samples: Path, tmp_path: P
         assert record.title == " ".join(call["title"].split())
         assert record.url == call["url"]
         if call["closes"]:
-            assert record.deadlines[0].day == date.fromisoformat(call["closes"])
+            assert record.deadlines[0].day() == date.fromisoformat(call["closes"])

@@ -8,6 +8,7 @@ from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,7 +28,6 @@ from tracker.feeds.records import (
     identifier_from_url,
     normalise_identifier,
     sanitize_html,
-    status_from_dates,
     text_to_html,
 )
 
@@ -56,13 +56,23 @@ def test_status_follows_the_dates() -> None:
     assert call.status(datetime(2027, 1, 20, 16, 1, tzinfo=UTC)) is CallStatus.CLOSED
 
 
-def test_a_date_only_deadline_is_open_until_the_end_of_that_day_in_stockholm() -> None:
+def test_a_portal_deadline_given_as_a_day_closes_at_17_brussels_time() -> None:
     deadline = Deadline(datetime(2027, 1, 20, tzinfo=UTC), date_only=True)
     call = _call(deadlines=(deadline,))
 
-    assert deadline.closes_at == datetime(2027, 1, 20, 22, 59, 59, tzinfo=UTC)
+    assert call.status(datetime(2027, 1, 20, 15, 59, tzinfo=UTC)) is CallStatus.OPEN
+    assert call.status(datetime(2027, 1, 20, 16, 1, tzinfo=UTC)) is CallStatus.CLOSED
+
+
+def test_another_sources_day_is_open_until_the_end_of_that_day_in_the_configured_zone() -> None:
+    deadline = Deadline(datetime(2027, 1, 20, tzinfo=UTC), date_only=True)
+    call = _call(source_kind=SourceKind.RSS, deadlines=(deadline,))
+    helsinki = ZoneInfo("Europe/Helsinki")
+
     assert call.status(datetime(2027, 1, 20, 22, 0, tzinfo=UTC)) is CallStatus.OPEN
     assert call.status(datetime(2027, 1, 20, 23, 0, tzinfo=UTC)) is CallStatus.CLOSED
+    assert call.status(datetime(2027, 1, 20, 21, 0, tzinfo=UTC), helsinki) is CallStatus.OPEN
+    assert call.status(datetime(2027, 1, 20, 22, 0, tzinfo=UTC), helsinki) is CallStatus.CLOSED
 
 
 def test_later_cut_offs_keep_a_call_open() -> None:
@@ -70,13 +80,20 @@ def test_later_cut_offs_keep_a_call_open() -> None:
         Deadline(datetime(2026, 11, 1, tzinfo=UTC), "cut-off 1"),
         Deadline(datetime(2027, 3, 1, tzinfo=UTC), "cut-off 2"),
     )
-    assert status_from_dates(None, deadlines, datetime(2026, 12, 1, tzinfo=UTC)) is CallStatus.OPEN
+    call = _call(opens_at=None, deadlines=deadlines)
+    assert call.status(datetime(2026, 12, 1, tzinfo=UTC)) is CallStatus.OPEN
+
+
+def test_a_continuous_call_stays_open_after_its_listed_cut_offs() -> None:
+    call = _call(deadline_model=DeadlineModel.CONTINUOUS)
+    assert call.status(datetime(2027, 6, 1, tzinfo=UTC)) is CallStatus.OPEN
 
 
 def test_calls_without_dates() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    assert status_from_dates(None, (), now) is CallStatus.OPEN
-    assert status_from_dates(None, (), now, planned=True) is CallStatus.FORTHCOMING
+    assert _call(opens_at=None, deadlines=()).status(now) is CallStatus.OPEN
+    announced = _call(opens_at=None, deadlines=(), opening_note="2027")
+    assert announced.status(now) is CallStatus.FORTHCOMING
 
 
 def test_deadlines_must_be_aware_utc() -> None:

@@ -52,7 +52,7 @@ def test_deadline_labelled_in_the_text_is_used_with_a_warning() -> None:
     records = _records(fixture_bytes("feed_rss.xml"))
 
     call = records["https://programme.example.org/?p=4711"]
-    assert [(d.day, d.date_only) for d in call.deadlines] == [(date(2026, 11, 30), True)]
+    assert [(d.day(), d.date_only) for d in call.deadlines] == [(date(2026, 11, 30), True)]
     assert "deadline read from the item text" in call.warnings
     assert records["https://programme.example.org/nyheter/seminarium/"].deadlines == ()
 
@@ -62,7 +62,7 @@ def test_funding_and_tenders_links_give_the_topic_identifier() -> None:
     topic = next(r for r in records.values() if "topic-details" in (r.url or ""))
 
     assert topic.identifier == "HORIZON-CL6-2027-01-CIRCBIO-04"
-    assert topic.deadlines[0].day == date(2027, 2, 17)
+    assert topic.deadlines[0].day() == date(2027, 2, 17)
 
 
 def test_a_guid_shared_by_different_items_falls_back_to_the_link() -> None:
@@ -88,7 +88,7 @@ def test_atom_feed() -> None:
     assert grant.url == "https://foundation.example.org/grants/climate-adaptation"
     assert grant.language == "en"
     assert grant.published_at == datetime(2026, 9, 11, 5, 0, tzinfo=UTC)
-    assert grant.deadlines[0].day == date(2027, 1, 15)
+    assert grant.deadlines[0].day() == date(2027, 1, 15)
     assert grant.tags == ("Climate",)
     travel = records["urn:uuid:2f0f4c8e-0000-4000-8000-000000000003"]
     assert travel.description_text == "Open all year."

@@ -147,6 +147,34 @@ def test_two_stage_and_cut_off_deadlines_are_sorted_and_labelled() -> None:
     assert cut_offs.programme_label == "Erasmus+ (ERASMUS+)"
 
 
+@pytest.mark.parametrize(
+    ("given", "date_only", "closes"),
+    [
+        # A bare day, midnight UTC, and local midnight with an offset all mean 17 February:
+        # the portal closes that day at 17:00 Brussels time.
+        ("2027-02-17", True, datetime(2027, 2, 17, 16, 0, tzinfo=UTC)),
+        ("2027-02-17T00:00:00.000+0000", True, datetime(2027, 2, 17, 16, 0, tzinfo=UTC)),
+        ("2027-02-17T00:00:00.000+0100", True, datetime(2027, 2, 17, 16, 0, tzinfo=UTC)),
+        # An explicit time is kept as given.
+        ("2027-02-17T17:00:00.000+0100", False, datetime(2027, 2, 17, 16, 0, tzinfo=UTC)),
+        ("2027-02-17T12:30:00.000+0000", False, datetime(2027, 2, 17, 12, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_deadline_given_as_a_day_is_that_day(
+    given: str, date_only: bool, closes: datetime
+) -> None:
+    row = _row(1)
+    row["metadata"]["deadlineDate"] = [given]
+    body = {"totalResults": 1, "pageNumber": 1, "pageSize": 100, "results": [row]}
+
+    (record,) = parse_sedia([json.dumps(body).encode()]).records()
+
+    (deadline,) = record.deadlines
+    assert (deadline.day(), deadline.date_only) == (datetime(2027, 2, 17).date(), date_only)
+    assert record.status(closes - timedelta(minutes=1)) is CallStatus.OPEN
+    assert record.status(closes + timedelta(minutes=1)) is CallStatus.CLOSED
+
+
 def test_cascade_calls_are_keyed_on_reference_not_the_parent_topic() -> None:
     records, _, _ = _parsed()
     cascade = records["90210COMPETITIVE_CALL"]

@@ -151,6 +151,16 @@ def test_closed_call_is_gated_only_when_every_deadline_passed(compiled: Compiled
     assert check_gates(compiled.gates, closed, now=None) is None
 
 
+def test_a_continuous_call_whose_listed_cut_off_passed_is_not_gated(
+    compiled: CompiledProfile,
+) -> None:
+    past = datetime(2026, 3, 1, tzinfo=UTC)
+    continuous = _call(deadlines=(past,), deadline_model="continuous")
+    assert check_gates(compiled.gates, continuous, now=NOW) is None
+    single = _call(deadlines=(past,), deadline_model="single-stage")
+    assert check_gates(compiled.gates, single, now=NOW) is not None
+
+
 def test_deadlines_must_carry_a_time_zone() -> None:
     with pytest.raises(ValueError, match="time zone"):
         _call(deadlines=(datetime(2026, 1, 1),))

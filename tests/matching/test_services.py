@@ -17,6 +17,7 @@ from tracker.models import (
     CallMatch,
     DecisionSource,
     FundingCall,
+    InboxEntry,
     MatchDecision,
     MatchModel,
     Role,
@@ -90,6 +91,19 @@ def test_closed_calls_are_gated_with_the_clock_passed_in(session: Session) -> No
     match_calls(session, [call.id], now=NOW)
     session.refresh(call)
     assert call.gate_code == "closed"
+
+
+def test_a_continuous_call_past_its_listed_cut_off_stays_open_and_in_the_inbox(
+    session: Session,
+) -> None:
+    call = make_call(
+        session, deadlines=[NOW - timedelta(days=2)], deadline_model="continuous", **HEATING
+    )
+    match_calls(session, [call.id], now=NOW)
+    session.refresh(call)
+    assert call.gate_code is None
+    assert call.status(NOW) == "open"
+    assert session.scalar(select(InboxEntry.call_id).where(InboxEntry.call_id == call.id))
 
 
 def test_only_new_and_changed_calls_are_rematched(session: Session) -> None:

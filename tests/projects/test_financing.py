@@ -18,6 +18,7 @@ from tests.projects.helpers import (
     make_organisation,
     make_project,
 )
+from tracker.calltime import zone
 from tracker.errors import ValidationFailed
 from tracker.models import (
     AuditEvent,
@@ -41,7 +42,7 @@ RATE = Decimal("11.5")
 
 
 def plan_of(project: Project, now: datetime = NOW) -> FinancingPlan:
-    return check_financing_plan(project, sek_per_eur=RATE, now=now)
+    return check_financing_plan(project, sek_per_eur=RATE, now=now, tz=zone())
 
 
 def codes(plan: FinancingPlan) -> set[str]:

@@ -16,7 +16,7 @@ from tests.factories import NOW, login, make_user
 from tests.review.factories import make_matched_call, make_profile
 from tracker.models import DismissReason, Milestone, Role, TriageState, User
 from tracker.services import review
-from tracker.services.calendar import calendar_entries, escape_text, fold, render_ical
+from tracker.services.calendar import CalendarEntry, calendar_entries, render_ical
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -186,6 +186,12 @@ def test_feed_is_valid_rfc_5545(client: FlaskClient, session: Session, person: U
     assert start.astimezone(UTC) == datetime(2027, 6, 10, 15, tzinfo=UTC)
     assert events["Partner meeting"].decoded("DTSTART") == date(2027, 5, 20)
     assert "\n" in str(next(k for k in events if k.startswith("Culture")))
+    # Every timed event says when it ends (Exchange refuses one that does not).
+    for event in events.values():
+        if isinstance(event.decoded("DTSTART"), datetime):
+            assert "DTEND" in event or "DURATION" in event
+    assert str(calendar["X-PUBLISHED-TTL"]) == "PT1H"
+    assert calendar.decoded("REFRESH-INTERVAL").total_seconds() == 3600
 
 
 def test_a_moved_deadline_keeps_its_uid(
@@ -222,16 +228,6 @@ def test_the_feed_address_can_be_replaced(
     assert client.get(f"/calendar/{old}.ics").status_code == 404
     session.refresh(person)
     assert client.get(f"/calendar/{person.calendar_token}.ics").status_code == 200
-
-
-def test_folding_never_splits_a_character() -> None:
-    line = "SUMMARY:" + "å" * 80
-    folded = fold(line)
-    pieces = folded.split("\r\n ")
-    assert all(len(p.encode("utf-8")) <= 74 for p in pieces[1:])
-    assert len(pieces[0].encode("utf-8")) <= 75
-    assert "".join(pieces) == line
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
 
 
 def test_render_without_entries_is_still_a_calendar() -> None:
@@ -273,3 +269,47 @@ def test_a_deadline_given_as_a_day_is_a_whole_day_event(
     login(client, person)
     page = client.get("/calendar?month=2026-12").get_data(as_text=True)
     assert "Day only" in page and "23:59" not in page
+
+
+def test_the_feed_embeds_the_configured_zone_and_says_when_to_refresh() -> None:
+    helsinki = ZoneInfo("Europe/Helsinki")
+    moment = datetime(2027, 2, 17, 16, tzinfo=UTC)
+    entries = [
+        CalendarEntry(
+            uid="call-1-deadline-1@test",
+            kind="deadline",
+            call_id=1,
+            call_title="Timed",
+            title="Timed",
+            day=date(2027, 2, 17),
+            at=moment,
+            url=None,
+        ),
+        CalendarEntry(
+            uid="call-2-deadline-1@test",
+            kind="deadline",
+            call_id=2,
+            call_title="A day",
+            title="A day",
+            day=date(2027, 3, 1),
+            at=None,
+            url=None,
+        ),
+    ]
+    body = render_ical(
+        entries, now=NOW, tz=helsinki, calendar_name="x", call_url="/{id}", reminder_label="r"
+    )
+
+    calendar = icalendar.Calendar.from_ical(body)
+    assert [str(z["TZID"]) for z in calendar.walk("VTIMEZONE")] == ["Europe/Helsinki"]
+    assert "Stockholm" not in body
+    events = {str(e["SUMMARY"]): e for e in calendar.walk("VEVENT")}
+    timed = events["Timed"]
+    assert timed.decoded("DTSTART") == datetime(2027, 2, 17, 18, tzinfo=helsinki)
+    assert timed.decoded("DTSTART").astimezone(UTC) == moment
+    assert "DTEND" in timed or "DURATION" in timed
+    day = events["A day"]
+    assert day.decoded("DTSTART") == date(2027, 3, 1)
+    assert day.decoded("DTEND") == date(2027, 3, 2)
+    assert str(calendar["X-PUBLISHED-TTL"]) == "PT1H"
+    assert calendar.decoded("REFRESH-INTERVAL").total_seconds() == 3600

@@ -96,11 +96,12 @@ def test_first_ingest_creates_calls_with_their_fields(session: Session, search: 
     assert call.currency == "EUR"
     assert call.keywords == ["Rural development"]
     assert call.first_seen_at == NOW and call.updated_at == NOW
-    # A deadline day is open until the end of that day in Stockholm.
+    # The portal closes a deadline day at 17:00 Brussels time: a moment with a time.
     assert [(d.deadline_at, d.is_date_only) for d in call.deadlines] == [
-        (datetime(2027, 2, 17, 22, 59, 59, tzinfo=UTC), True)
+        (datetime(2027, 2, 17, 16, 0, tzinfo=UTC), False)
     ]
-    assert call.status(datetime(2027, 2, 17, 20, 0, tzinfo=UTC)) == "open"
+    assert call.status(datetime(2027, 2, 17, 15, 59, tzinfo=UTC)) == "open"
+    assert call.status(datetime(2027, 2, 17, 16, 1, tzinfo=UTC)) == "closed"
     assert call.raw == {"metadata": {"identifier": ["HORIZON-CL6-2027-01-TEST-01"]}}
     links = session.scalars(select(CallSourceLink).where(CallSourceLink.call_id == call.id)).all()
     assert [(link.source_id, link.external_id) for link in links] == [
@@ -166,7 +167,7 @@ def test_changes_are_recorded_field_by_field(session: Session, search: Any) -> N
         "Smart rural towns and villages, topic 1",
     )
     assert changes["deadlines"] == (
-        ["2027-02-17T22:59:59+00:00"],
+        ["2027-02-17T16:00:00+00:00"],
         ["2027-03-03T16:00:00+00:00"],
     )
     assert changes["budget"][0]["total"] == "12000000"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -139,23 +140,47 @@ def test_edit_a_source(client: FlaskClient, session: Session, csrf: str) -> None
     assert client.get(f"/admin/sources/{source.id}").status_code == 200
 
 
-def test_fetch_now_and_disable(client: FlaskClient, session: Session, csrf: str) -> None:
+def test_fetch_now_fetches_at_once_and_shows_the_result(
+    client: FlaskClient, session: Session, csrf: str, tmp_path: Path
+) -> None:
+    """ "Fetch now" runs fetch -> store -> match -> inbox straight away (inline in tests, a
+    background thread in a server) and the source's row shows the result."""
     _admin(client, session)
-    source = make_source(session, SourceKind.RSS, name="feed")
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(fixture_bytes("feed_atom.xml"))
+    source = make_source(session, SourceKind.RSS, name="feed", url=feed.as_uri())
+    session.commit()
 
-    client.post(f"/admin/sources/{source.id}/fetch", data={"csrf_token": csrf})
-    session.refresh(source)
-    assert source.fetch_requested_at is not None
+    response = client.post(f"/admin/sources/{source.id}/fetch", data={"csrf_token": csrf})
+
+    assert response.status_code == 302
+    progress = client.get(f"/admin/sources/{source.id}/progress").get_json()
+    assert progress["phase"] == "done" and progress["result"]["new"] == 2
     page = client.get("/admin/sources").get_data(as_text=True)
-    assert "requested, within a few minutes" in page
+    assert "2 new, 0 changed" in page
+    calls = session.scalars(select(FundingCall)).all()
+    assert len(calls) == 2 and all(call.matched_at is not None for call in calls)
+    assert source.fetch_requested_at is None  # nothing left for the scheduled job
 
+
+def test_a_disabled_source_is_not_fetched_now(
+    client: FlaskClient, session: Session, csrf: str, tmp_path: Path
+) -> None:
+    _admin(client, session)
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(fixture_bytes("feed_atom.xml"))
+    source = make_source(session, SourceKind.RSS, name="feed", url=feed.as_uri())
     client.post(f"/admin/sources/{source.id}/enabled", data={"enabled": "0", "csrf_token": csrf})
     session.refresh(source)
-    assert not source.is_enabled and source.fetch_requested_at is None
-    response = client.post(f"/admin/sources/{source.id}/fetch", data={"csrf_token": csrf})
-    assert response.status_code == 302
-    session.refresh(source)
-    assert source.fetch_requested_at is None  # a disabled source is not fetched
+    assert not source.is_enabled
+
+    response = client.post(
+        f"/admin/sources/{source.id}/fetch", data={"csrf_token": csrf}, follow_redirects=True
+    )
+
+    assert "A disabled source is not fetched." in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(FetchRun)) == 0
+    assert client.get(f"/admin/sources/{source.id}/progress").get_json()["phase"] == "unknown"
 
 
 def test_quarantine_page_shows_reason_and_escaped_payload(

@@ -25,6 +25,7 @@ from tracker.clock import Clock, system_clock
 from tracker.config import ConfigError, Settings, config_path, ensure_config_file, load_settings
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.errors import TrackerError
+from tracker.paths import absolute
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +39,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "tracker.cli.match",
     "tracker.cli.digest",
     "tracker.cli.inbox",
+    "tracker.cli.offices",
 )
 
 
@@ -96,7 +98,7 @@ class _Root(click.Group):
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $TRACKER_CONFIG or instance/config.toml).",
+    help="Config file (default: $TRACKER_CONFIG, or config.toml in the instance folder).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 @click.pass_context
@@ -198,6 +200,7 @@ def _setup(obj: CliContext) -> None:
 @pass_context
 def web(obj: CliContext, host: str | None, port: int | None) -> None:
     """Serve the web application only (for production use gunicorn tracker.wsgi:app)."""
+    _announce_instance(obj)
     _serve(obj, host, port)
 
 
@@ -207,13 +210,33 @@ def _serve(obj: CliContext, host: str | None, port: int | None) -> None:
     from tracker.app import create_app
 
     app = create_app(obj.settings)
-    run_simple(
-        host or obj.settings.web.host,
-        port or obj.settings.web.port,
-        app,
-        threaded=True,
-        use_reloader=False,
-    )
+    with _sigterm_as_interrupt(), contextlib.suppress(KeyboardInterrupt):
+        run_simple(
+            host or obj.settings.web.host,
+            port or obj.settings.web.port,
+            app,
+            threaded=True,
+            use_reloader=False,
+        )
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM stop a command the way Ctrl-C does, so its clean-up runs. (Python's default
+    for SIGTERM ends the process at once, which left ``tracker run``'s scheduler behind.)"""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _announce_instance(obj: CliContext) -> None:
+    click.echo(f"instance folder: {obj.settings.instance_path}", err=True)
 
 
 @main.command()
@@ -230,9 +253,14 @@ def scheduler(obj: CliContext, jobs_ref: str) -> None:
     runtime = importlib.import_module("jobs.runtime")
     specs = runtime.load_jobs(jobs_ref)
     sched = runtime.build_scheduler(obj.settings, obj.session_factory, specs)
+    _announce_instance(obj)
     click.echo(f"scheduler running {len(specs)} jobs; Ctrl-C stops it", err=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        sched.start()
+    try:
+        with _sigterm_as_interrupt(), contextlib.suppress(KeyboardInterrupt, SystemExit):
+            sched.start()
+    finally:
+        if sched.running:
+            sched.shutdown(wait=False)
 
 
 @main.command()
@@ -240,29 +268,75 @@ def scheduler(obj: CliContext, jobs_ref: str) -> None:
 @click.option("--port", type=int, default=None, help="Port (default from config).")
 @pass_context
 def run(obj: CliContext, host: str | None, port: int | None) -> None:
-    """Set up, then serve the web app with a scheduler process beside it (Ctrl-C stops both)."""
+    """Set up, then serve the web app with a scheduler process beside it (Ctrl-C or SIGTERM
+    stops both)."""
     _setup(obj)
+    _announce_instance(obj)
     env = dict(os.environ)
-    if obj.config_file is not None:
-        env["TRACKER_CONFIG"] = str(obj.config_file)
+    env["TRACKER_CONFIG"] = str(absolute(obj.config_file or config_path()))
+    env["TRACKER_INSTANCE"] = str(obj.settings.instance_path)
     child = None
-    if obj.settings.scheduler.enabled:
-        child = subprocess.Popen([sys.executable, "-m", "tracker", "scheduler"], env=env)
-    click.echo(
-        f"serving on http://{host or obj.settings.web.host}:{port or obj.settings.web.port}",
-        err=True,
-    )
     try:
-        _serve(obj, host, port)
+        with _sigterm_as_interrupt():
+            if obj.settings.scheduler.enabled:
+                child = subprocess.Popen([sys.executable, "-m", "tracker", "scheduler"], env=env)
+            click.echo(
+                f"serving on http://{host or obj.settings.web.host}:"
+                f"{port or obj.settings.web.port}",
+                err=True,
+            )
+            _serve(obj, host, port)
     except KeyboardInterrupt:
         pass
     finally:
-        if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if child is not None:
+            _stop_child(child)
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    """Ask the scheduler to stop, and kill it if it has not within 10 seconds. A second
+    Ctrl-C or SIGTERM meanwhile must not cut this short and leave it running."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+# --- backups --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+@expected_failures
+def backup(obj: CliContext, file: Path) -> None:
+    """Write a backup of the database to FILE: an SQLite copy made while the app runs, or a
+    pg_dump archive (custom format) for PostgreSQL. Restore with ``tracker restore FILE``."""
+    from tracker.backup import backup_database
+
+    backup_database(obj.settings.database.url, file)
+    click.echo(f"backup written to {file} ({file.stat().st_size} bytes)")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@pass_context
+@expected_failures
+def restore(obj: CliContext, file: Path, yes: bool) -> None:
+    """Replace everything in the database with the backup FILE. Stop the web server and the
+    scheduler first; run ``tracker db upgrade`` afterwards if FILE is from an older release."""
+    from tracker.backup import restore_database
+
+    if not yes:
+        click.confirm(f"Replace everything in the database with {file}?", abort=True)
+    restore_database(obj.settings.database.url, file)
+    click.echo(f"database restored from {file}")
 
 
 # --- users ----------------------------------------------------------------------------------

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 
+from tracker.calltime import CallStatus
 from tracker.cli import CliContext, expected_failures, pass_context
 from tracker.db import session_scope
+from tracker.feeds.dates import parse_iso_utc
 
-STATUS_CHOICES = ["open", "forthcoming", "closed", "withdrawn"]
+STATUS_CHOICES = [status.value for status in CallStatus]
 
 
 @click.group("calls")
@@ -22,20 +24,18 @@ def group() -> None:
     """Funding calls."""
 
 
-def _since(value: str, zone: ZoneInfo) -> datetime:
+def _since(value: str, in_zone: ZoneInfo) -> datetime:
     """A date (midnight, local time) or an ISO 8601 date and time."""
     try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=zone).astimezone(UTC)
-        moment = datetime.fromisoformat(value)
+        moment = parse_iso_utc(value, naive_zone=in_zone)
     except ValueError:
+        moment = None
+    if moment is None:
         raise click.BadParameter(
             "use a date (2026-09-01) or a date and time (2026-09-01T08:00:00+02:00)",
             param_hint="--changed-since",
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+        )
+    return moment
 
 
 @group.command("import")
@@ -57,9 +57,10 @@ def import_command(obj: CliContext, file: Path, source_name: str, dry_run: bool)
     title_sv, programme, programme_code, call_identifier, call_title, type_of_action, url,
     opens, deadlines (separated by ;), deadline_model, summary, description, region,
     eligible_applicants, max_eu_rate_pct or cofinancing_pct, budget_total, min_grant,
-    max_grant, expected_grants, currency (default SEK), keywords, tags. Dates are Swedish
-    time: 2026-09-30 or 2026-09-30 14:00. Rows with errors are listed and skipped; the exit
-    status is 1 when any row had an error.
+    max_grant, expected_grants, currency (default SEK), keywords, tags. Dates are in
+    [app] timezone: 2026-09-30 or 2026-09-30 14:00. Rows with errors are listed and
+    skipped; the exit status is 1 when any row had an error. The imported calls are matched
+    and in the inbox when the command ends.
     """
     from tracker.feeds.errors import FetchError
     from tracker.services.calls import import_calls, manual_source
@@ -70,7 +71,13 @@ def import_command(obj: CliContext, file: Path, source_name: str, dry_run: bool)
     try:
         source = manual_source(session, source_name, now=obj.clock())
         outcome = import_calls(
-            session, source, content, filename=file.name, now=obj.clock(), sek_per_eur=rate
+            session,
+            source,
+            content,
+            filename=file.name,
+            now=obj.clock(),
+            sek_per_eur=rate,
+            in_zone=obj.settings.tz,
         )
         if dry_run:
             session.rollback()
@@ -103,7 +110,7 @@ def import_command(obj: CliContext, file: Path, source_name: str, dry_run: bool)
     "--changed-since",
     "changed_since",
     metavar="DATE",
-    help="Only calls changed on or after DATE (2026-09-01, Swedish time, or ISO 8601).",
+    help="Only calls changed on or after DATE (2026-09-01 in [app] timezone, or ISO 8601).",
 )
 @pass_context
 @expected_failures

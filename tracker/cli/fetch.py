@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -36,11 +37,12 @@ def summary_line(outcome: SourceOutcome) -> str:
 @pass_context
 @expected_failures
 def group(obj: CliContext, names: tuple[str, ...]) -> None:
-    """Fetch the sources NAMES (default: every enabled source) once, now.
+    """Fetch the sources NAMES (default: every enabled source) once, now, then match what
+    they brought and refresh the inbox (the same pipeline as the scheduled job).
 
     Prints one line per source; exits with status 1 if any source failed.
     """
-    from tracker.services.ingest import run_fetches
+    from tracker.services.pipeline import PipelineRun, run_pipeline
     from tracker.services.sources import get_source_by_name, http_session, list_sources
 
     with session_scope(obj.session_factory) as session:
@@ -48,52 +50,36 @@ def group(obj: CliContext, names: tuple[str, ...]) -> None:
             sources = [get_source_by_name(session, name) for name in names]
         else:
             sources = [s for s in list_sources(session) if s.is_enabled]
-        targets = [(s.id, s.name) for s in sources]
-    if not targets:
+        source_ids = [s.id for s in sources]
+    if not source_ids:
         click.echo("no enabled sources to fetch")
         return
 
-    http = http_session(obj.settings)
-    rate = Decimal(str(obj.settings.reports.sek_per_eur))
-    outcomes: list[SourceOutcome] = []
+    def pipeline(on_done: Callable[[SourceOutcome], None]) -> PipelineRun:
+        return run_pipeline(
+            obj.session_factory,
+            source_ids,
+            http=http_session(obj.settings),
+            clock=obj.clock,
+            in_zone=obj.settings.tz,
+            sek_per_eur=Decimal(str(obj.settings.reports.sek_per_eur)),
+            on_done=on_done,
+        )
+
     if sys.stdout.isatty():
         with click.progressbar(
-            length=len(targets),
-            label="fetching",
-            item_show_func=lambda name: name,
+            length=len(source_ids), label="fetching", item_show_func=lambda name: name
         ) as bar:
-
-            def advance(outcome: SourceOutcome) -> None:
-                outcomes.append(outcome)
-                bar.update(1, outcome.source)
-
-            run_fetches(
-                obj.session_factory,
-                [source_id for source_id, _ in targets],
-                http=http,
-                clock=obj.clock,
-                sek_per_eur=rate,
-                on_done=advance,
-            )
-        for outcome in outcomes:
+            run = pipeline(lambda outcome: bar.update(1, outcome.source))
+        for outcome in run.outcomes:
             click.echo(summary_line(outcome))
     else:
-        outcomes = run_fetches(
-            obj.session_factory,
-            [source_id for source_id, _ in targets],
-            http=http,
-            clock=obj.clock,
-            sek_per_eur=rate,
-            on_done=lambda outcome: click.echo(summary_line(outcome)),
-        )
-    if any(o.new or o.updated or o.withdrawn for o in outcomes):
-        from tracker.services.matching import match_calls
-
-        with session_scope(obj.session_factory) as session:
-            done = match_calls(session, None, now=obj.clock())
+        run = pipeline(lambda outcome: click.echo(summary_line(outcome)))
+    if run.matching is not None:
+        done = run.matching
         click.echo(
             f"matched {done.calls} new or changed calls: {done.matched} match an area, "
-            f"{done.gated} gated"
+            f"{done.gated} gated; the inbox is up to date"
         )
-    if any(outcome.failed for outcome in outcomes):
+    if run.failed:
         sys.exit(1)

@@ -17,8 +17,8 @@ def group() -> None:
 @pass_context
 @expected_failures
 def refresh(obj: CliContext) -> None:
-    """Rebuild every inbox entry from the calls, their deadlines and matches (after a change
-    of the strategy profile, or to repair)."""
+    """Rebuild every inbox entry from the calls, their deadlines and matches (to repair:
+    fetches, imports and profile edits keep the inbox up to date themselves)."""
     from tracker.services.inbox import refresh_inbox_entries
 
     with session_scope(obj.session_factory) as session:

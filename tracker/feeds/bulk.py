@@ -19,7 +19,8 @@ from typing import IO, Any
 import ijson
 import requests
 
-from tracker.feeds.dates import from_epoch_ms, parse_iso_utc
+from tracker.calltime import PORTAL_ZONE
+from tracker.feeds.dates import from_epoch_ms, given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
@@ -195,7 +196,7 @@ def parse_bulk_item(obj: Any) -> FeedItem | None:
         language="en",
         published_at=_epoch(obj.get("publicationDateLong"), "publicationDateLong", warnings),
         opens_at=opening,
-        deadlines=make_deadlines(((m, _is_midnight(m)) for m in moments), model),
+        deadlines=make_deadlines((given_as_day(m) for m in moments), model),
         deadline_model=model,
         keywords=_strings(obj.get("keywords"), exclude={identifier, obj.get("callIdentifier")}),
         tags=_strings(obj.get("tags")),
@@ -245,10 +246,6 @@ def _epochs(values: Any, name: str, warnings: list[str]) -> list[datetime]:
     return [m for v in values if (m := _epoch(v, name, warnings)) is not None]
 
 
-def _is_midnight(moment: datetime) -> bool:
-    return moment.hour == 0 and moment.minute == 0 and moment.second == 0
-
-
 def _strings(values: Any, exclude: set[Any] | None = None) -> tuple[str, ...]:
     if not isinstance(values, list):
         return ()
@@ -281,7 +278,7 @@ def _updates(values: Any) -> tuple[CallUpdate, ...]:
             continue
         stamp = _text(item.get("lastChangeDate")) or _text(item.get("approvalDate"))
         try:
-            published = parse_iso_utc(stamp)
+            published = parse_iso_utc(stamp, naive_zone=PORTAL_ZONE)
         except ValueError:
             published = None
         out.append(CallUpdate(html=str(item["content"]), published_at=published))

@@ -39,13 +39,14 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
+from zoneinfo import ZoneInfo
 
 import requests
 
-from tracker.feeds.dates import parse_iso_utc
+from tracker.feeds.dates import given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload, FetchError, HTTPStatusError
 from tracker.feeds.http import TrackerSession, fetch
 from tracker.feeds.records import (
@@ -83,6 +84,8 @@ PAGE_MAX_BYTES = 1024 * 1024
 PAGE_TIMEOUT_SECONDS = 20.0
 DESCRIPTION_MAX_CHARS = 20_000
 NO_PAGE_TEXT = "matched on title, themes and programme only"
+# The index writes its dates in UTC.
+INDEX_ZONE = ZoneInfo("UTC")
 KEY_HELP = (
     "the public search key has probably been rotated. Open interreg.eu's calls search "
     "in a browser, find the request to *.algolia.net in the developer tools' Network tab, "
@@ -362,7 +365,7 @@ def _moment(value: Any, name: str, warnings: list[str]) -> datetime | None:
     if not text:
         return None
     try:
-        return parse_iso_utc(text)
+        return parse_iso_utc(text, naive_zone=INDEX_ZONE)
     except ValueError:
         warnings.append(f"{name}: unreadable date {text!r} ignored")
         return None
@@ -371,11 +374,7 @@ def _moment(value: Any, name: str, warnings: list[str]) -> datetime | None:
 def _day_or_moment(value: Any, name: str, warnings: list[str]) -> tuple[datetime, bool] | None:
     """The index writes days as midnight UTC ("2026-09-30T00:00:00Z"): those are dates."""
     moment = _moment(value, name, warnings)
-    if moment is None:
-        return None
-    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
-        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC), True
-    return moment, False
+    return given_as_day(moment) if moment is not None else None
 
 
 # --- the programmes' call pages -------------------------------------------------------

@@ -21,10 +21,10 @@ call_identifier       identifier of the call the topic belongs to
 call_title            title of that call
 type_of_action        e.g. "Projektstöd"
 url                   official web page (http or https)
-opens                 opening date or date and time (Swedish time)
+opens                 opening date or date and time (in [app] timezone)
 deadlines             one or more deadlines, separated by ``;``; a date
                       (2026-09-30) or date and time (2026-09-30 14:00),
-                      Swedish time
+                      in [app] timezone
 deadline_model        single-stage, two-stage, multiple cut-off or
                       continuous (default: from the number of deadlines)
 summary, description  text (or HTML)
@@ -53,14 +53,15 @@ import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
+from tracker.calltime import day_moment, local_to_utc, zone
 from tracker.feeds.amounts import parse_amount, parse_percent
-from tracker.feeds.dates import STOCKHOLM, local_to_utc
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
@@ -201,12 +202,16 @@ def fetch_manual(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> FetchResult:
-    """Read a sheet published at `url` (or a local ``file://`` path)."""
+    """Read a sheet published at `url` (or a local ``file://`` path); times without a
+    zone are in `in_zone` (the configured zone)."""
     response = fetch(session, url, etag=etag, last_modified=last_modified)
     if response.not_modified:
         return FetchResult(not_modified=True, etag=etag, last_modified=last_modified)
-    result = parse_manual(response.content, filename=_urlpath(response.url)).to_fetch_result()
+    result = parse_manual(
+        response.content, filename=_urlpath(response.url), in_zone=in_zone
+    ).to_fetch_result()
     result.etag, result.last_modified = response.etag, response.last_modified
     return result
 
@@ -215,13 +220,18 @@ def _urlpath(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def parse_manual(content: bytes, *, filename: str = "") -> ManualImport:
-    """Read CSV or xlsx (decided by the file name, else by the bytes)."""
+def parse_manual(
+    content: bytes, *, filename: str = "", in_zone: ZoneInfo | None = None
+) -> ManualImport:
+    """Read CSV or xlsx (decided by the file name, else by the bytes); times without a zone
+    are in `in_zone` (default: the default of ``[app] timezone``)."""
     is_xlsx = filename.lower().endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04"
-    return parse_manual_xlsx(content) if is_xlsx else parse_manual_csv(content)
+    if is_xlsx:
+        return parse_manual_xlsx(content, in_zone=in_zone)
+    return parse_manual_csv(content, in_zone=in_zone)
 
 
-def parse_manual_csv(content: bytes) -> ManualImport:
+def parse_manual_csv(content: bytes, *, in_zone: ZoneInfo | None = None) -> ManualImport:
     """Read a CSV export (UTF-8 or Windows-1252; comma, semicolon or tab)."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
@@ -238,10 +248,10 @@ def parse_manual_csv(content: bytes) -> ManualImport:
         rows = list(_limited(reader))
     except csv.Error as exc:
         raise BadPayload(f"the CSV file cannot be read: {exc}") from exc
-    return _rows_to_import(rows)
+    return _rows_to_import(rows, in_zone or zone())
 
 
-def parse_manual_xlsx(content: bytes) -> ManualImport:
+def parse_manual_xlsx(content: bytes, *, in_zone: ZoneInfo | None = None) -> ManualImport:
     """Read the first worksheet of an xlsx workbook."""
     import openpyxl
 
@@ -254,7 +264,7 @@ def parse_manual_xlsx(content: bytes) -> ManualImport:
         rows = list(_limited(sheet.iter_rows(values_only=True)))
     finally:
         workbook.close()
-    return _rows_to_import(rows)
+    return _rows_to_import(rows, in_zone or zone())
 
 
 def _limited(rows: Iterable[Any]) -> Iterable[list[Any]]:
@@ -264,7 +274,9 @@ def _limited(rows: Iterable[Any]) -> Iterable[list[Any]]:
         yield list(row)
 
 
-def parse_manual_row(values: Mapping[str, Any]) -> tuple[CallRecord | None, list[RowError]]:
+def parse_manual_row(
+    values: Mapping[str, Any], *, in_zone: ZoneInfo | None = None
+) -> tuple[CallRecord | None, list[RowError]]:
     """One call typed into a form, with the sheet's column names as keys.
 
     Returns the record, or None and the errors (row number 1).
@@ -275,7 +287,7 @@ def parse_manual_row(values: Mapping[str, Any]) -> tuple[CallRecord | None, list
         for k, v in values.items()
         if _column_name(k) in COLUMNS and v not in (None, "")
     }
-    record = _row_record(1, cells, errors)
+    record = _row_record(1, cells, errors, in_zone or zone())
     if record is not None:
         record = replace(record, raw={k: _jsonable(v) for k, v in cells.items()})
     return (None if errors else record), errors
@@ -287,7 +299,7 @@ def _column_name(value: Any) -> str:
     return ALIASES.get(name, name)
 
 
-def _rows_to_import(rows: list[list[Any]]) -> ManualImport:
+def _rows_to_import(rows: list[list[Any]], in_zone: ZoneInfo) -> ManualImport:
     result = ManualImport()
     if not rows:
         raise BadPayload("the sheet is empty")
@@ -309,7 +321,7 @@ def _rows_to_import(rows: list[list[Any]]) -> ManualImport:
         result.rows += 1
         result.raw_rows[offset] = {k: _jsonable(v) for k, v in values.items()}
         errors: list[RowError] = []
-        record = _row_record(offset, values, errors)
+        record = _row_record(offset, values, errors, in_zone)
         if record is not None:
             earlier = seen_ids.get(record.external_id)
             if earlier is not None:
@@ -340,7 +352,9 @@ def _cell_text(value: Any) -> str | None:
     return text or None
 
 
-def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> CallRecord | None:
+def _row_record(
+    row: int, values: Mapping[str, Any], errors: list[RowError], in_zone: ZoneInfo
+) -> CallRecord | None:
     def text(name: str) -> str | None:
         return _cell_text(values.get(name))
 
@@ -348,7 +362,7 @@ def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> 
     if not title:
         errors.append(RowError(row, "title", msg("a title is required")))
     language = (text("language") or "sv").lower()[:2]
-    opening = _moment(values.get("opens"), row, "opens", errors)
+    opening = _moment(values.get("opens"), row, "opens", errors, in_zone)
 
     moments: list[tuple[datetime, bool]] = []
     raw_deadlines = values.get("deadlines")
@@ -358,7 +372,7 @@ def _row_record(row: int, values: Mapping[str, Any], errors: list[RowError]) -> 
         else [p for p in _LIST_SEPARATOR.split(_cell_text(raw_deadlines) or "") if p]
     )
     for part in parts:
-        moment = _moment(part, row, "deadlines", errors)
+        moment = _moment(part, row, "deadlines", errors, in_zone)
         if moment:
             moments.append(moment)
 
@@ -475,17 +489,17 @@ def _default_id(title: str, moments: list[tuple[datetime, bool]]) -> str:
 
 
 def _moment(
-    value: Any, row: int, column: str, errors: list[RowError]
+    value: Any, row: int, column: str, errors: list[RowError], in_zone: ZoneInfo
 ) -> tuple[datetime, bool] | None:
-    """A date or datetime cell, in Swedish time, as (UTC moment, date_only)."""
+    """A date or datetime cell, in `in_zone`, as (UTC moment, date_only)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         if (value.hour, value.minute, value.second) == (0, 0, 0):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC), True
-        return local_to_utc(value, STOCKHOLM), False
+            return day_moment(value.date()), True
+        return local_to_utc(value, in_zone), False
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC), True
+        return day_moment(value), True
     text = str(value).strip()
     match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2})[:.](\d{2}))?", text)
     if not match:
@@ -500,7 +514,7 @@ def _moment(
     try:
         day = date(int(match[1]), int(match[2]), int(match[3]))
         if match[4] is None:
-            return datetime(day.year, day.month, day.day, tzinfo=UTC), True
+            return day_moment(day), True
         local = datetime(day.year, day.month, day.day, int(match[4]), int(match[5]))
     except ValueError as exc:
         errors.append(
@@ -511,7 +525,7 @@ def _moment(
             )
         )
         return None
-    return local_to_utc(local, STOCKHOLM), False
+    return local_to_utc(local, in_zone), False
 
 
 def _percent(

@@ -8,11 +8,11 @@ from several sources into one stored call.
 Conventions:
 
 * datetimes are aware UTC; a deadline that the source gives as a day has
-  ``date_only=True`` and counts as open until the end of that day in
-  Europe/Stockholm;
+  ``date_only=True`` and is midnight UTC of that day; when it closes is
+  ``tracker.calltime.closing_moment``'s rule, applied by the ingest;
 * HTML is kept raw (`summary_html`, `description_html`); use
   `sanitize_html()` before showing it and `html_to_text()` for matching;
-* status is never stored: `status_from_dates()` derives it when read.
+* status is never stored: `tracker.calltime.status_at()` derives it when read.
 """
 
 from __future__ import annotations
@@ -24,11 +24,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
-from tracker.feeds.dates import STOCKHOLM, end_of_day_utc
+from tracker.calltime import (
+    CallDates,
+    CallStatus,
+    DeadlineModel,
+    SourceKind,
+    deadline_closes,
+    local_day,
+    status_at,
+    zone,
+)
 from tracker.feeds.text import html_to_text, sanitize_html, text_to_html
 
 __all__ = [
@@ -50,65 +59,9 @@ __all__ = [
     "identifier_from_url",
     "normalise_identifier",
     "sanitize_html",
-    "status_from_dates",
     "text_to_html",
     "topic_url",
 ]
-
-
-class SourceKind(StrEnum):
-    """The kinds of source an adapter exists for."""
-
-    FT_SEARCH = "ft-search"
-    FT_BULK = "ft-bulk"
-    RSS = "rss"
-    VINNOVA = "vinnova"
-    MANUAL = "manual"
-    INTERREG = "interreg"
-
-
-class DeadlineModel(StrEnum):
-    """How submission is organised in time."""
-
-    SINGLE_STAGE = "single-stage"
-    TWO_STAGE = "two-stage"
-    MULTIPLE_CUT_OFF = "multiple cut-off"
-    CONTINUOUS = "continuous"
-
-    @classmethod
-    def parse(cls, value: str | None) -> DeadlineModel | None:
-        """Read the spellings sources use; None for empty or unknown values."""
-        if not value:
-            return None
-        key = re.sub(r"[\s_]+", "-", value.strip().lower())
-        return _DEADLINE_MODEL_ALIASES.get(key)
-
-
-_DEADLINE_MODEL_ALIASES: dict[str, DeadlineModel] = {
-    "single-stage": DeadlineModel.SINGLE_STAGE,
-    "single": DeadlineModel.SINGLE_STAGE,
-    "one-stage": DeadlineModel.SINGLE_STAGE,
-    "two-stage": DeadlineModel.TWO_STAGE,
-    "two-stages": DeadlineModel.TWO_STAGE,
-    "multiple-cut-off": DeadlineModel.MULTIPLE_CUT_OFF,
-    "multiple-cutoff": DeadlineModel.MULTIPLE_CUT_OFF,
-    "multiple-cut-offs": DeadlineModel.MULTIPLE_CUT_OFF,
-    "cut-off": DeadlineModel.MULTIPLE_CUT_OFF,
-    "cut-offs": DeadlineModel.MULTIPLE_CUT_OFF,
-    "continuous": DeadlineModel.CONTINUOUS,
-    "permanent": DeadlineModel.CONTINUOUS,
-    "rolling": DeadlineModel.CONTINUOUS,
-    "open-ended": DeadlineModel.CONTINUOUS,
-    "löpande": DeadlineModel.CONTINUOUS,
-}
-
-
-class CallStatus(StrEnum):
-    """Where a call stands at a given moment, derived from its dates."""
-
-    FORTHCOMING = "forthcoming"
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +76,9 @@ class Deadline:
         if self.at.tzinfo is None or self.at.utcoffset() != UTC.utcoffset(None):
             raise ValueError(f"deadline must be aware UTC, got {self.at!r}")
 
-    @property
-    def day(self) -> date:
-        """The calendar day of the deadline in Europe/Stockholm."""
-        if self.date_only:
-            return self.at.date()
-        return self.at.astimezone(STOCKHOLM).date()
-
-    @property
-    def closes_at(self) -> datetime:
-        """The moment after which submission is over (end of day for dates)."""
-        if self.date_only:
-            return end_of_day_utc(self.at.date())
-        return self.at
+    def day(self, in_zone: ZoneInfo | None = None) -> date:
+        """The calendar day of the deadline (for a moment with a time: in `in_zone`)."""
+        return self.at.date() if self.date_only else local_day(self.at, in_zone or zone())
 
 
 def stage_labels(model: DeadlineModel | None, count: int) -> list[str]:
@@ -310,11 +253,20 @@ class CallRecord:
     def next_deadline(self) -> Deadline | None:
         return self.deadlines[0] if self.deadlines else None
 
-    def status(self, now: datetime) -> CallStatus:
-        """Forthcoming / open / closed at `now`, from the dates only."""
-        return status_from_dates(
-            self.opens_at, self.deadlines, now, planned=self.opening_note is not None
+    def status(self, now: datetime, in_zone: ZoneInfo | None = None) -> CallStatus:
+        """Forthcoming / open / closed at `now`, from the dates only, by the same rule as
+        a stored call (days closing by ``tracker.calltime.closing_moment``)."""
+        closing = [
+            deadline_closes(d.at, d.date_only, self.source_kind, in_zone or zone())[0]
+            for d in self.deadlines
+        ]
+        dates = CallDates.of(
+            opens_at=self.opens_at,
+            deadlines=closing,
+            deadline_model=self.deadline_model,
+            opening_note=self.opening_note,
         )
+        return status_at(dates, now)
 
     def with_programme_labels(
         self, programmes: Mapping[str, str], divisions: Mapping[str, str]
@@ -461,30 +413,6 @@ class FetchResult:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def status_from_dates(
-    opens_at: datetime | None,
-    deadlines: Iterable[Deadline],
-    now: datetime,
-    *,
-    planned: bool = False,
-) -> CallStatus:
-    """Derive the status from the dates alone (never from a source's status code).
-
-    Forthcoming before the opening; open while any deadline is still ahead;
-    closed once every deadline has passed. A call without deadlines is open
-    once opened (continuous, or a feed item without dates), unless it is only
-    announced (`planned`) with no opening date yet.
-    """
-    if opens_at is not None and now < opens_at:
-        return CallStatus.FORTHCOMING
-    closing = [d.closes_at for d in deadlines]
-    if closing:
-        return CallStatus.OPEN if max(closing) >= now else CallStatus.CLOSED
-    if planned and opens_at is None:
-        return CallStatus.FORTHCOMING
-    return CallStatus.OPEN
 
 
 # --- identifiers and URLs used to recognise one call across sources ---------

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -126,8 +127,11 @@ def fetch_source(
     *,
     now: datetime,
     facet_cache: FacetCache | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> FetchResult:
-    """Fetch one source with its adapter. Raises `FetchError` if the source fails."""
+    """Fetch one source with its adapter. Raises `FetchError` if the source fails.
+
+    `in_zone` is the configured zone: sheets typed by staff give times in it."""
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
         raise ValueError("; ".join(problems))
@@ -202,5 +206,11 @@ def fetch_source(
     if spec.kind is SourceKind.MANUAL:
         from tracker.feeds.manual import fetch_manual
 
-        return fetch_manual(session, spec.url, etag=spec.etag, last_modified=spec.last_modified)
+        return fetch_manual(
+            session,
+            spec.url,
+            etag=spec.etag,
+            last_modified=spec.last_modified,
+            in_zone=in_zone,
+        )
     raise ValueError(f"no adapter for source kind {spec.kind!r}")  # pragma: no cover

@@ -29,6 +29,7 @@ from typing import Any
 import feedparser
 import requests
 
+from tracker.calltime import day_moment
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
@@ -229,8 +230,7 @@ def _entry_record(
     deadlines: tuple[Deadline, ...] = ()
     found = find_deadline(" ".join(html_to_text(t) for t in (summary, description) if t))
     if found:
-        moment = datetime(found.year, found.month, found.day, tzinfo=UTC)
-        deadlines = (Deadline(at=moment, stage="deadline", date_only=True),)
+        deadlines = (Deadline(at=day_moment(found), stage="deadline", date_only=True),)
         warnings.append("deadline read from the item text")
     tags = tuple(
         dict.fromkeys(

@@ -40,7 +40,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import requests
 
-from tracker.feeds.dates import parse_iso_utc
+from tracker.calltime import PORTAL_ZONE
+from tracker.feeds.dates import parse_iso_utc, read_moment
 from tracker.feeds.errors import BadPayload, FetchError
 from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.http import fetch
@@ -498,20 +499,10 @@ def _unique(values: Iterable[str], exclude: Iterable[str | None] = ()) -> tuple[
 
 
 def _moment(value: str | None, name: str, warnings: list[str]) -> tuple[datetime, bool] | None:
-    if not value:
-        return None
-    try:
-        moment = parse_iso_utc(value)
-    except ValueError:
-        warnings.append(f"{name}: unreadable date {value!r} ignored")
-        return None
-    if moment is None:
-        return None
-    # The portal stores days as midnight UTC; a real time is never exactly 00:00:00.
-    date_only = len(value.strip()) == 10 or (
-        moment.hour == 0 and moment.minute == 0 and moment.second == 0
-    )
-    return moment, date_only
+    """(moment, date_only): the portal writes a day as midnight, in UTC
+    (``2026-09-15T00:00:00.000+0000``), with the offset of local midnight, or as a bare
+    ``2027-02-17``; each means that day, whatever the offset."""
+    return read_moment(value, naive_zone=PORTAL_ZONE, name=name, warnings=warnings)
 
 
 def _parse_row(row: Any) -> tuple[str, _Candidate] | None:
@@ -749,7 +740,7 @@ def _updates(value: Any) -> tuple[CallUpdate, ...]:
         stamp = item.get("lastChangeDate") or item.get("approvalDate")
         if stamp:
             try:
-                published = parse_iso_utc(str(stamp))
+                published = parse_iso_utc(str(stamp), naive_zone=PORTAL_ZONE)
             except ValueError:
                 published = None
         out.append(CallUpdate(html=str(item["content"]), published_at=published))

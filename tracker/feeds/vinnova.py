@@ -27,14 +27,15 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
 from tracker.feeds.amounts import budget_from_text
-from tracker.feeds.dates import STOCKHOLM, parse_iso_utc
+from tracker.feeds.dates import read_moment
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
@@ -55,6 +56,9 @@ __all__ = ["DOCUMENTED_FIELDS", "fetch_vinnova", "parse_vinnova", "vinnova_url"]
 log = logging.getLogger(__name__)
 
 PROGRAMME_LABEL = "Vinnova"
+# Vinnova writes its dates in Swedish time without a zone: a fact of the source, whatever
+# zone the tracker shows times in.
+VINNOVA_ZONE = ZoneInfo("Europe/Stockholm")
 NO_TEXT = frozenset({"x", "-", ""})
 DEFAULT_LOOKBACK = timedelta(days=730)
 DOCUMENTED_FIELDS = frozenset(
@@ -228,21 +232,7 @@ def _first_date(value: Any) -> str | None:
 
 def _local(value: Any, name: str, warnings: list[str]) -> tuple[datetime, bool] | None:
     """A Swedish local time without zone as (UTC moment, date_only)."""
-    text = _text(value)
-    if not text:
-        return None
-    try:
-        moment = parse_iso_utc(text, naive_zone=STOCKHOLM)
-    except ValueError:
-        warnings.append(f"{name}: unreadable date {text!r} ignored")
-        return None
-    if moment is None:
-        return None
-    local = moment.astimezone(STOCKHOLM)
-    if len(text) == 10 or (local.hour, local.minute, local.second) == (0, 0, 0):
-        # A day: by convention a date-only moment is midnight UTC of that day.
-        return datetime(local.year, local.month, local.day, tzinfo=UTC), True
-    return moment, False
+    return read_moment(_text(value), naive_zone=VINNOVA_ZONE, name=name, warnings=warnings)
 
 
 def _web_texts(value: Any) -> dict[str, str]:

@@ -32,6 +32,8 @@ class CallInput:
     tags: tuple[str, ...] = ()
     description: str = ""
     deadlines: tuple[datetime, ...] = ()
+    # "continuous" keeps the call open after its listed cut-offs (tracker.calltime).
+    deadline_model: str | None = None
     eligible_countries: tuple[str, ...] = ()
     eligible_regions: tuple[str, ...] = ()
     eligible_nuts: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.calltime import CallDates, deadlines_passed
 from tracker.matching.call import CallInput
 from tracker.matching.profile import Gates
 from tracker.matching.regions import REGION_GATE, region_reason
@@ -233,12 +234,10 @@ def check_gates(
     if call.is_withdrawn:
         return GateHit("withdrawn", "Withdrawn: the sources no longer list this call.")
 
-    if (
-        g.closed_calls
-        and now is not None
-        and call.deadlines
-        and all(d < now for d in call.deadlines)
-    ):
+    dates = CallDates.of(
+        opens_at=None, deadlines=call.deadlines, deadline_model=call.deadline_model
+    )
+    if g.closed_calls and now is not None and deadlines_passed(dates, now):
         last = max(call.deadlines)
         return GateHit(
             "closed", f"Closed: the last deadline ({last.date().isoformat()}) has passed."

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.calltime import CallDates, CallStatus, status_at
 from tracker.models.base import Base, JSONType
 
 if TYPE_CHECKING:
@@ -100,25 +101,29 @@ class FundingCall(Base):
         order_by="CallChange.id",
     )
 
-    def status(self, now: datetime) -> str:
-        """forthcoming, open or closed, derived from the dates (never from a source's code);
-        withdrawn when every source has dropped the call."""
-        if self.is_withdrawn:
-            return "withdrawn"
-        if self.opens_at is not None and now < self.opens_at:
-            return "forthcoming"
-        if self.deadline_model == "continuous":
-            return "open"
-        upcoming = [d.deadline_at for d in self.deadlines if d.deadline_at >= now]
-        if self.deadlines and not upcoming:
-            return "closed"
-        if not self.deadlines and self.opens_at is None and self.opening_note:
-            return "forthcoming"  # announced, no dates yet
-        return "open"
+    @property
+    def dates(self) -> CallDates:
+        """The dates the call's status follows from (its deadlines are closing moments)."""
+        return CallDates.of(
+            opens_at=self.opens_at,
+            deadlines=(d.deadline_at for d in self.deadlines),
+            deadline_model=self.deadline_model,
+            opening_note=self.opening_note,
+            withdrawn=self.is_withdrawn,
+        )
+
+    def status(self, now: datetime) -> CallStatus:
+        """Forthcoming, open, closed or withdrawn at ``now``, by ``tracker.calltime.status_at``
+        (from the dates, never from a source's code)."""
+        return status_at(self.dates, now)
+
+    def next_deadline_row(self, now: datetime) -> CallDeadline | None:
+        """The first deadline not yet passed."""
+        return next((d for d in self.deadlines if d.deadline_at >= now), None)
 
     def next_deadline(self, now: datetime) -> datetime | None:
-        upcoming = [d.deadline_at for d in self.deadlines if d.deadline_at >= now]
-        return min(upcoming) if upcoming else None
+        row = self.next_deadline_row(now)
+        return row.deadline_at if row is not None else None
 
 
 class CallDeadline(Base):
@@ -128,7 +133,8 @@ class CallDeadline(Base):
     call_id: Mapped[int] = mapped_column(
         ForeignKey("funding_calls.id", ondelete="CASCADE"), index=True
     )
-    # For a deadline given as a day, the end of that day in Europe/Stockholm.
+    # The moment the deadline closes; for one given as a day, the moment by
+    # tracker.calltime.closing_moment (shown as a date when is_date_only).
     deadline_at: Mapped[datetime] = mapped_column(index=True)
     stage: Mapped[str | None] = mapped_column(String(100))
     is_date_only: Mapped[bool] = mapped_column(default=False)

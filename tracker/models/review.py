@@ -161,8 +161,9 @@ class InboxEntry(Base):
     active focus area: a narrow copy of the call's dates, its best score, the areas it matched,
     and the municipality's decision on it.
 
-    Derived data. ``tracker.services.inbox.refresh_inbox_entries`` rebuilds entries whenever a
-    call, its deadlines or its matches change; the review services keep ``state`` and
+    Derived data. ``tracker.services.inbox.refresh_inbox_entries`` rebuilds the entries of the
+    calls matching matched (every change of calls goes through matching, see
+    ``tracker.services.pipeline``); the review services keep ``state`` and
     ``office_id`` in step with ``CallReview``. It exists so that the inbox, with 100,000 calls,
     reads one narrow table instead of joining the calls' long texts and their matches' evidence.
     Nothing here depends on the current time, so nothing needs refreshing as time passes.

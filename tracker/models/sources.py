@@ -9,19 +9,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.calltime import SourceKind as SourceKind
 from tracker.models.base import Base
 
 if TYPE_CHECKING:
     from tracker.models.calls import CallSourceLink
-
-
-class SourceKind(enum.StrEnum):
-    FT_SEARCH = "ft-search"
-    FT_BULK = "ft-bulk"
-    RSS = "rss"
-    VINNOVA = "vinnova"
-    MANUAL = "manual"
-    INTERREG = "interreg"
 
 
 class FetchStatus(enum.StrEnum):

@@ -1,5 +1,5 @@
-"""First-run defaults: sources from the config file and whatever each area seeds (the default
-strategy profile, organisations). Every loader is idempotent."""
+"""First-run defaults: sources and offices from the config file and whatever each area seeds
+(the default strategy profile, organisations). Every loader is idempotent."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.models import Role, Source, SourceKind, User
+from tracker.models import Office, Role, Source, SourceKind, User
 from tracker.security import generate_password
+from tracker.services.offices import create_office
 from tracker.services.users import count_admins, create_user
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,28 @@ def sync_sources_from_config(session: Session, settings: Settings, now: datetime
     return created
 
 
+def sync_offices_from_config(session: Session, settings: Settings, now: datetime) -> list[Office]:
+    """Create the offices named in the config file that the database does not have yet.
+    Offices already in the database are left as staff edited them."""
+    existing = set(session.scalars(select(Office.slug)))
+    return [
+        create_office(
+            session,
+            item.slug,
+            name_sv=item.name_sv,
+            name_en=item.name_en,
+            shared_mailbox=item.mailbox or None,
+            now=now,
+        )
+        for item in settings.offices
+        if item.slug not in existing
+    ]
+
+
 def load_defaults(session: Session, settings: Settings, *, now: datetime) -> None:
     """Load every default that is missing; safe to run on every start."""
     sync_sources_from_config(session, settings, now)
+    sync_offices_from_config(session, settings, now)
     for reference in DEFAULT_LOADERS:
         module_name, _, function_name = reference.partition(":")
         loader: DefaultLoader = getattr(importlib.import_module(module_name), function_name)

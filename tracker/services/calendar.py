@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from tracker.calltime import local_day
 from tracker.errors import NotFound
 from tracker.i18n import msg
 from tracker.models import (
@@ -95,7 +97,7 @@ def calendar_entries(
                     call_id=call.id,
                     call_title=call.title,
                     title=call.title if not deadline.stage else f"{call.title} ({deadline.stage})",
-                    day=deadline.deadline_at.astimezone(tz).date(),
+                    day=local_day(deadline.deadline_at, tz),
                     # A deadline given as a day is a whole-day event, not 23:59.
                     at=None if deadline.is_date_only else deadline.deadline_at,
                     url=call.url,
@@ -166,66 +168,12 @@ def feed_url(base_url: str, user: User) -> str:
 
 # --- iCalendar ----------------------------------------------------------------------------------
 
-# Sweden's rules since 1996 (EU summer time): enough for every date the tracker shows.
-VTIMEZONE_STOCKHOLM = (
-    "BEGIN:VTIMEZONE",
-    "TZID:Europe/Stockholm",
-    "X-LIC-LOCATION:Europe/Stockholm",
-    "BEGIN:DAYLIGHT",
-    "TZOFFSETFROM:+0100",
-    "TZOFFSETTO:+0200",
-    "TZNAME:CEST",
-    "DTSTART:19700329T020000",
-    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-    "END:DAYLIGHT",
-    "BEGIN:STANDARD",
-    "TZOFFSETFROM:+0200",
-    "TZOFFSETTO:+0100",
-    "TZNAME:CET",
-    "DTSTART:19701025T030000",
-    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
-    "END:STANDARD",
-    "END:VTIMEZONE",
-)
-
-
-def escape_text(value: str) -> str:
-    """TEXT value escaping (RFC 5545 3.3.11)."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
-def fold(line: str) -> str:
-    """Fold a content line into pieces of at most 75 octets (RFC 5545 3.1), never inside a
-    UTF-8 character; continuation lines start with a space."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    pieces: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            pieces.append(current)
-            current = ""
-            size = 0
-            limit = 74  # the leading space of a continuation line counts
-        current += char
-        size += width
-    pieces.append(current)
-    return "\r\n ".join(pieces)
-
-
-def _utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+# Calendar programs read the feed again after this long (REFRESH-INTERVAL, and Outlook's
+# X-PUBLISHED-TTL).
+REFRESH_EVERY = timedelta(hours=1)
+# A deadline is a moment: its event starts and ends then. Exchange refuses a timed event
+# without DTEND or DURATION, so the length is said.
+DEADLINE_LENGTH = timedelta(0)
 
 
 def render_ical(
@@ -237,60 +185,64 @@ def render_ical(
     call_url: str,
     reminder_label: str,
 ) -> str:
-    """An iCalendar document: one event per deadline (at its moment, in Europe/Stockholm) and
-    an all-day event per milestone. ``call_url`` holds ``{id}`` for the link to the call page."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Norrkoping municipality//tracker//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(calendar_name)}",
-        f"X-WR-TIMEZONE:{tz.key}",
-        *VTIMEZONE_STOCKHOLM,
-    ]
+    """An iCalendar document (RFC 5545, written by the ``icalendar`` library): one timed
+    event per deadline, at its moment in ``tz`` (the configured zone, whose VTIMEZONE the
+    document holds), an all-day event per deadline given as a day and per milestone.
+    ``call_url`` holds ``{id}`` for the link to the call page."""
+    feed = icalendar.Calendar()
+    feed.add("prodid", "-//Norrkoping municipality//tracker//EN")
+    feed.add("version", "2.0")
+    feed.add("calscale", "GREGORIAN")
+    feed.add("method", "PUBLISH")
+    feed.add("x-wr-calname", calendar_name)
+    feed.add("x-wr-timezone", tz.key)
+    feed.add("refresh-interval", REFRESH_EVERY, parameters={"VALUE": "DURATION"})
+    feed.add("x-published-ttl", icalendar.vDuration(REFRESH_EVERY))
+    feed.add_component(icalendar.Timezone.from_tzid(tz.key))
     for entry in entries:
-        link = call_url.format(id=entry.call_id)
-        description = entry.call_title if entry.kind == "milestone" else ""
-        if entry.url:
-            description = f"{description}\n{entry.url}".strip()
-        description = f"{description}\n{link}".strip()
-        lines += ["BEGIN:VEVENT", f"UID:{entry.uid}", f"DTSTAMP:{_utc_stamp(now)}"]
-        if entry.at is not None:
-            local = entry.at.astimezone(tz)
-            # No DTEND: the event is the moment itself (RFC 5545 3.6.1).
-            lines.append(f"DTSTART;TZID={tz.key}:{local.strftime('%Y%m%dT%H%M%S')}")
-        else:
-            lines.append(f"DTSTART;VALUE=DATE:{entry.day.strftime('%Y%m%d')}")
-            following = entry.day + timedelta(days=1)
-            lines.append(f"DTEND;VALUE=DATE:{following.strftime('%Y%m%d')}")
-        lines += [
-            f"SEQUENCE:{entry.sequence}",
-            f"SUMMARY:{escape_text(entry.title)}",
-            f"DESCRIPTION:{escape_text(description)}",
-            f"URL:{link}",
-            "TRANSP:TRANSPARENT",
-        ]
-        if entry.updated_at is not None:
-            lines.append(f"LAST-MODIFIED:{_utc_stamp(entry.updated_at)}")
-        if entry.kind == "deadline":
-            lines += [
-                "BEGIN:VALARM",
-                "ACTION:DISPLAY",
-                f"DESCRIPTION:{escape_text(reminder_label)}",
-                "TRIGGER:-P7D",
-                "END:VALARM",
-            ]
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+        feed.add_component(_event(entry, now=now, tz=tz, call_url=call_url, alarm=reminder_label))
+    document: bytes = feed.to_ical()
+    return document.decode("utf-8")
+
+
+def _event(
+    entry: CalendarEntry, *, now: datetime, tz: ZoneInfo, call_url: str, alarm: str
+) -> icalendar.Event:
+    link = call_url.format(id=entry.call_id)
+    description = entry.call_title if entry.kind == "milestone" else ""
+    if entry.url:
+        description = f"{description}\n{entry.url}".strip()
+    description = f"{description}\n{link}".strip()
+    event = icalendar.Event()
+    event.add("uid", entry.uid)
+    event.add("dtstamp", now.astimezone(UTC))
+    if entry.at is not None:
+        event.add("dtstart", entry.at.astimezone(tz))
+        event.add("duration", DEADLINE_LENGTH)
+    else:
+        event.add("dtstart", entry.day)
+        event.add("dtend", entry.day + timedelta(days=1))
+    event.add("sequence", entry.sequence)
+    event.add("summary", entry.title)
+    event.add("description", description)
+    event.add("url", link)
+    event.add("transp", "TRANSPARENT")
+    if entry.updated_at is not None:
+        event.add("last-modified", entry.updated_at.astimezone(UTC))
+    if entry.kind == "deadline":
+        reminder = icalendar.Alarm()
+        reminder.add("action", "DISPLAY")
+        reminder.add("description", alarm)
+        reminder.add("trigger", -timedelta(days=7))
+        event.add_component(reminder)
+    return event
 
 
 def feed_entries(
     session: Session, user: User, *, now: datetime, tz: ZoneInfo, domain: str
 ) -> list[CalendarEntry]:
     """What a personal feed holds: from three months back to two years ahead."""
-    today = now.astimezone(tz).date()
+    today = local_day(now, tz)
     return calendar_entries(
         session,
         user,

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, selectinload
 
+from tracker.calltime import CallStatus, amount_text
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
 from tracker.feeds.records import normalise_identifier, sanitize_html
@@ -27,6 +29,7 @@ from tracker.models import (
 )
 from tracker.services.audit import record_event
 from tracker.services.ingest import IngestStats, upsert_calls
+from tracker.services.pipeline import match_and_refresh
 
 __all__ = [
     "STATUSES",
@@ -41,13 +44,7 @@ __all__ = [
     "manual_source",
 ]
 
-STATUSES = ("forthcoming", "open", "closed", "withdrawn")
-
-
-def _money(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+STATUSES = tuple(CallStatus)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -81,7 +78,7 @@ def call_summary(call: FundingCall, *, now: datetime, sources: Sequence[str]) ->
         "deadlines": [d.deadline_at.isoformat() for d in call.deadlines],
         "deadline_model": call.deadline_model,
         "url": call.url,
-        "budget_total_eur": _money(call.budget_total_eur),
+        "budget_total_eur": amount_text(call.budget_total_eur),
         "sources": list(sources),
         "updated_at": call.updated_at.isoformat(),
     }
@@ -172,13 +169,13 @@ def call_details(session: Session, call: FundingCall, *, now: datetime) -> dict[
             "opening_note": call.opening_note,
             "budget": {
                 "currency": call.currency,
-                "total": _money(call.budget_total),
-                "min_grant": _money(call.budget_min),
-                "max_grant": _money(call.budget_max),
+                "total": amount_text(call.budget_total),
+                "min_grant": amount_text(call.budget_min),
+                "max_grant": amount_text(call.budget_max),
                 "expected_grants": call.expected_grants,
-                "total_eur": _money(call.budget_total_eur),
+                "total_eur": amount_text(call.budget_total_eur),
             },
-            "cofinancing_rate": _money(call.cofinancing_rate),
+            "cofinancing_rate": amount_text(call.cofinancing_rate),
             "region": call.region,
             "eligible_applicants": call.eligible_applicants,
             "eligible_area": call.eligible_area or None,
@@ -263,17 +260,28 @@ def add_manual_call(
     actor: User | None,
     now: datetime,
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> FundingCall:
-    """Add (or update) one call typed into the form; the keys are the sheet's columns.
+    """Add (or update) one call typed into the form; the keys are the sheet's columns. Times
+    without a zone are in `in_zone` (the configured zone). The call is matched and the
+    inbox refreshed (``pipeline.match_and_refresh``) before this returns.
 
     Raises ValidationFailed with a message per column. Adds and flushes.
     """
-    record, errors = parse_manual_row(values)
+    record, errors = parse_manual_row(values, in_zone=in_zone)
     if record is None:
         raise ValidationFailed(
             msg("The call was not saved."), {e.column or "title": e.message for e in errors}
         )
-    upsert_calls(session, source, [record], now=now, complete=False, sek_per_eur=sek_per_eur)
+    upsert_calls(
+        session,
+        source,
+        [record],
+        now=now,
+        complete=False,
+        sek_per_eur=sek_per_eur,
+        in_zone=in_zone,
+    )
     call_id = session.scalar(
         select(CallSourceLink.call_id).where(
             CallSourceLink.source_id == source.id, CallSourceLink.external_id == record.external_id
@@ -289,6 +297,7 @@ def add_manual_call(
         now=now,
         details={"source": source.name, "external_id": record.external_id},
     )
+    match_and_refresh(session, [call_id], now=now)
     return get_call(session, call_id)
 
 
@@ -306,11 +315,22 @@ def import_calls(
     filename: str,
     now: datetime,
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> ImportOutcome:
     """Import the valid rows of a CSV/xlsx sheet into `source`; rows with errors are
-    reported, not imported. The caller commits (or rolls back for a dry run)."""
-    sheet = parse_manual(content, filename=filename)
+    reported, not imported. Times without a zone are in `in_zone`. The new and changed
+    calls are matched and the inbox refreshed (``pipeline.match_and_refresh``); the caller
+    commits (or rolls back for a dry run)."""
+    sheet = parse_manual(content, filename=filename, in_zone=in_zone)
     stats = upsert_calls(
-        session, source, sheet.records, now=now, complete=False, sek_per_eur=sek_per_eur
+        session,
+        source,
+        sheet.records,
+        now=now,
+        complete=False,
+        sek_per_eur=sek_per_eur,
+        in_zone=in_zone,
     )
+    if stats.new or stats.updated:
+        match_and_refresh(session, now=now)
     return ImportOutcome(sheet=sheet, stats=stats)

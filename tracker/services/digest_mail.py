@@ -21,15 +21,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.dates import format_date
 from babel.support import Translations
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tracker.config import PROJECT_ROOT, Settings, signing_key
+from tracker import calltime
+from tracker.calltime import format_deadline, format_money
+from tracker.config import Settings, signing_key
 from tracker.errors import TrackerError
 from tracker.i18n import msg
+from tracker.paths import TEMPLATES_DIR
 
 if TYPE_CHECKING:
     from tracker.models import Digest
@@ -126,7 +128,7 @@ def translations(language: str) -> gettext.NullTranslations:
 @lru_cache(maxsize=4)
 def environment(language: str) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
@@ -178,14 +180,30 @@ class _Formatter:
         self.now = now
         self.t = translations(language)
 
-    def when(self, value: datetime) -> str:
-        return format_datetime(value, "EEE d MMM y, HH:mm", tzinfo=self.tz, locale=self.language)
-
     def day(self, value: datetime) -> str:
-        return format_date(value.astimezone(self.tz).date(), "d MMMM y", locale=self.language)
+        return format_date(calltime.local_day(value, self.tz), "d MMMM y", locale=self.language)
+
+    def deadline(self, entry: DigestEntry) -> str | None:
+        if entry.deadline_at is None:
+            return None
+        return format_deadline(
+            entry.deadline_at,
+            date_only=entry.deadline_date_only,
+            in_zone=self.tz,
+            locale=self.language,
+        )
+
+    def moment(self, deadline: datetime) -> str:
+        """A deadline of the change history, where only its moment is kept."""
+        return format_deadline(
+            deadline,
+            date_only=calltime.is_day_end(deadline, self.tz),
+            in_zone=self.tz,
+            locale=self.language,
+        )
 
     def days_left(self, deadline: datetime) -> str:
-        days = (deadline.astimezone(self.tz).date() - self.now.astimezone(self.tz).date()).days
+        days = calltime.days_left(deadline, self.now, self.tz)
         if days <= 0:
             return self.t.gettext("closes today")
         return self.t.ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
@@ -193,23 +211,22 @@ class _Formatter:
     def money(self, value: str | None, unit: str | None) -> str:
         if value is None:
             return "–"
-        amount = format_decimal(value, locale=self.language)
-        return f"{amount} {unit}" if unit else amount
+        return format_money(value, self.language, currency=unit)
 
     def status(self, value: str | None) -> str:
-        names = {
-            "forthcoming": self.t.gettext("forthcoming"),
-            "open": self.t.gettext("open"),
-            "closed": self.t.gettext("closed"),
-            "withdrawn": self.t.gettext("withdrawn"),
+        names: dict[str, str] = {
+            calltime.CallStatus.FORTHCOMING: self.t.gettext("forthcoming"),
+            calltime.CallStatus.OPEN: self.t.gettext("open"),
+            calltime.CallStatus.CLOSED: self.t.gettext("closed"),
+            calltime.CallStatus.WITHDRAWN: self.t.gettext("withdrawn"),
         }
         return names.get(value or "", value or "–")
 
     def change(self, change: FieldChange) -> str:
         t = self.t
         if change.field == "deadline":
-            old = self.when(datetime.fromisoformat(change.old)) if change.old else None
-            new = self.when(datetime.fromisoformat(change.new)) if change.new else None
+            old = self.moment(datetime.fromisoformat(change.old)) if change.old else None
+            new = self.moment(datetime.fromisoformat(change.new)) if change.new else None
             if old and new:
                 return t.gettext("Deadline moved from %(old)s to %(new)s") % {
                     "old": old,
@@ -310,7 +327,7 @@ def render_digest(
                 EntryView(
                     title=entry.title,
                     programme=entry.programme,
-                    deadline=fmt.when(entry.deadline_at) if entry.deadline_at else None,
+                    deadline=fmt.deadline(entry),
                     days_left=fmt.days_left(entry.deadline_at) if entry.deadline_at else None,
                     urgent=entry.deadline_at is not None
                     and entry.deadline_at - now <= timedelta(days=URGENT_DAYS),
@@ -343,6 +360,7 @@ def render_digest(
             "preparing": pipeline.get("preparing", 0),
             "submitted": pipeline.get("submitted", 0),
         },
+        "time_zone": settings.app.timezone,
         "home_url": links.home(),
         "settings_url": links.settings(),
         "unsubscribe_url": links.unsubscribe(

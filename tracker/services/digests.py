@@ -45,6 +45,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only, selectinload, sessionmaker
 
+from tracker.calltime import amount_text
 from tracker.config import Settings
 from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.i18n import msg
@@ -524,6 +525,8 @@ class DigestEntry:
     programme: str
     deadline_at: datetime | None
     official_url: str | None
+    # The deadline was given as a day and is shown as a date.
+    deadline_date_only: bool = False
     score: float | None = None
     focus_area_id: int | None = None
     focus_area_name: str | None = None
@@ -580,12 +583,8 @@ def call_snapshot(call: FundingCall, now: datetime) -> dict[str, Any]:
     return {
         "deadlines": sorted(d.deadline_at.isoformat() for d in call.deadlines),
         "status": "withdrawn" if call.is_withdrawn else call.status(now),
-        "budget": _money(call.budget_total_eur),
+        "budget": amount_text(call.budget_total_eur),
     }
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
 
 
 def _instant(value: Any) -> datetime | None:
@@ -630,7 +629,7 @@ def _budget_amount(budget: Any) -> tuple[str | None, str | None]:
     for key in ("total", "max", "min"):
         value = budget.get(key)
         if value is not None:
-            return f"{Decimal(str(value)).normalize():f}", budget.get("currency")
+            return amount_text(Decimal(str(value))), budget.get("currency")
     return None, budget.get("currency")
 
 
@@ -854,11 +853,13 @@ class _Builder:
         match = self.best_match.get(call_id)
         area = self.area_by_id.get(match.focus_area_id) if match is not None else None
         title = (call.title_sv or call.title) if self.language == "sv" else call.title
+        deadline = call.next_deadline_row(self.now)
         return DigestEntry(
             call_id=call.id,
             title=title,
             programme=call.programme_label or call.programme_code or "",
-            deadline_at=call.next_deadline(self.now),
+            deadline_at=deadline.deadline_at if deadline is not None else None,
+            deadline_date_only=deadline is not None and deadline.is_date_only,
             official_url=call.url or None,
             score=match.score if match is not None else None,
             focus_area_id=area.id if area is not None else None,

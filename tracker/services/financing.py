@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker.calltime import local_day
 from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.models import (
@@ -45,7 +46,6 @@ from tracker.services.fields import (
 )
 from tracker.services.projects import apply_changes, to_json
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CENT = Decimal("0.01")
 
 
@@ -467,7 +467,7 @@ def check_financing_plan(
     *,
     sek_per_eur: Decimal,
     now: datetime,
-    tz: ZoneInfo = STOCKHOLM,
+    tz: ZoneInfo,
 ) -> FinancingPlan:
     """Coverage of the municipality's budget, each funder's rules checked against the
     project, and decisions that come too late for the call's deadline."""
@@ -643,7 +643,7 @@ def _deadline_findings(project: Project, *, now: datetime, tz: ZoneInfo) -> list
     deadline = call_deadline(project, now=now)
     if deadline is None:
         return []
-    deadline_day = deadline.astimezone(tz).date()
+    deadline_day = local_day(deadline, tz)
     found = []
     for line in project.lines:
         if not line.is_undecided:

@@ -7,7 +7,8 @@ the inbox shows for the same filter, in the same order.
 The query reads ``InboxEntry`` (a narrow copy of each matched call's dates and best score)
 rather than the calls themselves, which keeps it fast with 100,000 calls;
 ``refresh_inbox_entries`` rebuilds those entries and must run whenever calls, their deadlines
-or their matches change (ingestion and matching call it).
+or their matches change: matching calls it for the calls it matched, and every change of
+calls goes through matching (``tracker.services.pipeline``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from tracker.calltime import STATUS_FILTERS, CallDates, status_at, status_clause
 from tracker.i18n import Message, msg
 from tracker.models import (
     CallDeadline,
@@ -67,7 +69,7 @@ MAX_QUERY_LENGTH = 200
 EXPORT_CHUNK = 500
 
 # Status filter values; the empty default shows what can still be applied for.
-STATUSES = ("open", "forthcoming", "closed", "all")
+STATUSES = STATUS_FILTERS
 # State filter values besides the triage states; the empty default hides dismissed calls.
 STATE_ALL = "all"
 
@@ -202,6 +204,8 @@ class InboxRow:
     office_name_en: str | None
     assignee_name: str | None
     budget_total_eur: Decimal | None
+    # The next deadline was given as a day and is shown as a date.
+    next_deadline_date_only: bool = False
 
     def office_name(self, language: str) -> str | None:
         return self.office_name_en if language == "en" else self.office_name_sv
@@ -264,25 +268,6 @@ def _next_deadline(now: datetime) -> ColumnElement[datetime | None]:
         (or_(InboxEntry.last_deadline_at.is_(None), InboxEntry.last_deadline_at < now), null()),
         else_=later,
     )
-
-
-def _status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
-    """The status computed from the dates, as FundingCall.status does. ``active_until``
-    narrows the rows through its index; the exact test follows."""
-    E = InboxEntry
-    forthcoming = or_(E.opens_at > now, E.is_announced)
-    started = or_(E.opens_at.is_(None), E.opens_at <= now)
-    running = or_(E.is_continuous, E.last_deadline_at.is_(None), E.last_deadline_at >= now)
-    if status == "forthcoming":
-        return and_(E.active_until >= now, forthcoming)
-    if status == "open":
-        return and_(E.active_until >= now, started, running, E.is_announced.is_(False))
-    if status == "closed":
-        # Most entries are closed: reading them all beats going through the index.
-        return and_(started, E.is_continuous.is_(False), E.last_deadline_at < now)
-    if status == "all":
-        return None
-    return and_(E.active_until >= now, or_(forthcoming, running))
 
 
 def _state_condition(state: str) -> ColumnElement[bool] | None:
@@ -358,7 +343,10 @@ def _conditions(
     filters: InboxFilters, resolved: _Resolved, now: datetime
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    for condition in (_status_condition(filters.status, now), _state_condition(filters.state)):
+    for condition in (
+        status_clause(filters.status, now, InboxEntry),
+        _state_condition(filters.state),
+    ):
         if condition is not None:
             conditions.append(condition)
     if resolved.area is not None:
@@ -515,20 +503,6 @@ def _counts(session: Session, filters: InboxFilters, resolved: _Resolved, now: d
 # --- rows -----------------------------------------------------------------------------------------
 
 
-def _status(
-    opens_at: datetime | None,
-    last: datetime | None,
-    continuous: bool,
-    announced: bool,
-    now: datetime,
-) -> str:
-    if (opens_at is not None and now < opens_at) or announced:
-        return "forthcoming"
-    if continuous or last is None or last >= now:
-        return "open"
-    return "closed"
-
-
 def _load_rows(
     session: Session, ranked: Sequence[Any], areas: Sequence[AreaOption], now: datetime
 ) -> list[InboxRow]:
@@ -560,6 +534,14 @@ def _load_rows(
             .where(FundingCall.id.in_(ids))
         )
     }
+    shown_as_day = {
+        (call_id, at)
+        for call_id, at in session.execute(
+            select(CallDeadline.call_id, CallDeadline.deadline_at).where(
+                CallDeadline.call_id.in_(ids), CallDeadline.is_date_only.is_(True)
+            )
+        )
+    }
     by_id = {a.id: a for a in areas}
     matched: dict[int, list[AreaScore]] = defaultdict(list)
     for call_id, area_id, score in session.execute(
@@ -584,7 +566,7 @@ def _load_rows(
                 programme_code=code,
                 programme_label=label,
                 url=url,
-                status=_status(opens_at, last_deadline_at, continuous, announced, now),
+                status=status_at(CallDates(opens_at, last_deadline_at, continuous, announced), now),
                 opens_at=opens_at,
                 next_deadline=next_deadline,
                 score=float(score),
@@ -596,6 +578,7 @@ def _load_rows(
                 office_name_en=name_en,
                 assignee_name=assignee,
                 budget_total_eur=budget,
+                next_deadline_date_only=(call_id, next_deadline) in shown_as_day,
             )
         )
     return rows
@@ -668,9 +651,6 @@ def filter_options(session: Session, *, areas: list[AreaOption] | None = None) -
 # --- keeping the entries up to date --------------------------------------------------------------
 
 
-# Continuous calls and calls without a deadline stay applicable; SQLite and PostgreSQL both
-# store this date.
-FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 REFRESH_CHUNK = 1000
 
 
@@ -682,9 +662,9 @@ def refresh_inbox_entries(
     in the inbox afterwards.
 
     A call is in the inbox when it matched at least one focus area of the active profile that
-    is not retired, was not excluded by a gate, and was not withdrawn. Ingestion calls this
-    after storing calls and deadlines, matching after storing matches, and whatever changes
-    the active profile or retires an area calls it for every call."""
+    is not retired, was not excluded by a gate, and was not withdrawn. Matching calls this
+    after storing matches; ingestion does not: what it stores reaches the inbox through
+    matching (``tracker.services.pipeline``)."""
     area_ids = [a.id for a in active_areas(session)]
     if call_ids is None:
         session.execute(delete(InboxEntry))
@@ -760,11 +740,12 @@ def _entry_rows(
         )
     ):
         first, last = dates.get(call.id, (None, None))
-        continuous = call.deadline_model == "continuous"
-        if continuous or last is None:
-            active_until = FAR_FUTURE
-        else:
-            active_until = max(last, call.opens_at) if call.opens_at is not None else last
+        call_dates = CallDates.of(
+            opens_at=call.opens_at,
+            deadlines=() if last is None else (last,),
+            deadline_model=call.deadline_model,
+            opening_note=call.opening_note,
+        )
         best = max(score for _, score in matched[call.id])
         state, office_id = reviews.get(call.id, (TriageState.NEW, None))
         rows.append(
@@ -775,13 +756,9 @@ def _entry_rows(
                 "opens_at": call.opens_at,
                 "first_deadline_at": first,
                 "last_deadline_at": last,
-                "active_until": active_until,
-                "is_continuous": continuous,
-                # Announced without dates yet: forthcoming, as FundingCall.status says.
-                "is_announced": first is None
-                and call.opens_at is None
-                and bool(call.opening_note)
-                and not continuous,
+                "active_until": call_dates.active_until,
+                "is_continuous": call_dates.continuous,
+                "is_announced": call_dates.announced,
                 "programme_code": call.programme_code,
                 "area_key": ","
                 + ",".join(str(a) for a in sorted({a for a, _ in matched[call.id]}))

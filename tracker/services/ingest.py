@@ -17,6 +17,10 @@
 `run_fetches` is the unit of work around it: fetch each source over HTTP
 outside any transaction, then ingest it and record the run in one
 transaction of its own, so a failing source only records a failed run.
+
+Ingest neither matches calls nor touches the inbox: callers go through
+``tracker.services.pipeline``, which matches what ingest stored and so
+refreshes the inbox.
 """
 
 from __future__ import annotations
@@ -28,15 +32,16 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from tracker.feeds.dates import STOCKHOLM, end_of_day_utc
+from tracker.calltime import CallDates, deadline_closes, deadlines_passed, local_day, zone
 from tracker.feeds.errors import FetchError
 from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.interreg import KnownCall
@@ -189,18 +194,22 @@ class _Deadline:
     date_only: bool
 
 
-def _deadlines(record: Mapping[str, Any]) -> list[_Deadline]:
+def _deadlines(record: Mapping[str, Any], in_zone: ZoneInfo) -> list[_Deadline]:
     out = []
+    kind = str(record.get("source_kind") or "")
     for item in record.get("deadlines") or []:
-        at = datetime.fromisoformat(item["at"])
-        date_only = bool(item.get("date_only"))
-        # A deadline day stays open until the end of that day in Stockholm.
-        closes = end_of_day_utc(at.date()) if date_only else at
-        out.append(_Deadline(closes, item.get("stage"), date_only))
+        at, date_only = deadline_closes(
+            datetime.fromisoformat(item["at"]), bool(item.get("date_only")), kind, in_zone
+        )
+        out.append(_Deadline(at, item.get("stage"), date_only))
     return sorted(out, key=lambda d: d.at)
 
 
-def call_values(record: Mapping[str, Any], sek_per_eur: Decimal | None = None) -> dict[str, Any]:
+def call_values(
+    record: Mapping[str, Any],
+    sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
+) -> dict[str, Any]:
     """The call columns one record (as `CallRecord.to_dict()`) supplies."""
     titles = {str(lang): str(title) for lang, title in record.get("other_titles") or []}
     language = record.get("language")
@@ -254,7 +263,7 @@ def call_values(record: Mapping[str, Any], sek_per_eur: Decimal | None = None) -
         "budget_min_eur": _in_eur(low, currency, sek_per_eur),
         "budget_max_eur": _in_eur(high, currency, sek_per_eur),
         "deadline_model": record.get("deadline_model"),
-        "deadlines": _deadlines(record),
+        "deadlines": _deadlines(record, in_zone or zone()),
     }
 
 
@@ -338,6 +347,14 @@ def _deadline_list(deadlines: Iterable[_Deadline]) -> list[str]:
     return [d.at.isoformat() for d in deadlines]
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """How a record's values are converted: SEK to euros, and days to closing moments."""
+
+    sek_per_eur: Decimal | None
+    in_zone: ZoneInfo
+
+
 # --- the call index used to recognise calls from other sources ------------------------
 
 
@@ -350,10 +367,12 @@ class _CallIndex:
     by_identifier: dict[str, int] = field(default_factory=dict)
     by_url: dict[str, int] = field(default_factory=dict)
     by_day: dict[date, list[tuple[int, str, str | None]]] | None = None
+    # Deadline days are compared in this zone.
+    day_zone: ZoneInfo = field(default_factory=zone)
 
     @classmethod
-    def load(cls, session: Session) -> _CallIndex:
-        index = cls()
+    def load(cls, session: Session, in_zone: ZoneInfo) -> _CallIndex:
+        index = cls(day_zone=in_zone)
         rows = session.execute(
             select(FundingCall.id, FundingCall.identifier_key, FundingCall.url_key).order_by(
                 FundingCall.is_withdrawn.desc(), FundingCall.id.desc()
@@ -373,8 +392,8 @@ class _CallIndex:
         if not deadlines:
             return None
         if self.by_day is None:
-            self.by_day = self._load_days(session, source_id)
-        day = deadlines[0].at.astimezone(STOCKHOLM).date()
+            self.by_day = self._load_days(session, source_id, self.day_zone)
+        day = local_day(deadlines[0].at, self.day_zone)
         wanted = _title_key(values["title"])
         best: tuple[float, int] | None = None
         for call_id, title_key, identifier_key in self.by_day.get(day, []):
@@ -400,7 +419,7 @@ class _CallIndex:
 
     @staticmethod
     def _load_days(
-        session: Session, source_id: int
+        session: Session, source_id: int, in_zone: ZoneInfo
     ) -> dict[date, list[tuple[int, str, str | None]]]:
         first_deadline = (
             select(CallDeadline.call_id, func.min(CallDeadline.deadline_at).label("first"))
@@ -421,8 +440,8 @@ class _CallIndex:
         days: dict[date, list[tuple[int, str, str | None]]] = {}
         for call_id, title, identifier_key, first in rows:
             if first.tzinfo is None:  # pragma: no cover - aggregates bypass the column type
-                first = first.replace(tzinfo=STOCKHOLM)
-            day = first.astimezone(STOCKHOLM).date()
+                first = first.replace(tzinfo=UTC)
+            day = local_day(first, in_zone)
             days.setdefault(day, []).append((call_id, _title_key(title), identifier_key))
         return days
 
@@ -454,6 +473,7 @@ def upsert_calls(
     now: datetime,
     complete: bool = False,
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> IngestStats:
     """Store what `source` returned: new calls, updates with history, quarantine.
 
@@ -478,14 +498,15 @@ def upsert_calls(
         source_id: kind for source_id, kind in session.execute(select(Source.id, Source.kind))
     }
 
-    run = _BatchIngest(session, source, links, kinds, now, sek_per_eur, stats)
+    rules = _Rules(sek_per_eur, in_zone or zone())
+    run = _BatchIngest(session, source, links, kinds, now, rules, stats)
     with gc_paused():
         for batch in _batches(records, BATCH_SIZE):
             run.ingest(batch)
 
     if complete:
         stats.withdrawn = _withdraw_missing(
-            session, source, links, run.seen, kinds, now, stats, sek_per_eur
+            session, source, links, run.seen, kinds, now, stats, rules
         )
     stats.quarantined = _replace_quarantine(session, source, run.quarantined, now)
     session.flush()
@@ -502,11 +523,11 @@ class _BatchIngest:
         links: dict[str, _LinkState],
         kinds: Mapping[int, SourceKind],
         now: datetime,
-        sek_per_eur: Decimal | None,
+        rules: _Rules,
         stats: IngestStats,
     ) -> None:
         self.session, self.source, self.links, self.kinds = session, source, links, kinds
-        self.now, self.sek_per_eur, self.stats = now, sek_per_eur, stats
+        self.now, self.rules, self.stats = now, rules, stats
         self.index: _CallIndex | None = None
         self.seen: set[str] = set()
         self.quarantined: list[Quarantined] = []
@@ -527,7 +548,7 @@ class _BatchIngest:
             if state is not None and state.content_hash == digest and not state.withdrawn:
                 self.stats.unchanged += 1
                 continue
-            values = call_values(record_dict, self.sek_per_eur)
+            values = call_values(record_dict, self.rules.sek_per_eur, self.rules.in_zone)
             pending = _Pending(item, record_dict, digest, values)
             if state is None:
                 fresh.append(pending)
@@ -537,16 +558,14 @@ class _BatchIngest:
             return
         session = self.session
         if self.index is None:
-            self.index = _CallIndex.load(session)
+            self.index = _CallIndex.load(session, self.rules.in_zone)
         raws: dict[int, dict[str, Any] | None] = {}
         touched = _update_links(session, changed, raws, self.now)
         self.stats.updated += len(changed)
         touched |= _link_or_create(
             session, self.source, fresh, self.index, self.links, raws, self.stats, self.now
         )
-        _refresh_calls(
-            session, touched, self.kinds, raws, self.now, self.source.id, self.sek_per_eur
-        )
+        _refresh_calls(session, touched, self.kinds, raws, self.now, self.source.id, self.rules)
         session.flush()
 
 
@@ -727,7 +746,7 @@ def _refresh_calls(
     raws: Mapping[int, dict[str, Any] | None],
     now: datetime,
     source_id: int,
-    sek_per_eur: Decimal | None,
+    rules: _Rules,
 ) -> int:
     """Re-merge calls from their links; returns how many changed."""
     if not call_ids:
@@ -741,18 +760,21 @@ def _refresh_calls(
     changed = 0
     for call in calls:
         ordered, gone = _ordered_links(call, kinds)
-        merged = merge_values([call_values(link.record, sek_per_eur) for link in ordered])
+        merged = merge_values(
+            [call_values(link.record, rules.sek_per_eur, rules.in_zone) for link in ordered]
+        )
         if ordered[0].id in raws:
             call.raw = raws[ordered[0].id]
         # Listings of open calls drop a call once it closes: that is not a withdrawal.
-        withdrawn = gone and not _closed_by_dates(merged["deadlines"], now)
+        dates = CallDates.of(
+            opens_at=None,
+            deadlines=(d.at for d in merged["deadlines"]),
+            deadline_model=merged["deadline_model"],
+        )
+        withdrawn = gone and not deadlines_passed(dates, now)
         if _apply(session, call, merged, withdrawn, now, source_id):
             changed += 1
     return changed
-
-
-def _closed_by_dates(deadlines: Sequence[_Deadline], now: datetime) -> bool:
-    return bool(deadlines) and max(d.at for d in deadlines) < now
 
 
 def _apply(
@@ -826,7 +848,7 @@ def _withdraw_missing(
     kinds: Mapping[int, SourceKind],
     now: datetime,
     stats: IngestStats,
-    sek_per_eur: Decimal | None,
+    rules: _Rules,
 ) -> int:
     """Mark this source's links missing from a complete listing; withdraw orphaned calls."""
     missing = [s for ext, s in links.items() if ext not in seen and not s.withdrawn]
@@ -848,7 +870,7 @@ def _withdraw_missing(
             )
         )
     )
-    _refresh_calls(session, call_ids, kinds, {}, now, source.id, sek_per_eur)
+    _refresh_calls(session, call_ids, kinds, {}, now, source.id, rules)
     after = set(
         session.scalars(
             select(FundingCall.id).where(
@@ -1005,6 +1027,7 @@ def ingest_fetch_result(
     started_at: datetime,
     clock: Callable[[], datetime],
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
 ) -> FetchRun:
     """Store a fetch result and record the run (succeeded, not modified, or failed).
 
@@ -1028,6 +1051,7 @@ def ingest_fetch_result(
                 now=started_at,
                 complete=result.complete,
                 sek_per_eur=sek_per_eur,
+                in_zone=in_zone,
             )
     except FetchError as exc:
         return record_failed_run(
@@ -1097,6 +1121,7 @@ def run_fetches(
     clock: Callable[[], datetime],
     facet_cache: FacetCache | None = None,
     sek_per_eur: Decimal | None = None,
+    in_zone: ZoneInfo | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
 ) -> list[SourceOutcome]:
     """Fetch and ingest each source in its own transaction (this function commits).
@@ -1114,6 +1139,7 @@ def run_fetches(
             clock=clock,
             facet_cache=facet_cache,
             sek_per_eur=sek_per_eur,
+            in_zone=in_zone or zone(),
         )
         if outcome is None:
             continue
@@ -1131,6 +1157,7 @@ def _fetch_one(
     clock: Callable[[], datetime],
     facet_cache: FacetCache | None,
     sek_per_eur: Decimal | None,
+    in_zone: ZoneInfo,
 ) -> SourceOutcome | None:
     with session_factory() as session:
         source = session.get(Source, source_id)
@@ -1142,7 +1169,7 @@ def _fetch_one(
     result: FetchResult | None = None
     error: str | None = None
     try:
-        result = fetch_source(http, spec, now=started, facet_cache=facet_cache)
+        result = fetch_source(http, spec, now=started, facet_cache=facet_cache, in_zone=in_zone)
     except (FetchError, ValueError) as exc:
         error = str(exc)
     except Exception as exc:  # an adapter bug must not stop the other sources
@@ -1164,6 +1191,7 @@ def _fetch_one(
                     started_at=started,
                     clock=clock,
                     sek_per_eur=sek_per_eur,
+                    in_zone=in_zone,
                 )
             session.commit()
             return SourceOutcome.of(name, run)

@@ -401,6 +401,7 @@ def call_input(call: FundingCall) -> CallInput:
         tags=tuple(call.tags or ()),
         description=description,
         deadlines=tuple(d.deadline_at for d in call.deadlines),
+        deadline_model=call.deadline_model,
     )
 
 

@@ -35,13 +35,15 @@ def create_office(
         errors["slug"] = msg("an office with slug %(slug)s already exists", slug=slug)
     if not name_sv.strip():
         errors["name_sv"] = msg("a Swedish name is required")
+    if shared_mailbox and not EMAIL_PATTERN.match(shared_mailbox.strip()):
+        errors["shared_mailbox"] = msg("%(email)r is not an email address", email=shared_mailbox)
     if errors:
         raise ValidationFailed("; ".join(errors.values()), errors)
     office = Office(
         slug=slug,
         name_sv=name_sv.strip(),
         name_en=name_en.strip() or name_sv.strip(),
-        shared_mailbox=shared_mailbox,
+        shared_mailbox=shared_mailbox.strip() if shared_mailbox else None,
         is_active=True,
     )
     session.add(office)
@@ -50,6 +52,11 @@ def create_office(
         session, "office.created", "office", office.id, actor=actor, now=now, details={"slug": slug}
     )
     return office
+
+
+def list_offices(session: Session) -> list[Office]:
+    """Every office, open and closed, by slug."""
+    return list(session.scalars(select(Office).order_by(Office.slug)))
 
 
 def get_office(session: Session, office_id: int) -> Office:

@@ -36,6 +36,7 @@ __all__ = [
     "get_source_by_name",
     "http_session",
     "list_sources",
+    "note_fetch_now",
     "request_fetch",
     "set_source_enabled",
     "source_health",
@@ -224,6 +225,14 @@ def set_source_enabled(
             now=now,
         )
     return source
+
+
+def note_fetch_now(session: Session, source: Source, *, actor: User | None, now: datetime) -> None:
+    """Check that ``source`` may be fetched now and record who asked (the caller starts it)."""
+    if not source.is_enabled:
+        raise ValidationFailed(msg("A disabled source is not fetched."))
+    record_event(session, "source.fetch", "source", source.id, actor=actor, now=now)
+    session.flush()
 
 
 def request_fetch(session: Session, source: Source, *, actor: User | None, now: datetime) -> None:

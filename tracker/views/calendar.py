@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import local_day
 from tracker.errors import NotFound
 from tracker.models import Role
 from tracker.services.calendar import (
@@ -48,7 +49,7 @@ def month() -> str:
     user = web.require_user()
     tz = web.settings().tz
     now = web.now()
-    today = now.astimezone(tz).date()
+    today = local_day(now, tz)
     grid = month_grid(_month(request.args.get("month"), today))
     end = grid.next
     entries = calendar_entries(web.db(), user, start=grid.first, end=end, tz=tz)

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import STATUS_FILTERS, CallStatus, local_day
 from tracker.errors import InvalidTransition, NotFound, TrackerError, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
@@ -109,6 +110,7 @@ def inbox() -> Response | tuple[str, int]:
         saved_filters=review_service.list_saved_filters(session, user),
         current_query=urlencode(query),
         reasons=list(DismissReason),
+        statuses=("", *STATUS_FILTERS),
         can_edit=user.role.allows(Role.EDITOR),
         page_url=lambda n: _inbox_url(filters.to_query(page=n)),
         area_url=lambda slug: _inbox_url(filters.to_query(area=slug, page=1)),
@@ -170,10 +172,16 @@ class _ExportFormat:
         self.tz = web.settings().tz
         self.states = {s: labels.state_label(s) for s in TriageState}
         self.reasons = {r: labels.reason_label(r) for r in DismissReason}
-        self.statuses = {s: labels.status_label(s) for s in ("open", "forthcoming", "closed")}
+        self.statuses: dict[str, str] = {s: labels.status_label(s) for s in CallStatus}
 
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(self.tz).replace(tzinfo=None) if moment is not None else None
+
+    def deadline(self, moment: datetime | None, date_only: bool) -> date | datetime | None:
+        """The same moment as the inbox shows: a date for a deadline given as a day."""
+        if moment is not None and date_only:
+            return local_day(moment, self.tz)
+        return self.local(moment)
 
     def values(self, row: InboxRow) -> list[Any]:
         return [
@@ -183,7 +191,7 @@ class _ExportFormat:
             row.programme_label or row.programme_code or "",
             self.statuses.get(row.status, row.status),
             self.local(row.opens_at),
-            self.local(row.next_deadline),
+            self.deadline(row.next_deadline, row.next_deadline_date_only),
             round(row.score, 1),
             ", ".join(f"{a.name(self.language)} ({a.score:.0f})" for a in row.areas),
             self.states[row.state],
@@ -214,7 +222,7 @@ def _csv_cell(value: Any) -> str:
 
 
 def _filename(extension: str, now: datetime) -> str:
-    stamp = now.astimezone(web.settings().tz).strftime("%Y-%m-%d")
+    stamp = local_day(now, web.settings().tz).isoformat()
     return f"calls-{stamp}.{extension}"
 
 
@@ -272,6 +280,8 @@ def export_xlsx() -> Response:
                 cell.data_type = "s"  # text, even when it starts with "="
             elif isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         sheet.append(cells)
     output = io.BytesIO()

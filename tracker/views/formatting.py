@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 from flask.sansio.app import App
 from flask_babel import lazy_gettext as _l
 
 from tracker import web
+from tracker.calltime import format_money
 from tracker.i18n import Message
 from tracker.models import (
     Contribution,
@@ -148,12 +148,7 @@ LABELS: dict[str, Any] = {
 def amount(value: Decimal | float | int | str | None, decimals: int = 2) -> str:
     """``1 234 567,50`` in Swedish, ``1,234,567.50`` in English (the audit log keeps amounts
     as strings, hence ``str``)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = Decimal(value)
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return str(format_decimal(value, format=pattern, locale=web.current_language()))
+    return format_money(value, web.current_language(), decimals=decimals)
 
 
 def percent(value: Decimal | float | None, decimals: int = 1) -> str:

@@ -9,13 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_decimal
 from flask.sansio.app import App
 from flask_babel import LazyString, pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from tracker import web
+from tracker import calltime, web
+from tracker.calltime import CallStatus, format_deadline, format_money
 from tracker.i18n import Message
 from tracker.matching.regions import REGION_GATE, REGION_REASON
 from tracker.models import DismissReason, TriageState
@@ -47,10 +47,10 @@ REASON_LABELS: dict[str, LazyString] = {
 
 
 STATUS_LABELS: dict[str, Callable[[], str]] = {
-    "open": lambda: pgettext("call status", "Open"),
-    "forthcoming": lambda: pgettext("call status", "Forthcoming"),
-    "closed": lambda: pgettext("call status", "Closed"),
-    "withdrawn": lambda: pgettext("call status", "Withdrawn"),
+    CallStatus.OPEN: lambda: pgettext("call status", "Open"),
+    CallStatus.FORTHCOMING: lambda: pgettext("call status", "Forthcoming"),
+    CallStatus.CLOSED: lambda: pgettext("call status", "Closed"),
+    CallStatus.WITHDRAWN: lambda: pgettext("call status", "Withdrawn"),
     "all": lambda: pgettext("call status", "All"),
     "": lambda: pgettext("call status", "Open or forthcoming"),
 }
@@ -150,16 +150,20 @@ def highlight(snippet: str | None, term: str | None) -> Markup:
 
 
 def money(value: Decimal | float | None) -> str:
-    if value is None:
-        return ""
-    return format_decimal(value, format="#,##0", locale=web.current_language())
+    return format_money(value, web.current_language())
 
 
 def days_left(moment: datetime | None, now: datetime) -> int | None:
     if moment is None:
         return None
-    tz = web.settings().tz
-    return (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return calltime.days_left(moment, now, web.settings().tz)
+
+
+def deadline_text(moment: datetime, date_only: bool = False) -> str:
+    """A deadline as every page writes it (``tracker.calltime.format_deadline``)."""
+    return format_deadline(
+        moment, date_only=date_only, in_zone=web.settings().tz, locale=web.current_language()
+    )
 
 
 def register(app: App) -> None:
@@ -171,5 +175,6 @@ def register(app: App) -> None:
     app.add_template_global(gate_text)
     app.add_template_global(field_label)
     app.add_template_global(days_left)
+    app.add_template_global(deadline_text)
     app.add_template_filter(highlight)
     app.add_template_filter(money)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import local_day
 from tracker.errors import ValidationFailed
 from tracker.models import (
     CoFinancingLine,
@@ -470,7 +471,7 @@ def remove_line_view(project_id: int, line_id: int) -> Response:
 @bp.route("/export.<any(csv, xlsx):fmt>")
 @web.requires(Role.VIEWER)
 def export(fmt: str) -> Response:
-    filename = f"projects-{web.now().astimezone(web.settings().tz).date().isoformat()}.{fmt}"
+    filename = f"projects-{local_day(web.now(), web.settings().tz).isoformat()}.{fmt}"
     data = export_projects(list_for_export(web.db()), filename)
     mimetype = (
         "text/csv; charset=utf-8"

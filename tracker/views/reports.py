@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.calltime import format_money
 from tracker.models import Delegation, Office, Project, Role
 from tracker.services.financing import rate_from_settings
 from tracker.services.partner_memory import network_yield
@@ -76,7 +77,7 @@ def _charts(report: Report, offices: dict[str, str], areas: dict[str, str]) -> d
         return formatting.amount(v, 0)
 
     def eur(v: float) -> str:
-        return formatting.amount(v, 0) + " €"
+        return format_money(v, web.current_language(), currency="€")
 
     def share(v: float) -> str:
         return formatting.percent(v / 100, 0)

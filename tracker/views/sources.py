@@ -4,15 +4,18 @@ quarantine of items that could not be read."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import web
+from tracker.background import FetchProgress
+from tracker.db import writing_sessions
 from tracker.errors import ValidationFailed
 from tracker.feeds.errors import FetchError
 from tracker.feeds.manual import COLUMNS
@@ -20,10 +23,14 @@ from tracker.feeds.registry import masked_settings
 from tracker.i18n import msg
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
 from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
+from tracker.services.health import FETCH_JOB, last_job_error
+from tracker.services.ingest import SourceOutcome
+from tracker.services.pipeline import run_pipeline
 from tracker.services.sources import (
     add_source,
     get_source,
-    request_fetch,
+    http_session,
+    note_fetch_now,
     set_source_enabled,
     source_health,
     update_source,
@@ -78,9 +85,13 @@ def index() -> Response | str | tuple[str, int]:
                 session.rollback()
                 errors.update(exc.errors)
     now = web.now()
+    health = source_health(session, now=now)
+    background = web.app_state().background
     return render_template(
         "sources/index.html",
-        health=source_health(session, now=now),
+        health=health,
+        fetch_job_error=last_job_error(session, FETCH_JOB),
+        progress={h.source.id: background.progress(h.source.id) for h in health},
         kinds=[kind.value for kind in SourceKind],
         form=form,
         errors=errors,
@@ -141,19 +152,70 @@ def edit(source_id: int) -> Response | str | tuple[str, int]:
 @bp.post("/sources/<int:source_id>/fetch")
 @web.requires(Role.ADMIN)
 def fetch_now(source_id: int) -> Response:
+    """Start fetching the source at once, in the background; the sources page shows the
+    progress and then the result."""
     session = web.db()
     source = get_source(session, source_id)
     try:
-        request_fetch(session, source, actor=web.require_user(), now=web.now())
+        note_fetch_now(session, source, actor=web.require_user(), now=web.now())
         session.commit()
-        flash(
-            _("%(name)s will be fetched within a few minutes.", name=source.name),
-            "info",
-        )
     except ValidationFailed as exc:
         session.rollback()
         flash(web.translate(exc), "error")
-    return redirect(url_for("sources.index"))
+        return redirect(url_for("sources.index"))
+    state = web.app_state()
+    started = state.background.start(source.id, _pipeline_work(state, source.id))
+    if started is None:
+        flash(_("%(name)s is already being fetched.", name=source.name), "info")
+    elif started.is_running:
+        flash(_("Fetching %(name)s now; its row shows how it goes.", name=source.name), "info")
+    return redirect(url_for("sources.index") + f"#source-{source.id}")
+
+
+def _pipeline_work(
+    state: web.AppState, source_id: int
+) -> Callable[[FetchProgress], dict[str, Any]]:
+    """The fetch -> store -> match -> inbox pipeline for one source, as background work."""
+    settings = state.settings
+
+    def work(progress: FetchProgress) -> dict[str, Any]:
+        def stored(_outcome: SourceOutcome) -> None:
+            progress.phase = "matching"
+
+        with http_session(settings) as http:
+            run = run_pipeline(
+                writing_sessions(state.session_factory),
+                [source_id],
+                http=http,
+                clock=state.clock,
+                in_zone=settings.tz,
+                sek_per_eur=Decimal(str(settings.reports.sek_per_eur)),
+                on_done=stored,
+            )
+        if not run.outcomes:
+            return {"error": "the source no longer exists"}
+        outcome = run.outcomes[0]
+        return {
+            "new": outcome.new,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+            "quarantined": outcome.quarantined,
+            "withdrawn": outcome.withdrawn,
+            "matched": run.matching.calls if run.matching else 0,
+            "error": outcome.error,
+        }
+
+    return work
+
+
+@bp.get("/sources/<int:source_id>/progress")
+@web.requires(Role.ADMIN)
+def fetch_progress(source_id: int) -> Response:
+    """How a "fetch now" is going, for the sources page's script."""
+    progress = web.app_state().background.progress(source_id)
+    if progress is None:
+        return jsonify(source_id=source_id, phase="unknown", running=False)
+    return jsonify(progress.to_json())
 
 
 @bp.post("/sources/<int:source_id>/enabled")
@@ -207,7 +269,13 @@ def manual() -> Response | str | tuple[str, int]:
         try:
             source = manual_source(session, MANUAL_SOURCE, now=web.now())
             call = add_manual_call(
-                session, source, form, actor=web.require_user(), now=web.now(), sek_per_eur=rate
+                session,
+                source,
+                form,
+                actor=web.require_user(),
+                now=web.now(),
+                sek_per_eur=rate,
+                in_zone=settings.tz,
             )
             session.commit()
             flash(_("Call %(title)s saved.", title=call.title), "info")
@@ -230,6 +298,7 @@ def manual() -> Response | str | tuple[str, int]:
                     filename=upload.filename,
                     now=web.now(),
                     sek_per_eur=rate,
+                    in_zone=settings.tz,
                 )
                 if dry_run:
                     session.rollback()

@@ -27,7 +27,6 @@ from tracker.services.matching import (
     decisions_for_call,
     ensure_default_profile,
     list_matched_calls,
-    match_calls,
     profile_of,
     record_decision,
     retire_area,
@@ -36,6 +35,7 @@ from tracker.services.matching import (
     save_profile_settings,
     set_home_region,
 )
+from tracker.services.pipeline import match_and_refresh, rematch_everything
 
 bp = Blueprint("strategy", __name__, url_prefix="/strategy")
 
@@ -122,13 +122,14 @@ def _edit_area(slug: str | None) -> Response | str | tuple[str, int]:
                 save_area(
                     session, data, actor=web.require_user(), now=web.now(), original_slug=slug
                 )
+                rematch_everything(session, now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors.update(exc.errors or {"slug": str(exc)})
         if errors:
             return render_template("strategy/area.html", area=area, form=form, errors=errors), 422
         session.commit()
-        flash(_("Saved as a new version of the profile; every call will be matched again."), "info")
+        flash(_("Saved as a new version of the profile; every call was matched again."), "info")
         return redirect(url_for("strategy.index"))
     form = _form_from(area) if area is not None else dict.fromkeys(AREA_KEYS, "")
     if area is None:
@@ -142,6 +143,7 @@ def retire(slug: str) -> Response:
     session = web.db()
     try:
         retire_area(session, slug, actor=web.require_user(), now=web.now())
+        rematch_everything(session, now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         flash(web.translate(exc), "error")
@@ -168,13 +170,14 @@ def settings() -> Response | str | tuple[str, int]:
         if not errors:
             try:
                 save_profile_settings(session, data, actor=web.require_user(), now=web.now())
+                rematch_everything(session, now=web.now())
             except ValidationFailed as exc:
                 session.rollback()
                 errors["settings"] = str(exc)
         if errors:
             return render_template("strategy/settings.html", form=form, errors=errors), 422
         session.commit()
-        flash(_("Saved as a new version of the profile; every call will be matched again."), "info")
+        flash(_("Saved as a new version of the profile; every call was matched again."), "info")
         return redirect(url_for("strategy.index"))
     form = {
         "gates": json.dumps(row.gates, indent=2, ensure_ascii=False),
@@ -191,12 +194,13 @@ def region() -> Response:
         set_home_region(
             session, request.form.get("home_region", ""), actor=web.require_user(), now=web.now()
         )
+        rematch_everything(session, now=web.now())
     except ValidationFailed as exc:
         session.rollback()
         flash(web.translate(exc.args[0] if exc.args else exc), "error")
         return redirect(url_for("strategy.index"))
     session.commit()
-    flash(_("Saved as a new version of the profile; every call will be matched again."), "info")
+    flash(_("Saved as a new version of the profile; every call was matched again."), "info")
     return redirect(url_for("strategy.index"))
 
 
@@ -204,7 +208,7 @@ def region() -> Response:
 @web.requires(Role.ADMIN)
 def rematch() -> Response:
     session = web.db()
-    done = match_calls(session, None, now=web.now())
+    done = match_and_refresh(session, now=web.now())
     session.commit()
     flash(
         _(

@@ -1,0 +1,99 @@
+"""What admins and monitors must be told: sources that fail or stopped succeeding, and
+scheduled jobs whose last run failed. The banner on every admin page, the sources page and
+``/healthz`` all read :func:`system_problems`, so they never disagree."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.config import parse_interval
+from tracker.models import JobRun, SourceKind
+from tracker.services.sources import source_health
+
+# A source is stale once it has gone this many of its own intervals without a success.
+STALE_INTERVALS = 3
+# Job runs older than this are history, not a current problem (the weekly digest runs weekly).
+JOB_MEMORY = timedelta(days=8)
+# The scheduled job that fetches the sources (jobs.JOBS names it so; tracker never imports jobs).
+FETCH_JOB = "fetch-sources"
+
+
+class ProblemKind(enum.StrEnum):
+    SOURCE_FAILING = "source-failing"  # its latest fetch failed
+    SOURCE_STALE = "source-stale"  # no success for STALE_INTERVALS of its intervals
+    JOB_FAILED = "job-failed"  # a scheduled job's latest run failed
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: ProblemKind
+    name: str
+    since: datetime | None
+    error: str | None
+
+    @property
+    def for_banner(self) -> bool:
+        """A single failed fetch is shown on the sources page and to monitors; the banner on
+        every page waits until a source has been down for a while or a job failed."""
+        return self.kind is not ProblemKind.SOURCE_FAILING
+
+    def describe(self) -> str:
+        """One English line for logs and monitors."""
+        if self.kind is ProblemKind.JOB_FAILED:
+            text = f"job {self.name}: last run failed"
+        elif self.kind is ProblemKind.SOURCE_STALE:
+            text = f"source {self.name}: no successful fetch for {STALE_INTERVALS} intervals"
+        else:
+            text = f"source {self.name}: last fetch failed"
+        return f"{text}: {self.error}" if self.error else text
+
+
+def job_failures(session: Session, *, now: datetime) -> list[Problem]:
+    """Jobs whose latest run (within ``JOB_MEMORY``) failed."""
+    latest = (
+        select(func.max(JobRun.id))
+        .where(JobRun.started_at >= now - JOB_MEMORY)
+        .group_by(JobRun.job_name)
+    )
+    runs = session.scalars(select(JobRun).where(JobRun.id.in_(latest)).order_by(JobRun.job_name))
+    return [
+        Problem(ProblemKind.JOB_FAILED, run.job_name, run.started_at, run.error)
+        for run in runs
+        if run.status == "failed"
+    ]
+
+
+def last_job_error(session: Session, job_name: str) -> JobRun | None:
+    """The latest failed run of ``job_name``, for the sources page (the fetch job's error)."""
+    return session.scalars(
+        select(JobRun)
+        .where(JobRun.job_name == job_name, JobRun.status == "failed")
+        .order_by(JobRun.id.desc())
+        .limit(1)
+    ).first()
+
+
+def system_problems(session: Session, *, now: datetime) -> list[Problem]:
+    """Every current problem: failing and stale sources, then failed jobs."""
+    problems: list[Problem] = []
+    for health in source_health(session, now=now):
+        source = health.source
+        if not source.is_enabled or source.kind is SourceKind.MANUAL:
+            continue
+        if health.is_failing:
+            problems.append(
+                Problem(
+                    ProblemKind.SOURCE_FAILING, source.name, health.last_error_at, health.last_error
+                )
+            )
+        reference = health.last_success_at or source.created_at
+        if now - reference >= STALE_INTERVALS * timedelta(seconds=parse_interval(source.every)):
+            problems.append(
+                Problem(ProblemKind.SOURCE_STALE, source.name, health.last_success_at, None)
+            )
+    return problems + job_failures(session, now=now)
