@@ -4,7 +4,7 @@ the call's country rules are kept apart with the reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -41,6 +41,8 @@ SUBMITTED_TOGETHER = 1.0
 RECENT_CONTACT = 2.0  # within a year
 CONTACT_WITHIN_3_YEARS = 1.0
 MAX_COUNTED_AREAS = 2
+# How far down the ranking to look for organisations to list apart once the list is full.
+APART_SCAN = 300
 
 
 @dataclass(frozen=True)
@@ -292,28 +294,20 @@ def suggest_partners(
                 evidence.add(RECENT_CONTACT, "recent_contact", on=evidence.last_contact_on)
             elif age <= 3 * 365:
                 evidence.add(CONTACT_WITHIN_3_YEARS, "contact", on=evidence.last_contact_on)
-    facts = {
-        org_id: (name, country)
-        for org_id, name, country in session.execute(
-            select(Organisation.id, Organisation.name, Organisation.country_code).where(
-                Organisation.id.in_(list(found))
-            )
-        )
-    }
-    ranked = sorted(
-        (org_id for org_id in found if org_id in facts),
-        key=lambda org_id: _rank_key(found[org_id], facts[org_id][0]),
-    )
     fitting_ids: list[int] = []
     apart_ids: list[int] = []
     eligibility: dict[int, bool | None] = {}
-    for org_id in ranked:
-        eligible = country_is_eligible(facts[org_id][1], eligible_codes)
+    for scanned, (org_id, country) in enumerate(_in_rank_order(session, found), start=1):
+        eligible = country_is_eligible(country, eligible_codes)
         eligibility[org_id] = eligible
         chosen = apart_ids if eligible is False else fitting_ids
         if len(chosen) < limit:
             chosen.append(org_id)
-        if len(fitting_ids) >= limit and len(apart_ids) >= limit:
+        if len(fitting_ids) >= limit and (
+            # Without a country rule nobody is kept apart; with one, those apart are shown
+            # for the best-known organisations only.
+            eligible_codes is None or len(apart_ids) >= limit or scanned >= APART_SCAN
+        ):
             break
     organisations = {
         o.id: o
@@ -347,7 +341,42 @@ def suggest_partners(
     return Suggestions(fitting, apart, wanted)
 
 
-def _rank_key(evidence: _Evidence, name: str) -> tuple[float, int, str]:
-    # Ties: the more recent contact first, then by name, so the order is stable.
+def _standing(evidence: _Evidence) -> tuple[float, int]:
     last = evidence.last_contact_on
-    return (-evidence.score, -(last.toordinal()) if last else 0, name.casefold())
+    return (-evidence.score, -(last.toordinal()) if last else 0)
+
+
+_BATCH = 100
+
+
+def _in_rank_order(
+    session: Session, found: dict[int, _Evidence]
+) -> Iterator[tuple[int, str | None]]:
+    """Organisation ids and countries, best fit first (ties: the more recent contact, then
+    the name).
+
+    Names and countries are read a batch at a time, in rank order, so a page that shows the
+    best dozen does not read thousands; a batch never splits organisations that tie."""
+    ranked = sorted(found, key=lambda org_id: _standing(found[org_id]))
+    start = 0
+    while start < len(ranked):
+        end = min(start + _BATCH, len(ranked))
+        while end < len(ranked) and _standing(found[ranked[end]]) == _standing(
+            found[ranked[end - 1]]
+        ):
+            end += 1
+        batch = ranked[start:end]
+        facts = {
+            org_id: (name, country)
+            for org_id, name, country in session.execute(
+                select(Organisation.id, Organisation.name, Organisation.country_code).where(
+                    Organisation.id.in_(batch)
+                )
+            )
+        }
+        ordered = sorted(
+            (org_id for org_id in batch if org_id in facts),
+            key=lambda org_id: (*_standing(found[org_id]), facts[org_id][0].casefold()),
+        )
+        yield from ((org_id, facts[org_id][1]) for org_id in ordered)
+        start = end
