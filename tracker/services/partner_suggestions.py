@@ -82,15 +82,22 @@ def matched_areas(session: Session, call: FundingCall) -> list[str]:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Evidence:
     score: float = 0.0
+    # Reasons are shared between the organisations they hold for (every member of a network
+    # has the same); the person we know is kept apart and put in at the end.
     reasons: list[Reason] = field(default_factory=list)
     last_contact_on: date | None = None
+    contacts: dict[str, str] = field(default_factory=dict)
 
     def add(self, points: float, code: str, **params: Any) -> None:
         self.score += points
         self.reasons.append(Reason(code, params))
+
+    def add_shared(self, points: float, reason: Reason) -> None:
+        self.score += points
+        self.reasons.append(reason)
 
     def contact(self, when: date | None) -> None:
         if when is not None and (self.last_contact_on is None or when > self.last_contact_on):
@@ -112,7 +119,7 @@ def _theme_names(themes: Any, wanted: list[str]) -> list[str]:
 
 def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evidence]) -> None:
     # The few memberships first (their JSON read once), then the members as plain values.
-    networks: dict[int, tuple[str, list[str], list[str]]] = {}
+    networks: dict[int, tuple[float, Reason]] = {}
     for network_id, name, focus, themes in session.execute(
         select(
             NetworkMembership.network_id,
@@ -127,10 +134,13 @@ def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evi
         for theme in themes or []:
             if isinstance(theme, dict):
                 areas.update(theme.get("areas", []))
+        shared = _overlap(areas, wanted)[:MAX_COUNTED_AREAS]
         networks[network_id] = (
-            name,
-            _overlap(areas, wanted)[:MAX_COUNTED_AREAS],
-            _theme_names(themes, wanted),
+            NETWORK_MEMBER + NETWORK_AREA * len(shared),
+            Reason(
+                "network",
+                {"network": name, "areas": shared, "themes": _theme_names(themes, wanted)},
+            ),
         )
     if not networks:
         return
@@ -143,18 +153,15 @@ def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evi
         )
     )
     for org_id, network_id, contact, last_contact in rows:
-        if network_id not in networks:
+        entry = networks.get(network_id)
+        if entry is None:
             continue
-        name, shared, themes = networks[network_id]
-        evidence = found.setdefault(org_id, _Evidence())
-        evidence.add(
-            NETWORK_MEMBER + NETWORK_AREA * len(shared),
-            "network",
-            network=name,
-            areas=shared,
-            themes=themes,
-            contact=contact or "",
-        )
+        evidence = found.get(org_id)
+        if evidence is None:
+            evidence = found[org_id] = _Evidence()
+        evidence.add_shared(*entry)
+        if contact:
+            evidence.contacts[entry[1].params["network"]] = contact
         evidence.contact(last_contact)
 
 
@@ -191,41 +198,36 @@ def _project_evidence(
         [func.lower(Project.programme).in_(names)] if names else []
     )
     if call.programme_code:
-        same_programme.append(FundingCall.programme_code == call.programme_code)
+        # Through the index of the calls' programme codes, not the calls' rows.
+        same_programme.append(
+            Project.call_id.in_(
+                select(FundingCall.id).where(FundingCall.programme_code == call.programme_code)
+            )
+        )
     in_programme = or_(*same_programme) if same_programme else literal(False)
-    # Only projects in the programme or sharing an area (the areas' JSON text is searched,
-    # the same way on SQLite and PostgreSQL), each read once; then their partner links.
+    # Only projects in the programme or sharing an area, the areas searched in the JSON text
+    # (the same way on SQLite and PostgreSQL) so that no project's JSON is read here.
     shares_area = [cast(Project.focus_areas, String).like(f'%"{slug}"%') for slug in wanted]
+    relevant_filter = or_(in_programme, *shares_area)
     relevant: dict[int, tuple[float, Reason, date | None]] = {}
-    for (
-        project_id,
-        title,
-        acronym,
-        programme,
-        status,
-        focus,
-        submitted,
-        started,
-        decided,
-        in_programme_call,
-    ) in session.execute(
+    for row in session.execute(
         select(
             Project.id,
             Project.title,
             Project.acronym,
             Project.programme,
             Project.status,
-            Project.focus_areas,
             Project.submitted_on,
             Project.start_on,
             Project.decision_on,
             in_programme,
-        )
-        .outerjoin(FundingCall, FundingCall.id == Project.call_id)
-        .where(or_(in_programme, *shares_area))
+            *shares_area,
+        ).where(relevant_filter)
     ):
-        same = bool(in_programme_call) or (programme or "").strip().casefold() in names
-        shared = _overlap(focus or [], wanted)[:MAX_COUNTED_AREAS]
+        project_id, title, acronym, programme, status, submitted, started, decided, same = row[:9]
+        shared = [slug for slug, hit in zip(wanted, row[9:], strict=True) if hit]
+        shared = shared[:MAX_COUNTED_AREAS]
+        same = bool(same)
         if not same and not shared:
             continue
         points = (SAME_PROGRAMME if same else 0.0) + PROJECT_AREA * len(shared)
@@ -250,9 +252,9 @@ def _project_evidence(
         return
     best: dict[int, tuple[float, Reason, date | None]] = {}
     for org_id, project_id in session.execute(
-        select(ProjectPartner.organisation_id, ProjectPartner.project_id).where(
-            ProjectPartner.project_id.in_(list(relevant))
-        )
+        select(ProjectPartner.organisation_id, ProjectPartner.project_id)
+        .join(Project, Project.id == ProjectPartner.project_id)
+        .where(relevant_filter)
     ):
         entry = relevant.get(project_id)
         if entry is not None and (org_id not in best or entry[0] > best[org_id][0]):
@@ -291,9 +293,9 @@ def suggest_partners(
         if evidence.last_contact_on is not None:
             age = (today - evidence.last_contact_on).days
             if age <= 365:
-                evidence.add(RECENT_CONTACT, "recent_contact", on=evidence.last_contact_on)
+                evidence.score += RECENT_CONTACT
             elif age <= 3 * 365:
-                evidence.add(CONTACT_WITHIN_3_YEARS, "contact", on=evidence.last_contact_on)
+                evidence.score += CONTACT_WITHIN_3_YEARS
     fitting_ids: list[int] = []
     apart_ids: list[int] = []
     eligibility: dict[int, bool | None] = {}
@@ -323,7 +325,7 @@ def suggest_partners(
         suggestion = Suggestion(
             organisation,
             evidence.score,
-            evidence.reasons,
+            _reasons_shown(evidence, today),
             eligibility[org_id],
             evidence.last_contact_on,
         )
@@ -339,6 +341,25 @@ def suggest_partners(
         else:
             fitting.append(suggestion)
     return Suggestions(fitting, apart, wanted)
+
+
+def _reasons_shown(evidence: _Evidence, today: date) -> list[Reason]:
+    """The organisation's reasons as the page shows them: with the person we know in each
+    network, and how recent the last contact is."""
+    reasons = [
+        Reason(r.code, {**r.params, "contact": evidence.contacts[r.params["network"]]})
+        if r.code == "network" and r.params["network"] in evidence.contacts
+        else r
+        for r in evidence.reasons
+    ]
+    last = evidence.last_contact_on
+    if last is not None:
+        age = (today - last).days
+        if age <= 365:
+            reasons.append(Reason("recent_contact", {"on": last}))
+        elif age <= 3 * 365:
+            reasons.append(Reason("contact", {"on": last}))
+    return reasons
 
 
 def _standing(evidence: _Evidence) -> tuple[float, int]:
