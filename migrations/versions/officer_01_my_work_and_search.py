@@ -2,7 +2,7 @@
 catalogue of all calls
 
 Revision ID: officer_01
-Revises: interreg_01
+Revises: auth_01
 Create Date: 2026-12-04 18:20:00
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import tracker.models.base
 
 revision: str = 'officer_01'
-down_revision: str | Sequence[str] | None = 'interreg_01'
+down_revision: str | Sequence[str] | None = 'auth_01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,6 +26,12 @@ from tracker.models.organisations import (
     SisterCityRelation,
 )
 from tracker.models.overview import UserVisit
+from tracker.models.partners import (
+    ConsortiumDraft,
+    ConsortiumMember,
+    NetworkMember,
+    PartnerRuleOverride,
+)
 from tracker.models.projects import (
     CoFinancingLine,
     Contribution,
@@ -74,6 +80,8 @@ __all__ = [
     "CallSourceLink",
     "CoFinancingLine",
     "Comment",
+    "ConsortiumDraft",
+    "ConsortiumMember",
     "Contribution",
     "Currency",
     "DecisionSource",
@@ -101,10 +109,12 @@ __all__ = [
     "MatchModel",
     "Mention",
     "Milestone",
+    "NetworkMember",
     "NetworkMembership",
     "Office",
     "Organisation",
     "OrganisationKind",
+    "PartnerRuleOverride",
     "PasswordToken",
     "Project",
     "ProjectPartner",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,6 +85,9 @@ class NetworkMembership(Base):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     focus_areas: Mapped[list[str]] = mapped_column(default=list)
+    # The network's own themes, each with the focus areas it serves:
+    # [{"theme": "Services for the growing elderly population", "areas": ["health-welfare"]}]
+    themes: Mapped[list[Any]] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(Text, default="")
 
     network: Mapped[Organisation] = relationship(back_populates="membership")
@@ -108,5 +111,8 @@ class SisterCity(Base):
     relation: Mapped[SisterCityRelation] = mapped_column(str_enum(SisterCityRelation))
     since_year: Mapped[int | None]
     topics: Mapped[str] = mapped_column(Text, default="")
+    focus_areas: Mapped[list[str]] = mapped_column(default=list)
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    last_contact_on: Mapped[date | None]
 
     organisation: Mapped[Organisation] = relationship(back_populates="sister_city")

@@ -25,6 +25,7 @@ DefaultLoader = Callable[[Session, Settings, datetime], None]
 DEFAULT_LOADERS: tuple[str, ...] = (
     "tracker.services.project_seeds:load_project_defaults",
     "tracker.services.matching:load_matching_defaults",
+    "tracker.services.networks:load_network_defaults",
 )
 
 

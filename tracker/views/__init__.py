@@ -15,4 +15,5 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.reports",
     "tracker.views.strategy",
     "tracker.views.digests",
+    "tracker.views.partners",
 )

@@ -62,6 +62,7 @@ from tracker.spreadsheets import (
     xlsx_bytes,
 )
 from tracker.views import formatting, labels
+from tracker.views.partners import call_panel
 
 bp = Blueprint("calls", __name__)
 bp.record_once(lambda state: labels.register(state.app))
@@ -403,6 +404,7 @@ def _render_call(
         error_form=error_form,
         project_status=lambda status: str(formatting.STATUS_LABELS.get(status, status)),
         sek_per_eur=Decimal(str(web.settings().reports.sek_per_eur)),
+        partner_panel=call_panel(call, now),
         now=now,
     ), status
 

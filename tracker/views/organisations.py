@@ -35,6 +35,7 @@ from tracker.services.organisations import (
     set_sister_city,
     update_organisation,
 )
+from tracker.services.partner_memory import considered_calls
 from tracker.services.projects import active_focus_areas
 from tracker.views import formatting
 
@@ -89,6 +90,7 @@ def detail(organisation_id: int) -> str:
         "organisations/detail.html",
         organisation=organisation,
         links=partner_projects(session, organisation),
+        considered=considered_calls(session, organisation),
         area_names={a.slug: a.name(language) for a in active_focus_areas(session)},
     )
 

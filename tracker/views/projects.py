@@ -34,6 +34,7 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.services.consortia import get_draft
 from tracker.services.financing import (
     LineData,
     add_line,
@@ -329,6 +330,7 @@ def _render_detail(
         line_form=line_form or _blank_line_form(project),
         line_errors=line_errors or {},
         partner_errors=partner_errors or {},
+        consortium=(get_draft(session, project.call) if project.call is not None else None),
         roles=list(ProjectRole),
         currencies=list(Currency),
         contributions=list(Contribution),

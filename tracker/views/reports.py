@@ -16,6 +16,7 @@ from tracker import web
 from tracker.calltime import format_money
 from tracker.models import Delegation, Office, Project, Role
 from tracker.services.financing import rate_from_settings
+from tracker.services.partner_memory import network_yield
 from tracker.services.projects import active_focus_areas
 from tracker.services.reports import Figures, Report, compute_report, report_csv, write_report_xlsx
 from tracker.spreadsheets import XLSX_MIMETYPE, csv_dialect
@@ -65,6 +66,7 @@ def index() -> str:
         office_names=offices,
         area_names=areas,
         charts=_charts(report, offices, areas),
+        network_yield=network_yield(session),
     )
 
 

@@ -1,0 +1,225 @@
+"""Consortium drafts: the partners and roles we plan for a call we are preparing, checked
+against the call's rules, handed over to the project once it is submitted, and the
+"invite partners" mail to copy into Outlook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.errors import NotFound, ValidationFailed
+from tracker.i18n import msg
+from tracker.models import (
+    ConsortiumDraft,
+    ConsortiumMember,
+    FundingCall,
+    Organisation,
+    Project,
+    ProjectRole,
+    ProjectStatus,
+    User,
+)
+from tracker.partners.consortium import ConsortiumCheck, Participant, check_consortium
+from tracker.partners.rules import PartnerRules
+from tracker.services.audit import record_event
+from tracker.services.projects import add_partner
+
+# The municipality itself, as it counts in a consortium.
+OUR_NAME = "Norrköpings kommun"
+OUR_COUNTRY = "SE"
+OUR_KIND = "municipality"
+
+
+def get_draft(session: Session, call: FundingCall) -> ConsortiumDraft | None:
+    return session.scalar(
+        select(ConsortiumDraft)
+        .where(ConsortiumDraft.call_id == call.id)
+        .options(selectinload(ConsortiumDraft.members).selectinload(ConsortiumMember.organisation))
+    )
+
+
+def save_draft(
+    session: Session,
+    call: FundingCall,
+    *,
+    idea: str,
+    our_role: ProjectRole,
+    actor: User | None,
+    now: datetime,
+) -> ConsortiumDraft:
+    """Create or update the call's consortium draft (our idea and our role)."""
+    draft = get_draft(session, call)
+    if draft is None:
+        draft = ConsortiumDraft(call_id=call.id, created_at=now, our_role=our_role)
+        session.add(draft)
+    draft.idea = idea.strip()
+    draft.our_role = our_role
+    draft.updated_at = now
+    session.flush()
+    record_event(
+        session,
+        "consortium.saved",
+        "call",
+        call.id,
+        actor=actor,
+        now=now,
+        details={"our_role": our_role.value},
+    )
+    return draft
+
+
+def add_member(
+    session: Session,
+    draft: ConsortiumDraft,
+    organisation: Organisation,
+    role: ProjectRole,
+    *,
+    task: str = "",
+    actor: User | None,
+    now: datetime,
+) -> ConsortiumMember:
+    """Put ``organisation`` in the draft with a role (or change its role and task)."""
+    member = next((m for m in draft.members if m.organisation_id == organisation.id), None)
+    if member is None:
+        member = ConsortiumMember(organisation=organisation, role=role)
+        draft.members.append(member)
+    member.role = role
+    member.task = task.strip()
+    draft.updated_at = now
+    session.flush()
+    record_event(
+        session,
+        "consortium.member_set",
+        "call",
+        draft.call_id,
+        actor=actor,
+        now=now,
+        details={"organisation": organisation.id, "role": role.value},
+    )
+    return member
+
+
+def remove_member(
+    session: Session, draft: ConsortiumDraft, member_id: int, *, actor: User | None, now: datetime
+) -> None:
+    member = next((m for m in draft.members if m.id == member_id), None)
+    if member is None:
+        raise NotFound(msg("no such partner in the draft"))
+    draft.members.remove(member)
+    draft.updated_at = now
+    session.flush()
+    record_event(
+        session,
+        "consortium.member_removed",
+        "call",
+        draft.call_id,
+        actor=actor,
+        now=now,
+        details={"organisation": member.organisation_id},
+    )
+
+
+def participants(draft: ConsortiumDraft) -> list[Participant]:
+    """Everyone in the draft, the municipality first."""
+    us = Participant(OUR_NAME, OUR_COUNTRY, OUR_KIND, draft.our_role.value)
+    return [us] + [
+        Participant(
+            m.organisation.name,
+            m.organisation.country_code,
+            m.organisation.kind.value,
+            m.role.value,
+        )
+        for m in draft.members
+    ]
+
+
+def check_draft(draft: ConsortiumDraft, rules: PartnerRules) -> ConsortiumCheck:
+    return check_consortium(rules, participants(draft))
+
+
+def projects_for_call(session: Session, call: FundingCall) -> list[Project]:
+    return list(
+        session.scalars(select(Project).where(Project.call_id == call.id).order_by(Project.id))
+    )
+
+
+def hand_over(
+    session: Session,
+    draft: ConsortiumDraft,
+    project: Project,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> int:
+    """Make the draft's partners the project's partners (those already there keep their
+    place, their role follows the draft); returns how many were added. Only a project for
+    this call that has been submitted (or decided) takes them."""
+    if project.call_id != draft.call_id:
+        message = msg("the project does not apply to this call")
+        raise ValidationFailed(message, {"project": message})
+    if project.status in (ProjectStatus.IDEA, ProjectStatus.PREPARING):
+        message = msg("the partners are handed over once the application is submitted")
+        raise ValidationFailed(message, {"project": message})
+    before = {p.organisation_id for p in project.partners}
+    for member in draft.members:
+        add_partner(session, project, member.organisation, member.role, actor=actor, now=now)
+    draft.project = project
+    draft.updated_at = now
+    session.flush()
+    return len({p.organisation_id for p in project.partners} - before)
+
+
+@dataclass(frozen=True)
+class InviteMail:
+    language: str
+    subject: str
+    body: str
+
+
+_ROLE_WORDS = {
+    "en": {"lead": "lead partner", "partner": "partner", "associated": "associated partner"},
+    "sv": {"lead": "huvudsökande", "partner": "partner", "associated": "associerad partner"},
+}
+
+
+def invite_mails(
+    call: FundingCall, draft: ConsortiumDraft, member: ConsortiumMember, deadline: str
+) -> list[InviteMail]:
+    """The invitation to one partner, in English and in Swedish, ready to copy."""
+    name = member.organisation.name
+    idea = draft.idea or "–"
+    task = member.task
+    reference = f"{call.title} ({call.identifier})" if call.identifier else call.title
+    en_role = _ROLE_WORDS["en"][member.role.value]
+    sv_role = _ROLE_WORDS["sv"][member.role.value]
+    english = (
+        f"Dear colleagues at {name},\n\n"
+        f"Norrköping municipality is preparing an application to the call {reference}"
+        f"{f' under {call.programme_label}' if call.programme_label else ''}. "
+        f"The deadline is {deadline}.\n\n"
+        f"Our idea: {idea}\n\n"
+        f"We would like to invite you to join the consortium as {en_role}"
+        f"{f', working on: {task}' if task else ''}.\n\n"
+        f"The call: {call.url or '–'}\n\n"
+        "Could you tell us by reply whether you are interested, and who we should talk to?\n\n"
+        "Kind regards,\nNorrköping municipality, international office"
+    )
+    swedish = (
+        f"Hej {name},\n\n"
+        f"Norrköpings kommun förbereder en ansökan till utlysningen {reference}"
+        f"{f' inom {call.programme_label}' if call.programme_label else ''}. "
+        f"Sista ansökningsdag är {deadline}.\n\n"
+        f"Vår idé: {idea}\n\n"
+        f"Vi vill bjuda in er att delta i konsortiet som {sv_role}"
+        f"{f', med ansvar för: {task}' if task else ''}.\n\n"
+        f"Utlysningen: {call.url or '–'}\n\n"
+        "Svara gärna om ni är intresserade och vem vi ska prata med.\n\n"
+        "Vänliga hälsningar\nNorrköpings kommun, internationella enheten"
+    )
+    return [
+        InviteMail("en", f"Invitation to partner: {call.title}", english),
+        InviteMail("sv", f"Inbjudan att delta: {call.title}", swedish),
+    ]
