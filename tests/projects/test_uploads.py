@@ -80,7 +80,7 @@ def test_the_import_page_says_why_a_bomb_was_refused(client: FlaskClient, csrf: 
     response = _post_import(client, csrf, xlsx_bomb(100), "projects.xlsx")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "the workbook unpacks to 100 MB, more than the 48 MB allowed" in page
+    assert "workbook unpacks to 100 MB, more than the 48 MB allowed" in page
 
 
 def test_the_call_sheet_upload_refuses_a_bomb(

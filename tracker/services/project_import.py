@@ -291,6 +291,7 @@ class _Lookups:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.focus_area_slugs = {a.slug for a in active_focus_areas(session)}
+        self._area_names: dict[str, str] | None = None
         self._offices: dict[str, Office | None] = {}
         self._organisations: dict[tuple[str, str | None], Organisation] = {}
         for organisation in session.scalars(select(Organisation).order_by(Organisation.id)):
@@ -304,6 +305,11 @@ class _Lookups:
         )
         for project in projects:
             self._projects.setdefault((project.title.casefold(), project.lead_office_id), project)
+
+    def area_names(self) -> dict[str, str]:
+        if self._area_names is None:
+            self._area_names = _area_names(self.session)
+        return self._area_names
 
     def office(self, key: str) -> Office | None:
         if key not in self._offices:
@@ -397,7 +403,7 @@ def _read_cells(
         fail("currency", msg("say whether the amounts are in EUR or SEK"))
     if "focus_areas" in cells:
         try:
-            values["focus_areas"] = _focus_areas(lookups.session, clean(cells["focus_areas"]))
+            values["focus_areas"] = _focus_areas(lookups.area_names(), clean(cells["focus_areas"]))
         except FieldError as exc:
             fail("focus_areas", exc.message)
     partners: list[tuple[str, str | None]] = []
@@ -421,14 +427,19 @@ def _read_cells(
     return values, partners
 
 
-def _focus_areas(session: Session, text: str) -> tuple[str, ...]:
-    """The focus areas of a cell such as ``culture-music; Utbildning och lärande``: each by
-    its short name or its Swedish or English name, separated by ``;`` or ``,``."""
+def _area_names(session: Session) -> dict[str, str]:
+    """Each active focus area's short, Swedish and English name (case-folded) -> its slug."""
     profile = active_profile(session)
     known: dict[str, str] = {}
     for area in profile.areas if profile is not None else []:
         for name in (area.slug, area.name_sv, area.name_en):
             known[name.casefold()] = area.slug
+    return known
+
+
+def _focus_areas(known: Mapping[str, str], text: str) -> tuple[str, ...]:
+    """The focus areas of a cell such as ``culture-music; Utbildning och lärande``: each by
+    its short name or its Swedish or English name, separated by ``;`` or ``,``."""
     slugs: list[str] = []
     for part in re.split(r"[;,]", text):
         name = part.strip()
