@@ -171,7 +171,7 @@ def test_the_calls_workbook_is_ready_to_read(client: FlaskClient, session: Sessi
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:O{sheet.max_row}"
     header = [c.value for c in sheet[1]]
-    deadline = header.index("Nästa deadline") + 1
+    deadline = header.index("Nästa sista dag") + 1
     # Wide enough for "2026-12-01 17:00" (Excel shows ######## in a default-width column).
     assert (sheet.column_dimensions["G"].width or 0) >= 16 and deadline == 7
     assert (sheet.column_dimensions["C"].width or 0) >= 40  # the title

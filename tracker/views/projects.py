@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import secrets
 import tempfile
-import time
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -497,7 +496,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 def _keep_checked_file(user_id: int, data: bytes, filename: str) -> str:
     CHECKED_FILES.mkdir(mode=0o700, exist_ok=True)
-    cutoff = time.time() - CHECKED_FILE_TTL
+    cutoff = web.now().timestamp() - CHECKED_FILE_TTL
     for old in CHECKED_FILES.iterdir():
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
