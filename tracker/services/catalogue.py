@@ -31,9 +31,9 @@ from tracker.models import (
     TriageState,
 )
 from tracker.services.inbox import (
-    MAX_PAGE,
     MAX_QUERY_LENGTH,
     UnknownFilterValue,
+    read_page,
     substring_condition,
 )
 from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
@@ -93,12 +93,7 @@ def parse_catalogue_filters(
     values["source"] = text("source") or None
     values["programme"] = text("programme") or None
     values["gate"] = text("gate", 64)
-    page = text("page")
-    if page:
-        if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
-            values["page"] = int(page)
-        else:
-            errors["page"] = msg("the page must be a positive number")
+    read_page(text("page"), values, errors)
     return CatalogueFilters(**values), errors
 
 

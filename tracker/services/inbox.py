@@ -168,13 +168,18 @@ def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Mess
         errors["mine"] = msg("Choose assigned to me, my office or mentioned.")
     else:
         values["mine"] = mine
-    page = text("page")
-    if page:
-        if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
-            values["page"] = int(page)
-        else:
-            errors["page"] = msg("the page must be a positive number")
+    read_page(text("page"), values, errors)
     return InboxFilters(**values), errors
+
+
+def read_page(page: str, values: dict[str, Any], errors: dict[str, Message]) -> None:
+    """A page number as the inbox and the catalogue read it: decimal digits, 1 to MAX_PAGE."""
+    if not page:
+        return
+    if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
+        values["page"] = int(page)
+    else:
+        errors["page"] = msg("the page must be a positive number")
 
 
 @dataclass(frozen=True)
