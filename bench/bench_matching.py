@@ -7,7 +7,7 @@ the samples, the small fixture calls of the test suite are varied instead.
 
 Then the same 10,000 calls are stored in a fresh database (SQLite in a temporary
 directory, or TRACKER_BENCH_DATABASE_URL, e.g. a PostgreSQL database of your own) and
-re-matched in full with `tracker.services.matching.match_calls`, scores and evidence
+re-matched in full with `tracker.services.strategy.match_calls`, scores and evidence
 written back.
 
 Targets (issue 4): >= 500 calls/s on one core, a full re-match of 10,000 stored calls
@@ -74,7 +74,7 @@ def rematch_stored(calls: list[CallInput], url: str | None) -> dict[str, float |
     from tracker.db import make_engine, make_session_factory
     from tracker.migrate import upgrade
     from tracker.models import CallDeadline, CallMatch, FundingCall
-    from tracker.services.matching import ensure_default_profile, match_calls
+    from tracker.services.strategy import ensure_default_profile, match_calls
 
     with tempfile.TemporaryDirectory() as tmp:
         url = url or f"sqlite:///{tmp}/bench.db"

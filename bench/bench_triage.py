@@ -34,7 +34,7 @@ from tracker.db import make_engine, make_session_factory
 from tracker.migrate import upgrade
 from tracker.models import CallReview, FundingCall, Role, TriageEvent, TriageState, User
 from tracker.security import generate_token, hash_password
-from tracker.services import review
+from tracker.services import inbox as review
 
 EDITORS = 8
 

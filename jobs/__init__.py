@@ -52,7 +52,7 @@ def _prune_login_attempts(ctx: JobContext) -> None:
 
 def _match_calls(ctx: JobContext) -> None:
     from tracker.db import session_scope
-    from tracker.services.matching import match_calls
+    from tracker.services.strategy import match_calls
 
     with session_scope(ctx.session_factory) as session:
         match_calls(session, None, now=ctx.now())
@@ -60,7 +60,7 @@ def _match_calls(ctx: JobContext) -> None:
 
 def _retrain_matching(ctx: JobContext) -> None:
     from tracker.db import session_scope
-    from tracker.services.matching import retrain
+    from tracker.services.strategy import retrain
 
     with session_scope(ctx.session_factory) as session:
         retrain(session, now=ctx.now())

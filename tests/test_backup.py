@@ -30,7 +30,7 @@ from tracker.models import (
     TriageEvent,
     TriageState,
 )
-from tracker.services.review import change_state
+from tracker.services.inbox import change_state
 
 pytestmark = pytest.mark.slow
 

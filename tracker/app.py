@@ -6,7 +6,6 @@ import importlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date, format_datetime
@@ -25,7 +24,7 @@ from tracker.db import make_engine, make_session_factory
 from tracker.errors import TrackerError
 from tracker.feeds.text import safe_url
 from tracker.models import Role
-from tracker.paths import TEMPLATES_DIR
+from tracker.paths import TEMPLATES_DIR, TRANSLATIONS_DIR
 from tracker.services.health import Problem, system_problems
 from tracker.views import BLUEPRINTS
 
@@ -58,7 +57,7 @@ def create_app(
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE=settings.app.default_language,
         BABEL_DEFAULT_TIMEZONE=settings.app.timezone,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
     )
     proxies = settings.web.trusted_proxies
     if proxies:

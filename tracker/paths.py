@@ -29,6 +29,9 @@ SHIPPED_ROOT = _BUNDLE if _BUNDLE.is_dir() else PACKAGE_DIR.parent
 TEMPLATES_DIR = SHIPPED_ROOT / "templates"
 MIGRATIONS_DIR = SHIPPED_ROOT / "migrations"
 EXAMPLE_CONFIG = SHIPPED_ROOT / "config.example.toml"
+# Inside the package, installed or not.
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
+DATA_DIR = PACKAGE_DIR / "data"
 
 INSTANCE_FOLDER_NAME = "instance"
 

@@ -20,7 +20,7 @@ from tracker.models import CallMatch, FundingCall, SourceKind, Watch
 from tracker.services.digests import send_weekly_digests, subscribe
 from tracker.services.ingest import upsert_calls
 from tracker.services.mailer import SmtpMailer
-from tracker.services.matching import ensure_default_profile, match_calls
+from tracker.services.strategy import ensure_default_profile, match_calls
 
 LAST_WEEK = NOW - timedelta(days=7)
 

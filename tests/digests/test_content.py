@@ -139,7 +139,7 @@ def test_new_means_since_the_last_digest_and_never_sent_before(
 def _change(
     session: Session, call: FundingCall, name: str, old: Any, new: Any, at: datetime
 ) -> None:
-    """A change as ingestion records it (``tracker.services.ingest._apply``)."""
+    """A change as ingestion records it (``tracker.services.ingest.upsert._apply``)."""
     session.add(
         CallChange(call_id=call.id, field=name, old_value=old, new_value=new, changed_at=at)
     )

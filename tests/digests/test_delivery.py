@@ -30,9 +30,10 @@ from tracker.config import Settings
 from tracker.db import make_session_factory
 from tracker.errors import ValidationFailed
 from tracker.models import Digest, DigestStatus, DigestSubscription, FundingCall, User
-from tracker.services import digests as service
+from tracker.services.digests import delivery as service
 from tracker.services.digests import (
     iso_week,
+    parse_iso_week,
     resend_digest,
     retry_due_digests,
     send_weekly_digests,
@@ -424,9 +425,9 @@ def test_iso_week_is_the_local_week() -> None:
     sunday_evening = NOW.replace(day=22, hour=23, minute=30)
     assert iso_week(sunday_evening, tz) == "2026-W48"
     assert iso_week(NOW, tz) == WEEK
-    assert service.parse_iso_week(" 2026-w48 ") == "2026-W48"
+    assert parse_iso_week(" 2026-w48 ") == "2026-W48"
     with pytest.raises(ValidationFailed):
-        service.parse_iso_week("2026-W54")
+        parse_iso_week("2026-W54")
 
 
 def test_a_sender_with_a_display_name(

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from tests.digests.conftest import make_areas, make_match, make_subscription
 from tests.factories import NOW, make_call, make_user
 from tracker.config import Settings
-from tracker.services.digest_mail import MAX_SECTION_ITEMS
 from tracker.services.digests import preview_digest
+from tracker.services.digests.mail import MAX_SECTION_ITEMS
 
 # Gmail clips a message whose HTML is larger than 102 KB; keep a margin.
 HTML_LIMIT = 100_000

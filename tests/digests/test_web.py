@@ -35,7 +35,7 @@ from tracker.models import (
 )
 from tracker.services.digests import build_digest, send_weekly_digests
 from tracker.services.mailer import SmtpMailer
-from tracker.services.matching import record_decision
+from tracker.services.strategy import record_decision
 
 CSRF = "digest-test-csrf"
 

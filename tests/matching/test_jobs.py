@@ -14,7 +14,7 @@ from tests.factories import make_call, make_source
 from tests.feeds.conftest import fixture_bytes
 from tracker.config import Settings
 from tracker.models import CallMatch, FundingCall, MatchModel, SourceKind
-from tracker.services.matching import ensure_default_profile, record_decision
+from tracker.services.strategy import ensure_default_profile, record_decision
 
 T0 = datetime(2026, 9, 20, 6, 0, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from tracker.models import (
     Role,
     StrategyProfile,
 )
-from tracker.services.matching import (
+from tracker.services.strategy import (
     call_matches,
     compiled_profile,
     ensure_default_profile,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_call, make_user
 from tracker.models import MatchDecision, Role, StrategyProfile
-from tracker.services.matching import ensure_default_profile, match_calls, profile_of
+from tracker.services.strategy import ensure_default_profile, match_calls, profile_of
 
 
 def _heating_call(session: Session) -> int:

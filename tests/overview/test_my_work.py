@@ -15,8 +15,14 @@ from tests.factories import NOW, login, make_call, make_office, make_source, mak
 from tests.review.factories import in_days, make_matched_call, make_profile
 from tracker.clock import FixedClock
 from tracker.models import FetchRun, FetchStatus, Office, Role, TriageState, User
-from tracker.services import review
-from tracker.services.inbox import InboxFilters, inbox_page, parse_filters
+from tracker.services import inbox as review
+from tracker.services.inbox import (
+    InboxFilters,
+    inbox_page,
+    mention_suggestions,
+    parse_filters,
+    resolve_mentions,
+)
 from tracker.services.overview import (
     CallItem,
     CommentItem,
@@ -24,7 +30,6 @@ from tracker.services.overview import (
     record_visit,
     week_of,
 )
-from tracker.services.review import mention_suggestions, resolve_mentions
 
 TZ = ZoneInfo("Europe/Stockholm")
 

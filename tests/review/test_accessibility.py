@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.factories import NOW, login, make_office, make_user
 from tests.review.factories import in_days, make_matched_call, make_profile
 from tracker.models import Role, SavedFilter
-from tracker.services import review
+from tracker.services import inbox as review
 
 
 class Page(HTMLParser):

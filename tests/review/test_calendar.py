@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.factories import NOW, login, make_user
 from tests.review.factories import make_matched_call, make_profile
 from tracker.models import DismissReason, Milestone, Role, TriageState, User
-from tracker.services import review
+from tracker.services import inbox as review
 from tracker.services.calendar import CalendarEntry, calendar_entries, render_ical
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.factories import NOW, login, make_call, make_source, make_user
 from tests.review.factories import in_days, make_matched_call, make_profile
 from tracker.models import CallSourceLink, Role, SourceKind, User
-from tracker.services.call_page import call_descriptions, earlier_editions, series_key
+from tracker.services.inbox.call_page import call_descriptions, earlier_editions, series_key
 
 LONG = (
     "Municipalities twin with towns in other member states to exchange how cities adapt to "

@@ -25,7 +25,7 @@ from tracker.clock import FixedClock
 from tracker.config import Settings
 from tracker.db import make_session_factory
 from tracker.models import CallReview, Role, TriageEvent, TriageState, User
-from tracker.services.review import TRANSITIONS
+from tracker.services.inbox import TRANSITIONS
 
 EDITORS = 8
 POSTS_PER_EDITOR = 12

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.factories import NOW, make_office, make_user
 from tests.review.factories import area, in_days, make_matched_call, make_profile
 from tracker.models import CallMatch, DismissReason, InboxEntry, TriageState
-from tracker.services import review
+from tracker.services import inbox as review
 from tracker.services.inbox import (
     InboxFilters,
     UnknownFilterValue,
@@ -312,7 +312,7 @@ def test_source_filter_and_announced_calls(session: Session) -> None:
 
 def test_matching_keeps_the_inbox_up_to_date(session: Session) -> None:
     from tests.factories import make_call
-    from tracker.services.matching import match_calls
+    from tracker.services.strategy import match_calls
 
     call = make_call(
         session,

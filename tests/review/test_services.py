@@ -24,7 +24,7 @@ from tracker.models import (
     TriageState,
     User,
 )
-from tracker.services import review
+from tracker.services import inbox as review
 
 S = TriageState
 

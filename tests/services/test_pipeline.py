@@ -18,7 +18,7 @@ from tests.factories import NOW, login, make_call, make_user
 from tests.review.factories import area
 from tracker.models import CallMatch, FundingCall, InboxEntry, Role, StrategyProfile
 from tracker.services.inbox import refresh_inbox_entries
-from tracker.services.matching import ensure_default_profile, match_calls
+from tracker.services.strategy import ensure_default_profile, match_calls
 
 HEATING = "Local heating and cooling plans for municipalities"
 HEATING_TEXT = (

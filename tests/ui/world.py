@@ -23,7 +23,7 @@ from tests.projects.helpers import (
 )
 from tracker.models import CallDeadline, Funder, ProjectRole, ProjectStatus, Role
 from tracker.services.bootstrap import load_defaults
-from tracker.services.matching import match_calls
+from tracker.services.strategy import match_calls
 
 CALL_TEXTS = (
     (

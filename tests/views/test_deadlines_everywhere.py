@@ -26,7 +26,7 @@ from tracker.clock import FixedClock
 from tracker.config import Settings
 from tracker.feeds.records import CallRecord, Deadline, SourceKind
 from tracker.models import CallMatch, CallSourceLink, FundingCall, Role, User
-from tracker.services import review
+from tracker.services import inbox as review
 from tracker.services.digests import preview_digest
 from tracker.services.inbox import refresh_inbox_entries
 from tracker.services.ingest import upsert_calls

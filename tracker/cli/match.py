@@ -62,7 +62,7 @@ def _database_profile() -> Profile | None:
     obj = _cli_context()
     if obj is None:
         return None
-    from tracker.services.matching import active_profile, profile_of
+    from tracker.services.strategy import active_profile, profile_of
 
     try:
         with obj.session_factory() as session:
@@ -77,7 +77,7 @@ def _database_model(profile: Profile) -> LearnedModel | None:
     obj = _cli_context()
     if obj is None:
         return None
-    from tracker.services.matching import current_model_row, load_model
+    from tracker.services.strategy import current_model_row, load_model
 
     try:
         with obj.session_factory() as session:
@@ -303,7 +303,7 @@ def evaluate(
 @expected_failures
 def run(everything: bool) -> None:
     """Match the stored calls: new and changed ones (all of them after a profile change)."""
-    from tracker.services.matching import match_calls
+    from tracker.services.strategy import match_calls
 
     obj = _require_cli_context()
     with session_scope(obj.session_factory) as session:
@@ -347,7 +347,7 @@ def learn(
 
     if profile_path:
         raise click.UsageError("--profile only applies with --model-out (the database has its own)")
-    from tracker.services.matching import (
+    from tracker.services.strategy import (
         ensure_default_profile,
         import_decisions,
         profile_of,

@@ -9,5 +9,5 @@
 - ``evaluate``: precision, recall, F1, threshold sweep and cross-validation.
 - ``jsonl``: calls, labels and predictions as JSON Lines.
 
-Nothing here imports Flask or touches the database (``tracker.services.matching`` does).
+Nothing here imports Flask or touches the database (``tracker.services.strategy`` does).
 """

@@ -21,7 +21,7 @@ from babel.dates import format_datetime
 from tracker.config import Settings
 from tracker.models import TokenPurpose
 from tracker.services.accounts import IssuedLink
-from tracker.services.digest_mail import environment, sender_address, translations
+from tracker.services.digests.mail import environment, sender_address, translations
 
 SET_PASSWORD_PATH = "/account/set-password/{token}"
 FORGOT_PASSWORD_PATH = "/account/forgot"

@@ -24,7 +24,7 @@ DefaultLoader = Callable[[Session, Settings, datetime], None]
 # "module:function" loaders run by load_defaults after the sources; areas append theirs.
 DEFAULT_LOADERS: tuple[str, ...] = (
     "tracker.services.project_seeds:load_project_defaults",
-    "tracker.services.matching:load_matching_defaults",
+    "tracker.services.strategy.profiles:load_matching_defaults",
     "tracker.services.networks:load_network_defaults",
 )
 

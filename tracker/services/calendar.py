@@ -28,7 +28,7 @@ from tracker.models import (
 )
 from tracker.security import generate_token
 from tracker.services.audit import record_event
-from tracker.services.review import CALENDAR_STATES, deadline_history
+from tracker.services.inbox import CALENDAR_STATES, deadline_history
 
 
 @dataclass(frozen=True)

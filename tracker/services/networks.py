@@ -27,6 +27,7 @@ from tracker.models import (
     SisterCity,
     User,
 )
+from tracker.paths import DATA_DIR
 from tracker.services.audit import record_event
 from tracker.services.fields import FieldError, clean, parse_choice, parse_country, parse_date
 from tracker.services.organisations import OrganisationData, create_organisation, find_organisation
@@ -34,7 +35,7 @@ from tracker.services.project_import import ImportFileError, RowError, Table
 
 log = logging.getLogger(__name__)
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "networks.toml"
+DATA_FILE = DATA_DIR / "networks.toml"
 MEMBER_COLUMNS = (
     "network",
     "name",

@@ -27,7 +27,7 @@ from tracker.models import (
 )
 from tracker.models.projects import AWARDED
 from tracker.partners.rules import PartnerRules, RuleKind, country_is_eligible
-from tracker.services.review import programme_names
+from tracker.services.inbox import programme_names
 
 # What each kind of evidence adds to an organisation's fit.
 NETWORK_MEMBER = 1.0

@@ -27,7 +27,7 @@ from tracker.feeds.sedia import FacetCache
 from tracker.models import CallDeadline, CallMatch, FocusArea, FundingCall, StrategyProfile
 from tracker.services.inbox import refresh_inbox_entries
 from tracker.services.ingest import SourceOutcome, run_fetches
-from tracker.services.matching import MatchRun, get_active_profile, match_calls
+from tracker.services.strategy import MatchRun, get_active_profile, match_calls
 
 __all__ = ["PipelineRun", "match_and_refresh", "rematch_everything", "run_pipeline"]
 

@@ -44,7 +44,6 @@ from tracker.services.fields import (
     parse_choice,
     parse_date,
 )
-from tracker.services.matching import active_profile
 from tracker.services.organisations import (
     ensure_partner,
     format_partner_list,
@@ -59,6 +58,7 @@ from tracker.services.projects import (
     find_office,
     update_project,
 )
+from tracker.services.strategy import active_profile
 from tracker.spreadsheets import (
     EXCEL_EN,
     Column,

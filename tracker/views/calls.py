@@ -39,8 +39,7 @@ from tracker.errors import (
 from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
 from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
-from tracker.services import call_page as call_page_service
-from tracker.services import review as review_service
+from tracker.services import inbox as inbox_service
 from tracker.services.inbox import (
     InboxFilters,
     InboxPage,
@@ -119,7 +118,7 @@ def inbox() -> Response | tuple[str, int]:
         filters=filters,
         errors=errors,
         options=filter_options(session, areas=[area for area, _ in page.area_counts]),
-        saved_filters=review_service.list_saved_filters(session, user),
+        saved_filters=inbox_service.list_saved_filters(session, user),
         current_query=urlencode(query),
         reasons=list(DismissReason),
         statuses=("", *STATUS_FILTERS),
@@ -269,10 +268,10 @@ def bulk_dismiss() -> Response:
     back = url_for("calls.inbox") + _back_query()
     ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
     try:
-        reason = review_service.parse_reason(request.form.get("reason"))
+        reason = inbox_service.parse_reason(request.form.get("reason"))
         if reason is None:
             raise ValidationFailed(msg("choose a reason"), {"reason": msg("choose a reason")})
-        result = review_service.bulk_dismiss(
+        result = inbox_service.bulk_dismiss(
             session,
             ids,
             reason=reason,
@@ -325,7 +324,7 @@ def save_filter() -> Response:
     session = web.db()
     query = request.form.get("query", "")
     try:
-        review_service.save_filter(
+        inbox_service.save_filter(
             session, web.require_user(), request.form.get("name", ""), query, now=web.now()
         )
     except ValidationFailed as exc:
@@ -341,7 +340,7 @@ def save_filter() -> Response:
 @web.requires(Role.VIEWER)
 def delete_filter(filter_id: int) -> Response:
     session = web.db()
-    review_service.delete_saved_filter(session, web.require_user(), filter_id)
+    inbox_service.delete_saved_filter(session, web.require_user(), filter_id)
     session.commit()
     flash(_("Filter removed."), "info")
     return redirect(url_for("calls.inbox"))
@@ -352,7 +351,7 @@ def delete_filter(filter_id: int) -> Response:
 
 def _call_or_404(call_id: int) -> FundingCall:
     try:
-        return review_service.get_call(web.db(), call_id)
+        return inbox_service.get_call(web.db(), call_id)
     except NotFound:
         abort(404)
 
@@ -368,36 +367,36 @@ def _render_call(
     session = web.db()
     user = web.require_user()
     now = web.now()
-    review = review_service.get_review(session, call)
+    review = inbox_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
-    descriptions = call_page_service.call_descriptions(session, call)
+    descriptions = inbox_service.call_descriptions(session, call)
     main = descriptions.main
     return render_template(
         "calls/call.html",
         call=call,
         review=review,
         state=state,
-        next_states=review_service.allowed_states(state),
+        next_states=inbox_service.allowed_states(state),
         reasons=list(DismissReason),
-        evidence=review_service.match_evidence(session, call),
-        timeline=review_service.timeline(session, call),
-        seen_event_id=review_service.latest_event_id(session, call),
-        comments=review_service.comments(session, call),
-        history=review_service.deadline_history(session, call),
-        sources=review_service.call_sources(session, call),
-        projects=review_service.programme_projects(session, call),
-        earlier=call_page_service.earlier_editions(session, call, now=now),
+        evidence=inbox_service.match_evidence(session, call),
+        timeline=inbox_service.timeline(session, call),
+        seen_event_id=inbox_service.latest_event_id(session, call),
+        comments=inbox_service.comments(session, call),
+        history=inbox_service.deadline_history(session, call),
+        sources=inbox_service.call_sources(session, call),
+        projects=inbox_service.programme_projects(session, call),
+        earlier=inbox_service.earlier_editions(session, call, now=now),
         descriptions=descriptions,
         description_html=sanitize_html(main.html) or None if main and main.html else None,
-        issuer=call_page_service.call_issuer(call),
-        milestones=review_service.milestones(session, call),
-        watching=review_service.is_watching(session, call, user),
-        watchers=review_service.watchers(session, call),
+        issuer=inbox_service.call_issuer(call),
+        milestones=inbox_service.milestones(session, call),
+        watching=inbox_service.is_watching(session, call, user),
+        watchers=inbox_service.watchers(session, call),
         offices=list(
             session.scalars(select(Office).where(Office.is_active).order_by(Office.name_sv))
         ),
-        people=review_service.assignable_users(session),
-        mention_names=review_service.mention_suggestions(session),
+        people=inbox_service.assignable_users(session),
+        mention_names=inbox_service.mention_suggestions(session),
         can_edit=user.role.allows(Role.EDITOR),
         errors=errors or {},
         form=form or {},
@@ -437,7 +436,7 @@ def _seen_event_id() -> int | None:
 def _changed_meanwhile(call: FundingCall) -> str:
     session = web.db()
     session.rollback()
-    review = review_service.get_review(session, call)
+    review = inbox_service.get_review(session, call)
     state = review.state if review is not None else TriageState.NEW
     return str(
         _(
@@ -454,11 +453,11 @@ def triage(call_id: int) -> Response | tuple[str, int]:
     session = web.db()
     call = _call_or_404(call_id)
     try:
-        state = review_service.parse_state(request.form.get("state", ""))
-        reason = review_service.parse_reason(request.form.get("reason"))
+        state = inbox_service.parse_state(request.form.get("state", ""))
+        reason = inbox_service.parse_reason(request.form.get("reason"))
         if state != TriageState.DISMISSED:
             reason = None  # the form keeps the reason list visible; only a dismissal reads it
-        review_service.change_state(
+        inbox_service.change_state(
             session,
             call,
             state,
@@ -471,7 +470,7 @@ def triage(call_id: int) -> Response | tuple[str, int]:
     except Conflict:
         return _failed(call, Conflict(_changed_meanwhile(call)), "triage")
     except InvalidTransition:
-        before = review_service.current_state(session, call)
+        before = inbox_service.current_state(session, call)
         message = _(
             "A call that is “%(old)s” cannot become “%(new)s”.",
             old=labels.state_label(before),
@@ -503,7 +502,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
             assignee = session.get(User, int(assignee_id)) if assignee_id.isdecimal() else None
             if assignee is None:
                 raise ValidationFailed(msg("choose a person"), {"assignee": msg("choose a person")})
-        review_service.assign(
+        inbox_service.assign(
             session,
             call,
             office=office,
@@ -528,7 +527,7 @@ def comment(call_id: int) -> Response | tuple[str, int]:
     session = web.db()
     call = _call_or_404(call_id)
     try:
-        added = review_service.add_comment(
+        added = inbox_service.add_comment(
             session, call, request.form.get("body", ""), author=web.require_user(), now=web.now()
         )
     except ValidationFailed as exc:
@@ -543,7 +542,7 @@ def comment(call_id: int) -> Response | tuple[str, int]:
 def watch(call_id: int) -> Response:
     session = web.db()
     call = _call_or_404(call_id)
-    review_service.watch(session, call, web.require_user(), now=web.now())
+    inbox_service.watch(session, call, web.require_user(), now=web.now())
     session.commit()
     flash(_("You are watching this call. Its deadlines are in your calendar."), "info")
     return redirect(url_for("calls.call_page", call_id=call.id))
@@ -554,7 +553,7 @@ def watch(call_id: int) -> Response:
 def unwatch(call_id: int) -> Response:
     session = web.db()
     call = _call_or_404(call_id)
-    review_service.unwatch(session, call, web.require_user())
+    inbox_service.unwatch(session, call, web.require_user())
     session.commit()
     flash(_("You no longer watch this call."), "info")
     return redirect(url_for("calls.call_page", call_id=call.id))
@@ -571,7 +570,7 @@ def add_milestone(call_id: int) -> Response | tuple[str, int]:
         except ValueError:
             message = msg("give a date as YYYY-MM-DD")
             raise ValidationFailed(message, {"due_on": message}) from None
-        review_service.add_milestone(
+        inbox_service.add_milestone(
             session,
             call,
             request.form.get("title", ""),
@@ -592,7 +591,7 @@ def delete_milestone(call_id: int, milestone_id: int) -> Response:
     session = web.db()
     call = _call_or_404(call_id)
     try:
-        review_service.delete_milestone(session, milestone_id, call=call)
+        inbox_service.delete_milestone(session, milestone_id, call=call)
     except NotFound:
         abort(404)
     session.commit()

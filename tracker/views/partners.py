@@ -43,7 +43,7 @@ from tracker.partners.rules import (
     RuleKind,
 )
 from tracker.services import consortia
-from tracker.services import review as review_service
+from tracker.services import inbox as inbox_service
 from tracker.services.fields import FieldError, clean, parse_choice, parse_country, parse_date
 from tracker.services.networks import (
     MemberData,
@@ -263,7 +263,7 @@ def call_panel(call: FundingCall, now: datetime) -> dict[str, Any]:
 
 def _call_or_404(call_id: int) -> FundingCall:
     try:
-        return review_service.get_call(web.db(), call_id)
+        return inbox_service.get_call(web.db(), call_id)
     except NotFound:
         abort(404)
 

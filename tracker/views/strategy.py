@@ -19,7 +19,8 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.matching.profile import FocusArea as AreaSpec
 from tracker.matching.profile import ProgrammePrior, Term
 from tracker.models import FundingCall, Role, StrategyProfile
-from tracker.services.matching import (
+from tracker.services.pipeline import match_and_refresh, rematch_everything
+from tracker.services.strategy import (
     NOT_RELEVANT_REASONS,
     RELEVANT_REASONS,
     call_matches,
@@ -36,7 +37,6 @@ from tracker.services.matching import (
     save_profile_settings,
     set_home_region,
 )
-from tracker.services.pipeline import match_and_refresh, rematch_everything
 
 bp = Blueprint("strategy", __name__, url_prefix="/strategy")
 

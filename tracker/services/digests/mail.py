@@ -1,8 +1,5 @@
-"""A digest as a mail: signed one-click links, the templates under ``templates/email/`` in the
-subscriber's language, and the MIME message with its list headers.
-
-Every link starts with ``[mail] base_url``: the mail is read far from any request, so the
-tracker's public address must come from the configuration.
+"""A digest as a mail: the templates under ``templates/email/`` in the subscriber's language,
+and the MIME message with its list headers (written raw, never encoded).
 """
 
 from __future__ import annotations
@@ -16,123 +13,55 @@ from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
 from email.utils import parseaddr
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.support import Translations
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from tracker import calltime
 from tracker.calltime import format_deadline, format_money
-from tracker.config import Settings, signing_key
-from tracker.errors import TrackerError
+from tracker.config import Settings
 from tracker.i18n import msg
-from tracker.paths import TEMPLATES_DIR
+from tracker.paths import TEMPLATES_DIR, TRANSLATIONS_DIR
+from tracker.services.digests.links import (
+    Links,
+    UndeliverableAddress,
+    make_not_relevant_token,
+    make_unsubscribe_token,
+)
 
 if TYPE_CHECKING:
     from tracker.models import Digest
     from tracker.services.digests import DigestContent, DigestEntry, FieldChange
 
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
-NOT_RELEVANT_SALT = "tracker.digest.not-relevant"
-UNSUBSCRIBE_SALT = "tracker.digest.unsubscribe"
-# A "not relevant" link in a year-old mail no longer counts; unsubscribing always works.
-NOT_RELEVANT_MAX_AGE = timedelta(days=365)
+__all__ = [
+    "MAX_SECTION_ITEMS",
+    "TRANSLATIONS_DIR",
+    "URGENT_DAYS",
+    "EntryView",
+    "RenderedDigest",
+    "SectionView",
+    "ascii_uri",
+    "build_message",
+    "environment",
+    "is_deliverable_address",
+    "make_message_id",
+    "render_digest",
+    "sender_address",
+    "translations",
+    "uri_list",
+]
+
+
 URGENT_DAYS = 7
 
-CALL_PATH = "/calls/{call_id}"
-SETTINGS_PATH = "/settings/digest"
+
 # At most this many items per section; the rest are behind a "see all N in the tracker" link,
 # so that a first digest stays short and under the size at which Gmail clips a message.
 MAX_SECTION_ITEMS = 25
-# Where the tracker lists what a section holds.
-SECTION_PATHS = {
-    "new": "/calls",
-    "changed": "/calls?state=all",
-    "closing": "/calls?deadline_within=30",
-}
-NOT_RELEVANT_PATH = "/digest/not-relevant/{token}"
-UNSUBSCRIBE_PATH = "/digest/unsubscribe/{token}"
-
-
-class UndeliverableAddress(TrackerError):
-    """A stored address no message can be sent to (a line break in a mailbox, say)."""
-
-
-class InvalidLink(TrackerError):
-    """A one-click link whose signature does not match (tampered, or from another install)."""
-
-    status_code = 400
-
-
-# --- signed tokens ------------------------------------------------------------------------
-
-
-def make_not_relevant_token(
-    settings: Settings, subscription_id: int, call_id: int, focus_area_id: int | None
-) -> str:
-    serializer = URLSafeTimedSerializer(signing_key(settings), salt=NOT_RELEVANT_SALT)
-    return serializer.dumps([subscription_id, call_id, focus_area_id])
-
-
-def read_not_relevant_token(settings: Settings, token: str) -> tuple[int, int, int | None]:
-    """(subscription id, call id, focus area id) of a valid token; InvalidLink otherwise."""
-    serializer = URLSafeTimedSerializer(signing_key(settings), salt=NOT_RELEVANT_SALT)
-    try:
-        data = serializer.loads(token, max_age=int(NOT_RELEVANT_MAX_AGE.total_seconds()))
-        subscription_id, call_id, focus_area_id = data
-        return (
-            int(subscription_id),
-            int(call_id),
-            None if focus_area_id is None else int(focus_area_id),
-        )
-    except (BadSignature, ValueError, TypeError):
-        raise InvalidLink(msg("this link is not valid or has expired")) from None
-
-
-def make_unsubscribe_token(settings: Settings, subscription_id: int) -> str:
-    return URLSafeSerializer(signing_key(settings), salt=UNSUBSCRIBE_SALT).dumps(subscription_id)
-
-
-def read_unsubscribe_token(settings: Settings, token: str) -> int:
-    try:
-        value = URLSafeSerializer(signing_key(settings), salt=UNSUBSCRIBE_SALT).loads(token)
-        return int(value)
-    except (BadSignature, ValueError, TypeError):
-        raise InvalidLink(msg("this link is not valid")) from None
-
-
-@dataclass(frozen=True)
-class Links:
-    base_url: str
-
-    def _url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + path
-
-    def home(self) -> str:
-        return self._url("/")
-
-    def section(self, key: str) -> str:
-        return self._url(SECTION_PATHS.get(key, "/"))
-
-    def call(self, call_id: int) -> str:
-        return self._url(CALL_PATH.format(call_id=call_id))
-
-    def settings(self) -> str:
-        return self._url(SETTINGS_PATH)
-
-    def not_relevant(self, token: str) -> str:
-        return self._url(NOT_RELEVANT_PATH.format(token=token))
-
-    def unsubscribe(self, token: str) -> str:
-        return self._url(UNSUBSCRIBE_PATH.format(token=token))
-
-
-# --- templates and language ---------------------------------------------------------------
 
 
 @lru_cache(maxsize=4)
@@ -394,9 +323,6 @@ def render_digest(
         text=env.get_template("email/digest.txt").render(context),
         html=env.get_template("email/digest.html").render(context),
     )
-
-
-# --- the message --------------------------------------------------------------------------
 
 
 def sender_address(settings: Settings) -> str:

@@ -4,21 +4,17 @@
 and xlsx exports) run the same ``_ranked_select``, so an export holds exactly the rows that
 the inbox shows for the same filter, in the same order.
 
-The query reads ``InboxEntry`` (a narrow copy of each matched call's dates and best score)
-rather than the calls themselves, which keeps it fast with 100,000 calls;
-``refresh_inbox_entries`` rebuilds those entries and must run whenever calls, their deadlines
-or their matches change: matching calls it for the calls it matched, and every change of
-calls goes through matching (``tracker.services.pipeline``).
+The query reads ``InboxEntry`` (a narrow copy of each matched call's dates and best score,
+kept by ``entries``) rather than the calls themselves, which keeps it fast with 100,000 calls.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -31,29 +27,25 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    delete,
     func,
-    insert,
     literal_column,
     null,
     or_,
     select,
     text,
     true,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from tracker.calltime import STATUS_FILTERS, CallDates, status_at, status_clause
-from tracker.i18n import Message, msg
+from tracker.calltime import CallDates, status_at, status_clause
+from tracker.i18n import msg
 from tracker.models import (
     CallDeadline,
     CallMatch,
     CallReview,
     CallSourceLink,
     Comment,
-    DismissReason,
     FocusArea,
     FundingCall,
     InboxEntry,
@@ -64,196 +56,33 @@ from tracker.models import (
     TriageState,
     User,
 )
+from tracker.services.inbox.filters import (
+    EXPORT_CHUNK,
+    PAGE_SIZE,
+    STATE_ALL,
+    AreaOption,
+    AreaScore,
+    InboxFilters,
+    InboxPage,
+    InboxRow,
+    UnknownFilterValue,
+)
 from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
 
-PAGE_SIZE = 25
-MAX_DEADLINE_WINDOW_DAYS = 3650
-MAX_QUERY_LENGTH = 200
-EXPORT_CHUNK = 500
-
-# Status filter values; the empty default shows what can still be applied for.
-STATUSES = STATUS_FILTERS
-# State filter values besides the triage states; the empty default hides dismissed calls.
-STATE_ALL = "all"
-# The "mine" filter's values: calls assigned to me, to my office, or where I was mentioned.
-MINE = ("assigned", "office", "mentioned")
-
-
-@dataclass(frozen=True)
-class InboxFilters:
-    """The inbox's query parameters, validated. Defaults mean "no filter", except ``status``
-    (empty: open or forthcoming) and ``state`` (empty: every state but dismissed)."""
-
-    area: str | None = None
-    office: str | None = None
-    programme: str | None = None
-    status: str = ""
-    deadline_within: int | None = None
-    state: str = ""
-    source: str | None = None
-    min_score: float | None = None
-    q: str = ""
-    # "assigned" (to the person looking), "office" (assigned to their office), "mentioned"
-    # (calls where someone @mentioned them).
-    mine: str = ""
-    page: int = 1
-
-    def to_query(self, **changes: Any) -> dict[str, str]:
-        """The non-default parameters as strings, for links and saved filters."""
-        values = replace(self, **changes) if changes else self
-        out: dict[str, str] = {}
-        for name in PARAMETERS:
-            value = getattr(values, name)
-            if value in (None, "") or (name == "page" and value == 1):
-                continue
-            if isinstance(value, float):
-                value = f"{value:g}"
-            out[name] = str(value)
-        return out
-
-    @property
-    def is_default(self) -> bool:
-        return not self.to_query(page=1)
-
-
-PARAMETERS = tuple(InboxFilters.__dataclass_fields__)
-
-
-# Further than any inbox goes; a larger page number would overflow the database's offset.
-MAX_PAGE = 100_000
-
-
-def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Message]]:
-    """Validate query parameters. Invalid values are dropped and reported per parameter, so
-    the page can still show the rest of the filter."""
-    errors: dict[str, Message] = {}
-    values: dict[str, Any] = {}
-
-    def text(name: str, limit: int = 300) -> str:
-        return (args.get(name) or "").strip()[:limit]
-
-    for name in ("area", "office", "programme", "source"):
-        values[name] = text(name) or None
-    status = text("status")
-    if status and status not in STATUSES:
-        errors["status"] = msg("choose open, forthcoming, closed or all")
-    else:
-        values["status"] = status
-    state = text("state")
-    if state and state != STATE_ALL and state not in TriageState.__members__.values():
-        errors["state"] = msg("unknown triage state %(state)s", state=state)
-    else:
-        values["state"] = state
-    within = text("deadline_within")
-    if within:
-        if len(within) <= 6 and within.isdecimal() and 0 < int(within) <= MAX_DEADLINE_WINDOW_DAYS:
-            values["deadline_within"] = int(within)
-        else:
-            errors["deadline_within"] = msg(
-                "give a number of days between 1 and %(max)d", max=MAX_DEADLINE_WINDOW_DAYS
-            )
-    min_score = text("min_score").replace(",", ".")
-    if min_score:
-        try:
-            score = float(min_score)
-        except ValueError:
-            score = math.nan
-        if 0 <= score <= 100:
-            values["min_score"] = score
-        else:
-            errors["min_score"] = msg("give a score between 0 and 100")
-    values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
-    mine = text("mine")
-    if mine and mine not in MINE:
-        errors["mine"] = msg("Choose assigned to me, my office or mentioned.")
-    else:
-        values["mine"] = mine
-    read_page(text("page"), values, errors)
-    return InboxFilters(**values), errors
-
-
-def read_page(page: str, values: dict[str, Any], errors: dict[str, Message]) -> None:
-    """A page number as the inbox and the catalogue read it: decimal digits, 1 to MAX_PAGE."""
-    if not page:
-        return
-    if len(page) <= 6 and page.isdecimal() and 1 <= int(page) <= MAX_PAGE:
-        values["page"] = int(page)
-    else:
-        errors["page"] = msg("the page must be a positive number")
-
-
-@dataclass(frozen=True)
-class AreaOption:
-    id: int
-    slug: str
-    name_sv: str
-    name_en: str
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_sv
-
-
-@dataclass(frozen=True)
-class AreaScore:
-    slug: str
-    name_sv: str
-    name_en: str
-    score: float
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_sv
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    """One line of the inbox, and of the exports."""
-
-    call_id: int
-    identifier: str | None
-    title: str
-    programme_code: str | None
-    programme_label: str | None
-    url: str | None
-    status: str
-    opens_at: datetime | None
-    next_deadline: datetime | None
-    score: float
-    areas: tuple[AreaScore, ...]
-    state: TriageState
-    dismiss_reason: DismissReason | None
-    office_slug: str | None
-    office_name_sv: str | None
-    office_name_en: str | None
-    assignee_name: str | None
-    budget_total_eur: Decimal | None
-    # The next deadline was given as a day and is shown as a date.
-    next_deadline_date_only: bool = False
-
-    def office_name(self, language: str) -> str | None:
-        return self.office_name_en if language == "en" else self.office_name_sv
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    filters: InboxFilters
-    rows: list[InboxRow]
-    total: int
-    page: int
-    page_count: int
-    area_counts: list[tuple[AreaOption, int]] = field(default_factory=list)
-    all_areas_count: int = 0
-
-
-class UnknownFilterValue(Exception):
-    """A filter names an area, office or source that does not exist."""
-
-    def __init__(self, name: str, message: Message) -> None:
-        super().__init__(message)
-        self.name = name
-        self.message = message
-
-
-# --- the query ---------------------------------------------------------------------------------
+__all__ = [
+    "CALL_SEARCH_COLUMN",
+    "MIN_INDEXED_QUERY",
+    "active_areas",
+    "filter_options",
+    "inbox_page",
+    "iter_inbox_rows",
+    "mine_call_ids",
+    "score_band",
+    "source_call_ids",
+    "sources_for_filter",
+    "substring_condition",
+    "text_condition",
+]
 
 
 def active_areas(session: Session) -> list[AreaOption]:
@@ -449,6 +278,8 @@ def _conditions(
 # On PostgreSQL the searched texts in lower case, a generated and trigram-indexed column of
 # funding_calls that the models do not map (the review migration ae13e7664237 makes it).
 CALL_SEARCH_COLUMN = "funding_calls.call_search_text"
+
+
 # Trigram indexes find strings of three characters or more; shorter ones are looked for
 # directly in the texts.
 MIN_INDEXED_QUERY = 3
@@ -595,9 +426,6 @@ def _counts(session: Session, filters: InboxFilters, resolved: _Resolved, now: d
     all_areas = _count(session, filters, no_area, now)
     total = all_areas if resolved.area is None else per_area.get(resolved.area.id, 0)
     return _Counts(total, dict(per_area), all_areas)
-
-
-# --- rows -----------------------------------------------------------------------------------------
 
 
 def _load_rows(
@@ -749,142 +577,3 @@ def filter_options(session: Session, *, areas: list[AreaOption] | None = None) -
         "sources": sources_for_filter(session),
         "states": list(TriageState),
     }
-
-
-# --- keeping the entries up to date --------------------------------------------------------------
-
-
-REFRESH_CHUNK = 1000
-
-
-def refresh_inbox_entries(
-    session: Session, call_ids: Iterable[int] | None = None, *, now: datetime
-) -> int:
-    """Rebuild the inbox entries of ``call_ids`` (every call when None) from the calls, their
-    deadlines, their matches and the decisions on them; returns how many of those calls are
-    in the inbox afterwards.
-
-    A call is in the inbox when it matched at least one focus area of the active profile that
-    is not retired, was not excluded by a gate, and was not withdrawn. Matching calls this
-    after storing matches; ingestion does not: what it stores reaches the inbox through
-    matching (``tracker.services.pipeline``)."""
-    area_ids = [a.id for a in active_areas(session)]
-    if call_ids is None:
-        session.execute(delete(InboxEntry))
-        ids = list(
-            session.scalars(
-                select(CallMatch.call_id)
-                .where(CallMatch.is_match == true(), CallMatch.focus_area_id.in_(area_ids or [-1]))
-                .distinct()
-                .order_by(CallMatch.call_id)
-            )
-        )
-    else:
-        ids = sorted(set(call_ids))
-    inserted = 0
-    for start in range(0, len(ids), REFRESH_CHUNK):
-        chunk = ids[start : start + REFRESH_CHUNK]
-        if call_ids is not None:
-            session.execute(delete(InboxEntry).where(InboxEntry.call_id.in_(chunk)))
-        rows = _entry_rows(session, chunk, area_ids, now)
-        if rows:
-            session.execute(insert(InboxEntry), rows)
-        inserted += len(rows)
-    session.flush()
-    return inserted
-
-
-def _entry_rows(
-    session: Session, chunk: list[int], area_ids: list[int], now: datetime
-) -> list[dict[str, Any]]:
-    matched: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for call_id, area_id, score in session.execute(
-        select(CallMatch.call_id, CallMatch.focus_area_id, CallMatch.score).where(
-            CallMatch.call_id.in_(chunk),
-            CallMatch.is_match == true(),
-            CallMatch.focus_area_id.in_(area_ids or [-1]),
-        )
-    ):
-        matched[call_id].append((area_id, score))
-    if not matched:
-        return []
-    dates = {
-        call_id: (first, last)
-        for call_id, first, last in session.execute(
-            select(
-                CallDeadline.call_id,
-                func.min(CallDeadline.deadline_at),
-                func.max(CallDeadline.deadline_at),
-            )
-            .where(CallDeadline.call_id.in_(list(matched)))
-            .group_by(CallDeadline.call_id)
-        )
-    }
-    reviews = {
-        call_id: (state, office_id)
-        for call_id, state, office_id in session.execute(
-            select(CallReview.call_id, CallReview.state, CallReview.office_id).where(
-                CallReview.call_id.in_(list(matched))
-            )
-        )
-    }
-    rows = []
-    for call in session.execute(
-        select(
-            FundingCall.id,
-            FundingCall.opens_at,
-            FundingCall.deadline_model,
-            FundingCall.programme_code,
-            FundingCall.opening_note,
-        ).where(
-            FundingCall.id.in_(list(matched)),
-            FundingCall.gate_code.is_(None),
-            FundingCall.is_withdrawn.is_(False),
-        )
-    ):
-        first, last = dates.get(call.id, (None, None))
-        call_dates = CallDates.of(
-            opens_at=call.opens_at,
-            deadlines=() if last is None else (last,),
-            deadline_model=call.deadline_model,
-            opening_note=call.opening_note,
-        )
-        best = max(score for _, score in matched[call.id])
-        state, office_id = reviews.get(call.id, (TriageState.NEW, None))
-        rows.append(
-            {
-                "call_id": call.id,
-                "best_score": best,
-                "best_band": score_band(best),
-                "opens_at": call.opens_at,
-                "first_deadline_at": first,
-                "last_deadline_at": last,
-                "active_until": call_dates.active_until,
-                "is_continuous": call_dates.continuous,
-                "is_announced": call_dates.announced,
-                "programme_code": call.programme_code,
-                "area_key": ","
-                + ",".join(str(a) for a in sorted({a for a, _ in matched[call.id]}))
-                + ",",
-                "state": state,
-                "office_id": office_id,
-                "refreshed_at": now,
-            }
-        )
-    return rows
-
-
-def area_key(area_ids: Iterable[int]) -> str:
-    """ ",3,5,": the sorted ids, so that equal sets give equal keys."""
-    return "," + ",".join(str(a) for a in sorted(set(area_ids))) + ","
-
-
-def sync_entry_review(
-    session: Session, call_id: int, *, state: TriageState, office_id: int | None
-) -> None:
-    """Copy a call's decision and assigned office to its inbox entry (if it has one)."""
-    session.execute(
-        update(InboxEntry)
-        .where(InboxEntry.call_id == call_id)
-        .values(state=state, office_id=office_id)
-    )
