@@ -88,7 +88,7 @@ def test_new_matches_follow_the_subscribers_areas_score_and_dismissals(
     assert entry.score == 85
     assert entry.focus_area_name == "Culture, creativity and music"
     # The strongest evidence comes first.
-    assert entry.evidence[0] == "creative industries in cities"
+    assert entry.evidence[0].text == "creative industries in cities"
     assert entry.official_url == wanted.url
 
 

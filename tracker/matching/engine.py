@@ -194,7 +194,8 @@ class Evidence:
     kind: "term" (area vocabulary), "negative" (area negative term), "applicant"
     (who may take part), "exclusion" (industrial/research/defence signal), "prior"
     (programme), "breadth" (single term or side theme), "feedback" (learned model),
-    "gate" (why the call cannot match at all), "eligibility" (who may apply, read as
+    "gate" (why the call cannot match at all), "basis" (what the score rests on, stored by
+    matching when a call has no description), "eligibility" (who may apply, read as
     a sentence; ``code`` says which reading), "short-record" (the match rests on the
     title). ``weight`` is the logit points the item added (negative: subtracted).
     ``code`` is a stable name for the reading, so that the interface can say it in
@@ -228,6 +229,26 @@ class Evidence:
         if self.code is not None:
             out["code"] = self.code
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        """An item as `to_dict` stored it (``CallMatch.evidence``); keys it does not know are
+        ignored, so rows stored by an older engine still read."""
+        count = data.get("count")
+        return cls(
+            kind=str(data.get("kind") or ""),
+            text=str(data.get("text") or ""),
+            weight=float(data.get("weight") or 0.0),
+            field=_optional_str(data.get("field")),
+            snippet=_optional_str(data.get("snippet")),
+            count=count if isinstance(count, int) else 0,
+            lang=_optional_str(data.get("lang")),
+            code=_optional_str(data.get("code")),
+        )
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,17 @@ from decimal import Decimal
 from typing import Any
 
 from flask.sansio.app import App
-from flask_babel import LazyString, pgettext
+from flask_babel import LazyString, gettext, pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from tracker import calltime, web
 from tracker.calltime import CallStatus, format_deadline, format_money
 from tracker.i18n import Message
+from tracker.matching.engine import Evidence
 from tracker.matching.regions import REGION_GATE, REGION_REASON
 from tracker.models import DismissReason, TriageState
+from tracker.services.strategy.evidence import evidence_line
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
 # for a call but "Beviljat" for a project).
@@ -102,12 +104,6 @@ EVIDENCE_LABELS: dict[str, LazyString] = {
 
 # Evidence items with a code say the same thing in the reader's language (the engine
 # writes English text, with the details, for the JSON output and the logs).
-EVIDENCE_CODE_TEXTS: dict[str, LazyString] = {
-    "national-only": _l("Only national authorities or national bodies may apply"),
-    "one-country": _l("Re-granting to the organisations of one other country"),
-    "local-actors": _l("Local authorities, cities, living labs or local pilots take part"),
-    "short-record": _l("Short record: the match rests on the title and programme"),
-}
 
 # Gates whose sentence is stored as parameters (FundingCall.gate_params), by code.
 GATE_SENTENCES = {REGION_GATE: REGION_REASON}
@@ -174,23 +170,12 @@ def gate_label(code: str | None) -> str:
     return str(label) if label is not None else str(_l("Excluded by a rule of the profile"))
 
 
-# Evidence whose text the tracker or the profile wrote (not words found in the call): looked
-# up in the catalogue (tracker.matching.profile_texts, the engine's msg() notes).
-_WRITTEN_EVIDENCE = frozenset({"basis", "prior", "breadth", "gate", "feedback"})
-
-
 def evidence_text(kind: str, text: str, code: str | None = None, call: Any = None) -> str:
-    """Evidence written by the tracker itself, in the reader's language: the readings the
-    engine gives a code (who may apply, short records), a gate's sentence through the call's
-    stored gate, and the notes of the engine and the profile through the catalogue."""
-    label = EVIDENCE_CODE_TEXTS.get(code or "")
-    if label is not None:
-        return str(label)
+    """One piece of match evidence in the reader's language (``evidence_line``, as the digest
+    says it), with a gate's sentence through the call's stored gate."""
     if kind == "gate" and call is not None and getattr(call, "gate_reason", None) == text:
         return gate_text(call.gate_code, call.gate_reason, call.gate_params)
-    if kind in _WRITTEN_EVIDENCE and text:
-        return web.translate(Message(text, {}))
-    return text
+    return evidence_line(Evidence(kind=kind, text=text, weight=0.0, code=code), gettext)
 
 
 def profile_text(text: str | None) -> str:

@@ -2,37 +2,39 @@
 
 - ``subscriptions``: who gets a digest, for which focus areas, and unsubscribing;
 - ``feedback``: the "not relevant" answers given from a mail;
+- ``changes``: what changed about a call (deadline, opening, status, budget), old and new;
 - ``content``: what goes into one subscriber's digest (``build_digest``);
 - ``delivery``: claiming, sending and recording each digest exactly once;
+- ``follow_up``: unconfirmed deliveries, resending and the recent digests, for admins;
 - ``mail``: the digest as a MIME message in the subscriber's language;
 - ``links``: the signed one-click links in it.
 
 The names other layers use are re-exported here.
 """
 
+from tracker.services.digests.changes import FieldChange, changed_calls, changed_fields
 from tracker.services.digests.content import (
     DigestContent,
     DigestEntry,
-    FieldChange,
     build_digest,
-    changed_calls,
-    changed_fields,
     iso_week,
     parse_iso_week,
     preview_digest,
 )
 from tracker.services.digests.delivery import (
     DigestOutcome,
-    confirm_delivered,
     delivery_problem,
-    recent_digests,
-    resend_digest,
     retry_due_digests,
     send_digest_now,
     send_weekly_digests,
-    unconfirmed_digests,
 )
 from tracker.services.digests.feedback import dismissal_target, record_not_relevant
+from tracker.services.digests.follow_up import (
+    confirm_delivered,
+    recent_digests,
+    resend_digest,
+    unconfirmed_digests,
+)
 from tracker.services.digests.links import InvalidLink, read_unsubscribe_token
 from tracker.services.digests.subscriptions import (
     active_focus_areas,

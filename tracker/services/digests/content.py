@@ -1,10 +1,10 @@
 """What goes into a digest.
 
 Content (``build_digest``): new matches since the subscriber's last digest; changes (deadline
-moved, opening date, status, budget) that ingestion recorded in ``CallChange`` since then, for
-calls the subscriber watches, was sent before or follows through an office; calls closing
-within the subscriber's horizon among those watched or in the municipality's pipeline
-(interested, preparing); mentions and assignments; a one-line pipeline summary.
+moved, opening date, status, budget; ``changes``) since then, for calls the subscriber
+watches, was sent before or follows through an office; calls closing within the subscriber's
+horizon among those watched or in the municipality's pipeline (interested, preparing);
+mentions and assignments; a one-line pipeline summary.
 """
 
 from __future__ import annotations
@@ -12,21 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from tracker.calltime import amount_text
 from tracker.config import Settings
 from tracker.errors import ValidationFailed
 from tracker.feeds.text import safe_url
 from tracker.i18n import msg
+from tracker.matching.engine import Evidence
 from tracker.models import (
-    CallChange,
     CallMatch,
     CallReview,
     Comment,
@@ -42,21 +40,23 @@ from tracker.models import (
     TriageState,
     Watch,
 )
+from tracker.services.digests.changes import QUERY_CHUNK, FieldChange, call_snapshot, changed_calls
 from tracker.services.digests.mail import (
     RenderedDigest,
     render_digest,
 )
 from tracker.services.digests.subscriptions import subscribed_areas
+from tracker.services.strategy.evidence import stored_evidence, strongest
+
+# Reasons shown per call: the digest is a pointer to the call page, which shows them all.
+EVIDENCE_LINES = 2
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DigestContent",
     "DigestEntry",
-    "FieldChange",
     "build_digest",
-    "changed_calls",
-    "changed_fields",
     "iso_week",
     "parse_iso_week",
     "preview_digest",
@@ -70,14 +70,6 @@ FIRST_DIGEST_LOOKBACK = timedelta(days=7)
 CHANGE_LOOKBACK = timedelta(weeks=26)
 
 
-# The fields of ``CallChange`` a digest reports, in the order it reports them.
-CHANGE_FIELDS = ("deadlines", "opens_at", "status", "budget")
-
-
-# Ids per IN (...) list.
-QUERY_CHUNK = 500
-
-
 PIPELINE_STATES = (TriageState.INTERESTED, TriageState.PREPARING, TriageState.SUBMITTED)
 
 
@@ -85,17 +77,6 @@ CLOSING_SOON_STATES = (TriageState.INTERESTED, TriageState.PREPARING)
 
 
 EXCERPT_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One change of a followed call: ``field`` is deadline, opening, status or budget.
-    Dates are ISO 8601 in UTC, budgets amounts in ``unit`` (a currency code, when known)."""
-
-    field: str
-    old: str | None
-    new: str | None
-    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +93,8 @@ class DigestEntry:
     score: float | None = None
     focus_area_id: int | None = None
     focus_area_name: str | None = None
-    evidence: tuple[str, ...] = ()
+    # The strongest reasons behind the score, as the engine gave them.
+    evidence: tuple[Evidence, ...] = ()
     changes: tuple[FieldChange, ...] = ()
     # Mentions: who wrote what; assignments: who assigned it and to whom.
     actor_name: str | None = None
@@ -160,121 +142,6 @@ class DigestContent:
         ]
 
 
-def call_snapshot(call: FundingCall, now: datetime) -> dict[str, Any]:
-    """What a digest tells about a call, stored with the digest's items."""
-    return {
-        "deadlines": sorted(d.deadline_at.isoformat() for d in call.deadlines),
-        "status": "withdrawn" if call.is_withdrawn else call.status(now),
-        "budget": amount_text(call.budget_total_eur),
-    }
-
-
-def _instant(value: Any) -> datetime | None:
-    if not value:
-        return None
-    at = datetime.fromisoformat(str(value))
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def _deadline_changes(old: Any, new: Any, now: datetime) -> list[FieldChange]:
-    """Deadlines moved, added or removed between two lists of deadlines.
-
-    Removed and added dates are paired in order: each pair is a move. A stage that passed and
-    is no longer listed has not moved; it only counts as the old date of a deadline added
-    when nothing upcoming was removed (an extension after the deadline passed)."""
-    before = {at for at in map(_instant, old or []) if at is not None}
-    after = {at for at in map(_instant, new or []) if at is not None}
-    dropped = before - after
-    olds = sorted(d for d in dropped if d >= now) + sorted(
-        (d for d in dropped if d < now), reverse=True
-    )
-    changes = []
-    for index, added in enumerate(sorted(after - before)):
-        moved_from = olds[index] if index < len(olds) else None
-        changes.append(
-            FieldChange(
-                "deadline", moved_from.isoformat() if moved_from else None, added.isoformat()
-            )
-        )
-    changes += [
-        FieldChange("deadline", removed.isoformat(), None)
-        for removed in olds[len(after - before) :]
-        if removed >= now
-    ]
-    return changes
-
-
-def _budget_amount(budget: Any) -> tuple[str | None, str | None]:
-    """The amount a reader compares (the total, else the largest grant) and its currency."""
-    if not isinstance(budget, dict):
-        return None, None
-    for key in ("total", "max", "min"):
-        value = budget.get(key)
-        if value is not None:
-            return amount_text(Decimal(str(value))), budget.get("currency")
-    return None, budget.get("currency")
-
-
-def changed_fields(name: str, old: Any, new: Any, now: datetime) -> list[FieldChange]:
-    """What a subscriber hears of a field of ``CallChange`` going from ``old`` to ``new``."""
-    if name == "deadlines":
-        return _deadline_changes(old, new, now)
-    if name == "opens_at":
-        old_at, new_at = _instant(old), _instant(new)
-        # Only the opening date of a call still to open; its opening is a status change.
-        if old_at and new_at and old_at != new_at and new_at > now:
-            return [FieldChange("opening", old_at.isoformat(), new_at.isoformat())]
-        return []
-    if name == "status":
-        # Closing when the deadline passes is expected, not news.
-        if old and new and old != new and new != "closed":
-            return [FieldChange("status", str(old), str(new))]
-        return []
-    if name == "budget":
-        (old_amount, old_unit), (new_amount, new_unit) = _budget_amount(old), _budget_amount(new)
-        if new_amount is not None and (old_amount, old_unit) != (new_amount, new_unit):
-            return [FieldChange("budget", old_amount, new_amount, unit=new_unit)]
-        return []
-    return []
-
-
-def changed_calls(
-    session: Session, *, since: datetime, until: datetime, call_ids: Iterable[int]
-) -> dict[int, list[FieldChange]]:
-    """What changed in these calls after ``since`` up to ``until``, from the history that
-    ingestion records (``CallChange``): deadlines moved, added or removed, the opening date,
-    the status and the budget.
-
-    Several changes of one field in the period count as one, from the first old value to the
-    last new one, so a date moved and moved back is not news."""
-    ids = sorted(set(call_ids))
-    net: dict[int, dict[str, list[Any]]] = {}
-    for start in range(0, len(ids), QUERY_CHUNK):
-        rows = session.execute(
-            select(CallChange.call_id, CallChange.field, CallChange.old_value, CallChange.new_value)
-            .where(
-                CallChange.call_id.in_(ids[start : start + QUERY_CHUNK]),
-                CallChange.field.in_(CHANGE_FIELDS),
-                CallChange.changed_at > since,
-                CallChange.changed_at <= until,
-            )
-            .order_by(CallChange.changed_at, CallChange.id)
-        )
-        for call_id, name, old, new in rows:
-            values = net.setdefault(call_id, {}).setdefault(name, [old, new])
-            values[1] = new
-    changes: dict[int, list[FieldChange]] = {}
-    for call_id, fields in net.items():
-        found = []
-        for name in CHANGE_FIELDS:
-            if name in fields:
-                old, new = fields[name]
-                found += changed_fields(name, old, new, until)
-        if found:
-            changes[call_id] = found
-    return changes
-
-
 def _period_start(session: Session, subscription: DigestSubscription, now: datetime) -> datetime:
     previous = session.scalar(
         select(func.max(Digest.period_end)).where(
@@ -299,38 +166,6 @@ def _sent_before(session: Session, subscription: DigestSubscription, now: dateti
             )
         )
     )
-
-
-def _evidence_lines(evidence: list[Any], limit: int = 2) -> tuple[str, ...]:
-    """The strongest pieces of evidence as short lines, whatever keys the engine used."""
-
-    def weight(item: Any) -> float:
-        if isinstance(item, dict):
-            for key in ("weight", "score", "contribution"):
-                value = item.get(key)
-                if isinstance(value, int | float):
-                    return float(value)
-        return 0.0
-
-    lines: list[str] = []
-    for item in sorted(evidence, key=weight, reverse=True):
-        if isinstance(item, dict):
-            text = next(
-                (
-                    str(item[key])
-                    for key in ("summary", "text", "snippet", "phrase", "term", "label", "reason")
-                    if item.get(key)
-                ),
-                ", ".join(str(v) for v in item.values() if isinstance(v, str)),
-            )
-        else:
-            text = str(item)
-        text = " ".join(text.split())
-        if text and text not in lines:
-            lines.append(text if len(text) <= 160 else text[:157] + "...")
-        if len(lines) == limit:
-            break
-    return tuple(lines)
 
 
 def _excerpt(text: str) -> str:
@@ -446,7 +281,9 @@ class _Builder:
             score=match.score if match is not None else None,
             focus_area_id=area.id if area is not None else None,
             focus_area_name=area.name(self.language) if area is not None else None,
-            evidence=_evidence_lines(match.evidence) if match is not None else (),
+            evidence=tuple(strongest(stored_evidence(match.evidence), EVIDENCE_LINES))
+            if match is not None
+            else (),
             **extra,
         )
 

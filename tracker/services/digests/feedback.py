@@ -25,7 +25,7 @@ from tracker.services.digests.links import (
     read_not_relevant_token,
 )
 from tracker.services.digests.subscriptions import subscribed_areas
-from tracker.services.strategy import call_key, record_decision
+from tracker.services.strategy.decisions import call_key, record_decision
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from tracker import calltime
 from tracker.calltime import format_deadline, format_money
 from tracker.config import Settings
 from tracker.i18n import msg
+from tracker.matching.engine import Evidence
 from tracker.paths import TEMPLATES_DIR, TRANSLATIONS_DIR
 from tracker.services.digests.links import (
     Links,
@@ -32,10 +33,12 @@ from tracker.services.digests.links import (
     make_not_relevant_token,
     make_unsubscribe_token,
 )
+from tracker.services.strategy.evidence import evidence_line
 
 if TYPE_CHECKING:
     from tracker.models import Digest
-    from tracker.services.digests import DigestContent, DigestEntry, FieldChange
+    from tracker.services.digests.changes import FieldChange
+    from tracker.services.digests.content import DigestContent, DigestEntry
 
 __all__ = [
     "MAX_SECTION_ITEMS",
@@ -61,6 +64,8 @@ URGENT_DAYS = 7
 
 # At most this many items per section; the rest are behind a "see all N in the tracker" link,
 # so that a first digest stays short and under the size at which Gmail clips a message.
+# A reason longer than this is cut with an ellipsis.
+EVIDENCE_LENGTH = 160
 MAX_SECTION_ITEMS = 25
 
 
@@ -154,6 +159,10 @@ class _Formatter:
         if days <= 0:
             return self.t.gettext("closes today")
         return self.t.ngettext("%(num)d day left", "%(num)d days left", days) % {"num": days}
+
+    def evidence(self, item: Evidence) -> str:
+        line = " ".join(evidence_line(item, self.t.gettext).split())
+        return line if len(line) <= EVIDENCE_LENGTH else line[: EVIDENCE_LENGTH - 3] + "..."
 
     def money(self, value: str | None, unit: str | None) -> str:
         if value is None:
@@ -280,7 +289,7 @@ def render_digest(
                     and entry.deadline_at - now <= timedelta(days=URGENT_DAYS),
                     score=round(entry.score) if about_fit and entry.score is not None else None,
                     focus_area=entry.focus_area_name if about_fit else None,
-                    evidence=entry.evidence if about_fit else (),
+                    evidence=tuple(fmt.evidence(e) for e in entry.evidence) if about_fit else (),
                     changes=tuple(fmt.change(c) for c in entry.changes),
                     note=fmt.note(section.value, entry),
                     call_url=links.call(entry.call_id),

@@ -34,7 +34,7 @@ from tracker.models import (
 from tracker.services.audit import record_event
 from tracker.services.inbox.entries import sync_entry_review
 from tracker.services.inbox.workflow import TRANSITIONS, S
-from tracker.services.strategy import record_decision
+from tracker.services.strategy.decisions import record_decision
 
 log = logging.getLogger(__name__)
 

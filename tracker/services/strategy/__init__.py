@@ -40,7 +40,6 @@ from tracker.services.strategy.profiles import (
 )
 from tracker.services.strategy.runs import (
     BATCH_SIZE,
-    NO_TEXT_BASIS,
     MatchedCall,
     MatchRun,
     call_input,
@@ -55,7 +54,6 @@ __all__ = [
     "IMPORT_REASON",
     "MODELS_KEPT",
     "NOT_RELEVANT_REASONS",
-    "NO_TEXT_BASIS",
     "RELEVANT_REASONS",
     "AreaLearning",
     "MatchRun",

@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.db import take_turns
-from tracker.i18n import Message, msg
+from tracker.i18n import Message
 from tracker.matching.call import CallInput
 from tracker.matching.engine import match_call
 from tracker.matching.text import strip_html
@@ -27,7 +27,8 @@ from tracker.models import (
     FundingCall,
     StrategyProfile,
 )
-from tracker.services.inbox import refresh_inbox_entries
+from tracker.services.inbox.entries import refresh_inbox_entries
+from tracker.services.strategy.evidence import basis_evidence
 from tracker.services.strategy.profiles import (
     compiled_profile,
     current_model_row,
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "BATCH_SIZE",
-    "NO_TEXT_BASIS",
     "MatchRun",
     "MatchedCall",
     "call_input",
@@ -170,7 +170,9 @@ def match_calls(
                     "matched_at": now,
                 }
             )
-            basis = _text_basis(call)
+            basis = [
+                e.to_dict() for e in basis_evidence(bool(call.description_text or call.summary))
+            ]
             for area in result.areas:
                 match_rows.append(
                     {
@@ -208,16 +210,6 @@ def gate_params(reason: str) -> dict[str, Any] | None:
     if isinstance(reason, Message) and reason.params:
         return {**reason.params, "template": reason.template}
     return None
-
-
-NO_TEXT_BASIS = msg("No description: matched on title, themes and programme only.")
-
-
-def _text_basis(call: FundingCall) -> list[dict[str, Any]]:
-    """Evidence that a call without text was matched on little (its page was not read)."""
-    if call.description_text or call.summary:
-        return []
-    return [{"kind": "basis", "text": str(NO_TEXT_BASIS), "weight": 0.0}]
 
 
 def call_matches(session: Session, call_id: int) -> list[tuple[FocusArea, CallMatch]]:
