@@ -92,6 +92,34 @@ def test_new_matches_follow_the_subscribers_areas_score_and_dismissals(
     assert entry.official_url == wanted.url
 
 
+def test_a_reason_the_tracker_wrote_reaches_a_swedish_reader_in_swedish(
+    session: Session, settings: Settings
+) -> None:
+    """The digest reads the engine's typed evidence and says a coded reading the way the call
+    page does, in the subscriber's language; words found in the call stay as they are."""
+    areas = make_areas(session)
+    sub = make_subscription(session, make_user(session, language="sv"))
+    call = make_call(session, title="LIFE Strategic Nature Projects")
+    make_match(
+        session,
+        call,
+        areas["culture-music"],
+        70,
+        evidence=[
+            {"kind": "short-record", "text": "short record", "weight": 4.0, "code": "short-record"},
+            {"kind": "term", "text": "nature restoration", "weight": 2.0},
+            {"kind": "term", "text": "a weak hint", "weight": 0.5},
+        ],
+    )
+
+    content, rendered = preview_digest(session, settings, sub, now=NOW)
+
+    assert [e.code for e in content.new[0].evidence] == ["short-record", None]
+    assert "Kort post: matchningen vilar på titeln och programmet" in rendered.text
+    assert "nature restoration" in rendered.text
+    assert "Short record" not in rendered.text and "a weak hint" not in rendered.text
+
+
 def test_gated_calls_are_never_new_matches(session: Session, settings: Settings) -> None:
     areas = make_areas(session)
     sub = make_subscription(session, make_user(session, language="en"))
