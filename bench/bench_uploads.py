@@ -47,7 +47,7 @@ def _bomb_case(kind: str, path: str) -> dict[str, Any]:
 
 
 def _import_case(fmt: str, url: str, rows: int) -> dict[str, Any]:
-    from tests.spreadsheet_files import OFFICES, project_rows, project_xlsx
+    from tests.factories.spreadsheets import OFFICES, project_rows, project_xlsx
     from tracker.clock import system_clock
     from tracker.db import make_engine, make_session_factory, session_scope
     from tracker.migrate import upgrade
@@ -153,7 +153,7 @@ def main() -> None:
         child(json.loads(args.child))
         return
 
-    from tests.spreadsheet_files import xlsx_bomb
+    from tests.factories.spreadsheets import xlsx_bomb
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import TrackerCli
-from tests.digests.conftest import make_previous_digest, make_subscription
 from tests.factories import NOW, make_call, make_office, make_user
-from tests.projects.helpers import make_funder, make_line, make_project
+from tests.factories.digests import make_previous_digest, make_subscription
+from tests.factories.projects import make_funder, make_line, make_project
 from tracker.clock import FixedClock
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.migrate import current_revision, upgrade

@@ -16,9 +16,9 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
-from tests.factories import login, make_office, make_user
-from tests.projects.helpers import make_project
-from tests.review.factories import in_days, make_matched_call, make_profile
+from tests.factories import login, make_office, make_profile, make_user
+from tests.factories.inbox import in_days, make_matched_call
+from tests.factories.projects import make_project
 from tracker.models import ProjectStatus, Role, User
 from tracker.spreadsheets import (
     EXCEL_EN,

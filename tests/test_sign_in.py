@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from tests.conftest import make_settings
-from tests.factories import TEST_PASSWORD, make_user
-from tests.review.factories import make_matched_call, make_profile
+from tests.factories import TEST_PASSWORD, make_profile, make_user
+from tests.factories.inbox import make_matched_call
 from tracker import security
 from tracker.app import create_app
 from tracker.clock import FixedClock

@@ -29,10 +29,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import empty_all_tables
-from tests.digests.conftest import SmtpHandler, free_port, make_subscription
-from tests.factories import TEST_PASSWORD, make_source, make_user
+from tests.digests.conftest import SmtpHandler, free_port
+from tests.factories import TEST_PASSWORD, make_profile, make_source, make_user
+from tests.factories.digests import make_subscription
+from tests.factories.inbox import make_matched_call
 from tests.feeds.conftest import fixture_bytes
-from tests.review.factories import make_matched_call, make_profile
 from tracker.models import Comment, FetchRun, JobRun, Role, SourceKind
 
 REPO = Path(__file__).resolve().parent.parent

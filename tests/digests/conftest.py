@@ -1,6 +1,6 @@
 """Fixtures for the digest tests: a real SMTP server (aiosmtpd on 127.0.0.1) that can be told
 to refuse, settings that point the mailer at it, and factories for focus areas, matches and
-subscriptions."""
+subscriptions (the factories are in ``tests.factories.digests``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import asyncio
 import itertools
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -22,23 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import make_settings
-from tests.factories import NOW
 from tracker.app import create_app
 from tracker.clock import FixedClock
 from tracker.config import Settings
-from tracker.models import (
-    CallMatch,
-    Digest,
-    DigestItem,
-    DigestSection,
-    DigestStatus,
-    DigestSubscription,
-    FocusArea,
-    FundingCall,
-    Office,
-    StrategyProfile,
-    User,
-)
 
 BASE_URL = "https://tracker.example.se"
 SENDER = "tracker@norrkoping.test"
@@ -161,109 +146,3 @@ def mail_app(
 @pytest.fixture()
 def mail_client(mail_app: Flask) -> FlaskClient:
     return mail_app.test_client()
-
-
-# --- factories ----------------------------------------------------------------------------
-
-
-def make_areas(session: Session, *slugs: str) -> dict[str, FocusArea]:
-    """An active strategy profile with these focus areas (two by default)."""
-    slugs = slugs or ("culture-music", "education")
-    names = {
-        "culture-music": ("Kultur, kreativitet och musik", "Culture, creativity and music"),
-        "education": ("Utbildning och lärande", "Education and learning"),
-        "energy-environment": ("Energi och miljö", "Energy and environment"),
-    }
-    profile = StrategyProfile(
-        name=f"profile-{next(_counter)}", version=1, is_active=True, gates={}, created_at=NOW
-    )
-    for position, slug in enumerate(slugs):
-        name_sv, name_en = names.get(slug, (slug, slug))
-        profile.areas.append(
-            FocusArea(slug=slug, name_sv=name_sv, name_en=name_en, position=position)
-        )
-    session.add(profile)
-    session.flush()
-    return {area.slug: area for area in profile.areas}
-
-
-def make_match(
-    session: Session,
-    call: FundingCall,
-    area: FocusArea,
-    score: float = 80.0,
-    *,
-    evidence: list[Any] | None = None,
-    matched_at: datetime | None = None,
-    is_match: bool = True,
-) -> CallMatch:
-    match = CallMatch(
-        call_id=call.id,
-        focus_area_id=area.id,
-        score=score,
-        is_match=is_match,
-        evidence=evidence
-        if evidence is not None
-        else [{"text": "music festivals and creative industries", "weight": 12.0}],
-        matched_at=matched_at or NOW - timedelta(days=1),
-    )
-    session.add(match)
-    session.flush()
-    return match
-
-
-def make_subscription(
-    session: Session, user: User | None = None, office: Office | None = None, **overrides: Any
-) -> DigestSubscription:
-    values: dict[str, Any] = {
-        "user": user,
-        "office": office,
-        "focus_area_slugs": [],
-        "office_slugs": [office.slug] if office is not None else [],
-        "min_score": 50,
-        "closing_soon_days": 30,
-        "language": user.language if user is not None else "sv",
-        "send_when_empty": False,
-        "is_active": True,
-        "created_at": NOW - timedelta(days=30),
-        "updated_at": NOW - timedelta(days=30),
-    }
-    values.update(overrides)
-    subscription = DigestSubscription(**values)
-    session.add(subscription)
-    session.flush()
-    return subscription
-
-
-def make_previous_digest(
-    session: Session,
-    subscription: DigestSubscription,
-    *,
-    period_end: datetime,
-    items: Sequence[tuple[FundingCall, DigestSection, dict[str, Any]]] = (),
-    week: str = "2026-W46",
-    status: DigestStatus = DigestStatus.SENT,
-) -> Digest:
-    """A digest sent earlier, with what it said about each call."""
-    digest = Digest(
-        subscription_id=subscription.id,
-        iso_week=week,
-        status=status,
-        period_start=period_end - timedelta(days=7),
-        period_end=period_end,
-        address=subscription.address or "",
-        language=subscription.language,
-        counts={},
-        subject="earlier digest",
-        text_body="",
-        html_body="",
-        message_id=f"<earlier.{next(_counter)}@test>",
-        attempts=1,
-        sent_at=period_end,
-        created_at=period_end,
-    )
-    for call, section, snapshot in items:
-        digest.items.append(DigestItem(call_id=call.id, section=section, snapshot=snapshot))
-    session.add(digest)
-    session.flush()
-    return digest

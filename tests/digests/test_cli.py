@@ -10,8 +10,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
-from tests.digests.conftest import BASE_URL, SENDER, SmtpServer, make_areas, make_match
+from tests.digests.conftest import BASE_URL, SENDER, SmtpServer
 from tests.factories import NOW, make_call, make_office, make_user
+from tests.factories.digests import make_areas, make_match
 from tracker.db import make_session_factory
 from tracker.models import Digest, DigestSubscription
 

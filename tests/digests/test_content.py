@@ -7,14 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tests.digests.conftest import (
-    BASE_URL,
-    make_areas,
-    make_match,
-    make_previous_digest,
-    make_subscription,
-)
+from tests.digests.conftest import BASE_URL
 from tests.factories import NOW, make_call, make_office, make_user
+from tests.factories.digests import make_areas, make_match, make_previous_digest, make_subscription
 from tracker.config import Settings
 from tracker.models import (
     CallChange,

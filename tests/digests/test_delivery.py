@@ -16,16 +16,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import empty_all_tables
-from tests.digests.conftest import (
-    BASE_URL,
-    SENDER,
-    SmtpServer,
-    free_port,
-    make_areas,
-    make_match,
-    make_subscription,
-)
+from tests.digests.conftest import BASE_URL, SENDER, SmtpServer, free_port
 from tests.factories import NOW, make_call, make_user
+from tests.factories.digests import make_areas, make_match, make_subscription
 from tracker.config import Settings
 from tracker.db import make_session_factory
 from tracker.errors import ValidationFailed

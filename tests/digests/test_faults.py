@@ -12,15 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.digests.conftest import (
-    BASE_URL,
-    SENDER,
-    SmtpServer,
-    make_areas,
-    make_match,
-    make_subscription,
-)
+from tests.digests.conftest import BASE_URL, SENDER, SmtpServer
 from tests.factories import NOW, login, make_call, make_office, make_user
+from tests.factories.digests import make_areas, make_match, make_subscription
 from tracker.config import Settings
 from tracker.errors import ValidationFailed
 from tracker.models import Digest, DigestStatus, DigestSubscription, Role

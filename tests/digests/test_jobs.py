@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs import JOBS, JobContext
 from jobs.runtime import make_trigger
-from tests.digests.conftest import SmtpServer, make_areas, make_match, make_subscription
+from tests.digests.conftest import SmtpServer
 from tests.factories import NOW, make_call, make_user
+from tests.factories.digests import make_areas, make_match, make_subscription
 from tracker.config import ConfigError, Settings, load_settings
 from tracker.models import Digest, DigestStatus
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from tests.digests.conftest import make_areas, make_match, make_subscription
 from tests.factories import NOW, make_call, make_user
+from tests.factories.digests import make_areas, make_match, make_subscription
 from tracker.config import Settings
 from tracker.services.digests import preview_digest
 from tracker.services.digests.mail import MAX_SECTION_ITEMS

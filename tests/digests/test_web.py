@@ -11,15 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.digests.conftest import (
-    BASE_URL,
-    SmtpServer,
-    make_areas,
-    make_match,
-    make_previous_digest,
-    make_subscription,
-)
+from tests.digests.conftest import BASE_URL, SmtpServer
 from tests.factories import NOW, login, make_call, make_office, make_user
+from tests.factories.digests import make_areas, make_match, make_previous_digest, make_subscription
 from tracker.config import Settings
 from tracker.models import (
     AuditEvent,

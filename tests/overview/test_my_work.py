@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, login, make_call, make_office, make_source, make_user
-from tests.review.factories import in_days, make_matched_call, make_profile
+from tests.factories import NOW, login, make_call, make_office, make_profile, make_source, make_user
+from tests.factories.inbox import in_days, make_matched_call
 from tracker.clock import FixedClock
 from tracker.models import FetchRun, FetchStatus, Office, Role, TriageState, User
 from tracker.services import inbox as review

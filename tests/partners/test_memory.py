@@ -6,8 +6,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.factories import login, make_user
-from tests.partners.helpers import build_world
-from tests.projects.helpers import add_partner, make_project
+from tests.factories.partners import build_world
+from tests.factories.projects import add_partner, make_project
 from tracker.models import ProjectStatus, Role
 from tracker.services.partner_memory import network_yield
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tests.partners.helpers import TODAY, build_world, culture_call, match, twinning_call
+from tests.factories.partners import TODAY, build_world, culture_call, match, twinning_call
 from tracker.services.partner_rules import call_partner_rules
 from tracker.services.partner_suggestions import Suggestions, suggest_partners
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import login, make_user
-from tests.partners.helpers import build_world, culture_call, twinning_call
-from tests.projects.helpers import make_project
+from tests.factories.partners import build_world, culture_call, twinning_call
+from tests.factories.projects import make_project
 from tracker.models import (
     ConsortiumDraft,
     ConsortiumMember,

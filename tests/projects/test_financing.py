@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, make_call, make_user
-from tests.projects.helpers import (
+from tests.factories.projects import (
     add_partner,
     make_funder,
     make_line,

@@ -13,8 +13,8 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, make_office, make_user
-from tests.projects.helpers import make_organisation, make_profile
+from tests.factories import NOW, make_office, make_profile, make_user
+from tests.factories.projects import make_organisation
 from tracker.models import (
     AuditEvent,
     Currency,
@@ -338,7 +338,7 @@ def test_a_focus_area_column_takes_names_or_short_names(session: Session) -> Non
     result = import_projects(session, table, actor=make_user(session), now=NOW)
     assert [(e.row, e.column) for e in result.errors] == [(3, "focus_areas")]
     good = read_table(
-        csv_bytes("title,lead_office,focus_areas", "Musik,kultur,education sv"), "p.csv"
+        csv_bytes("title,lead_office,focus_areas", "Musik,kultur,Utbildning och lärande"), "p.csv"
     )
     assert import_projects(session, good, actor=make_user(session), now=NOW).errors == []
     music = session.scalars(select(Project).where(Project.title == "Musik")).one()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, make_call, make_office, make_user
-from tests.projects.helpers import make_funder, make_line, make_organisation, make_profile
+from tests.factories import NOW, make_call, make_office, make_profile, make_user
+from tests.factories.projects import make_funder, make_line, make_organisation
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import AuditEvent, ProjectRole, ProjectStatus
 from tracker.services.projects import (

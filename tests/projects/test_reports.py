@@ -31,7 +31,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from tests.factories import make_office
-from tests.projects.helpers import make_delegation, make_funder, make_line, make_project
+from tests.factories.projects import make_delegation, make_funder, make_line, make_project
 from tracker.models import Currency, DelegationKind, FunderKind, LineStatus, ProjectStatus
 from tracker.services.reports import compute_report, report_csv, report_rows, write_report_xlsx
 

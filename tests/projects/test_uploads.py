@@ -15,7 +15,7 @@ from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_office, make_user
-from tests.spreadsheet_files import OFFICES, project_xlsx, xlsx_bomb
+from tests.factories.spreadsheets import OFFICES, project_xlsx, xlsx_bomb
 from tracker.models import AuditEvent, Organisation, Project, ProjectPartner, Role
 from tracker.services.project_import import (
     ImportFileError,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_office, make_user
-from tests.projects.helpers import (
+from tests.factories.projects import (
     add_partner,
     make_delegation,
     make_funder,

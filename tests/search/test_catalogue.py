@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, login, make_call, make_source, make_user
-from tests.review.factories import make_matched_call, make_profile
+from tests.factories import NOW, login, make_call, make_profile, make_source, make_user
+from tests.factories.inbox import make_matched_call
 from tracker.models import CallSourceLink, Role, SourceKind
 from tracker.services.catalogue import CatalogueFilters, catalogue_page
 

@@ -7,8 +7,8 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
-from tests.factories import NOW, make_call
-from tests.review.factories import make_matched_call, make_profile
+from tests.factories import NOW, make_call, make_profile
+from tests.factories.inbox import make_matched_call
 from tracker.models import CallSearchTerms
 from tracker.services.catalogue import CatalogueFilters, catalogue_page
 from tracker.services.inbox import InboxFilters, inbox_page

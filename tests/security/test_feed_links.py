@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.digests.conftest import make_areas, make_match, make_subscription
 from tests.factories import NOW, login, make_call, make_source, make_user
+from tests.factories.digests import make_areas, make_match, make_subscription
+from tests.factories.projects import make_project
 from tests.feeds.conftest import fixture_bytes
-from tests.projects.helpers import make_project
 from tracker.config import Settings
 from tracker.feeds.records import CallLink, CallRecord, FetchResult, SourceKind
 from tracker.feeds.rss import parse_feed

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import empty_all_tables
 from tests.factories import TEST_PASSWORD, make_call, make_user
-from tests.review.test_browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 from tracker.models import Role, User
 
 pytestmark = [

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
 from tests.factories import NOW, make_call, make_office, make_user
-from tests.projects.helpers import (
+from tests.factories.projects import (
     add_partner,
     make_delegation,
     make_funder,

@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.digests.conftest import make_subscription
-from tests.factories import NOW, login, make_source, make_user
-from tests.review.factories import area, make_profile
+from tests.factories import NOW, login, make_profile, make_source, make_user
+from tests.factories.digests import make_subscription
+from tests.factories.inbox import area
 from tracker.app import create_app
 from tracker.clock import FixedClock
 from tracker.config import Settings

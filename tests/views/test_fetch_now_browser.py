@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import empty_all_tables
 from tests.factories import TEST_PASSWORD, make_source, make_user
 from tests.feeds.conftest import fixture_bytes
-from tests.review.test_browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 from tracker.models import Role, SourceKind
 
 pytestmark = [

@@ -4,7 +4,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tracker.views.auth",
     "tracker.views.main",
     "tracker.views.admin",
-    "tracker.views.calls",
+    "tracker.views.inbox",
     "tracker.views.catalogue",
     "tracker.views.calendar",
     "tracker.views.sources",

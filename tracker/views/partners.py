@@ -308,7 +308,7 @@ def save_rules(call_id: int) -> Response:
     else:
         session.commit()
         flash(_("Partner rules saved."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id) + "#partners-heading")
+    return redirect(url_for("inbox.call_page", call_id=call.id) + "#partners-heading")
 
 
 # --- the consortium page --------------------------------------------------------------------

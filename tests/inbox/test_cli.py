@@ -8,7 +8,8 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
-from tests.review.factories import make_matched_call, make_profile
+from tests.factories import make_profile
+from tests.factories.inbox import make_matched_call
 from tracker.models import InboxEntry
 
 

@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, make_call
-from tests.projects.helpers import add_partner, make_organisation, make_profile, make_project
+from tests.factories import NOW, make_call, make_profile
+from tests.factories.projects import add_partner, make_organisation, make_project
 from tracker.models import (
     CallMatch,
     FocusArea,

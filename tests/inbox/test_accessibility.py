@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, login, make_office, make_user
-from tests.review.factories import in_days, make_matched_call, make_profile
+from tests.factories import NOW, login, make_office, make_profile, make_user
+from tests.factories.inbox import in_days, make_matched_call
 from tracker.models import Role, SavedFilter
 from tracker.services import inbox as review
 

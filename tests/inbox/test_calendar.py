@@ -12,8 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, login, make_user
-from tests.review.factories import make_matched_call, make_profile
+from tests.factories import NOW, login, make_profile, make_user
+from tests.factories.inbox import make_matched_call
 from tracker.models import DismissReason, Milestone, Role, TriageState, User
 from tracker.services import inbox as review
 from tracker.services.calendar import CalendarEntry, calendar_entries, render_ical

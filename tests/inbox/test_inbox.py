@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, make_office, make_user
-from tests.review.factories import area, in_days, make_matched_call, make_profile
+from tests.factories import NOW, make_office, make_profile, make_user
+from tests.factories.inbox import area, in_days, make_matched_call
 from tracker.models import CallMatch, DismissReason, InboxEntry, TriageState
 from tracker.services import inbox as review
 from tracker.services.inbox import (

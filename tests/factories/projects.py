@@ -16,7 +16,6 @@ from tracker.models import (
     Currency,
     Delegation,
     DelegationKind,
-    FocusArea,
     Funder,
     FunderKind,
     LineStatus,
@@ -27,7 +26,6 @@ from tracker.models import (
     ProjectPartner,
     ProjectRole,
     ProjectStatus,
-    StrategyProfile,
 )
 
 _counter = itertools.count(1)
@@ -132,19 +130,3 @@ def make_delegation(session: Session, visited_on: date, **overrides: Any) -> Del
     session.add(delegation)
     session.flush()
     return delegation
-
-
-def make_profile(
-    session: Session, slugs: tuple[str, ...] = ("culture-music", "education")
-) -> StrategyProfile:
-    """An active strategy profile with one focus area per slug."""
-    profile = StrategyProfile(
-        name=f"profile {next(_counter)}", version=1, is_active=True, created_at=NOW
-    )
-    for position, slug in enumerate(slugs):
-        profile.areas.append(
-            FocusArea(slug=slug, name_sv=f"{slug} sv", name_en=f"{slug} en", position=position)
-        )
-    session.add(profile)
-    session.flush()
-    return profile

@@ -4,7 +4,7 @@ evidence, and calls that are in the inbox (their inbox entries refreshed)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,35 +17,6 @@ from tracker.services.inbox import refresh_inbox_entries
 from tracker.services.search import refresh_search_terms
 
 _counter = itertools.count(1)
-
-AREAS = (
-    ("culture-music", "Kultur, kreativitet och musik", "Culture, creativity and music"),
-    ("education", "Utbildning och lärande", "Education and learning"),
-    ("energy-environment", "Energi och miljö", "Energy and environment"),
-)
-
-
-def make_profile(
-    session: Session, areas: Sequence[tuple[str, str, str]] = AREAS, **overrides: Any
-) -> StrategyProfile:
-    """An active profile (any other profile is deactivated) with the given areas."""
-    for other in session.scalars(select(StrategyProfile).where(StrategyProfile.is_active)):
-        other.is_active = False
-    values: dict[str, Any] = {
-        "name": f"profile-{next(_counter)}",
-        "version": 1,
-        "is_active": True,
-        "created_at": NOW,
-    }
-    values.update(overrides)
-    profile = StrategyProfile(**values)
-    for position, (slug, name_sv, name_en) in enumerate(areas):
-        profile.areas.append(
-            FocusArea(slug=slug, name_sv=name_sv, name_en=name_en, position=position)
-        )
-    session.add(profile)
-    session.flush()
-    return profile
 
 
 def area(session: Session, slug: str) -> FocusArea:

@@ -63,7 +63,7 @@ from tracker.spreadsheets import (
 from tracker.views import formatting, labels
 from tracker.views.partners import call_panel
 
-bp = Blueprint("calls", __name__)
+bp = Blueprint("inbox", __name__)
 bp.record_once(lambda state: labels.register(state.app))
 
 
@@ -99,7 +99,7 @@ def _load_inbox(
 
 @bp.route("/calls")
 @web.requires(Role.VIEWER)
-def inbox() -> Response | tuple[str, int]:
+def index() -> Response | tuple[str, int]:
     session = web.db()
     user = web.require_user()
     now = web.now()
@@ -113,7 +113,7 @@ def inbox() -> Response | tuple[str, int]:
     filters, page = _load_inbox(filters, errors, now)
     query = filters.to_query(page=1)
     return render_template(
-        "calls/inbox.html",
+        "inbox/inbox.html",
         page=page,
         filters=filters,
         errors=errors,
@@ -125,12 +125,12 @@ def inbox() -> Response | tuple[str, int]:
         can_edit=user.role.allows(Role.EDITOR),
         page_url=lambda n: _inbox_url(filters.to_query(page=n)),
         area_url=lambda slug: _inbox_url(filters.to_query(area=slug, page=1)),
-        export_csv_url=url_for("calls.export_csv") + ("?" + urlencode(query) if query else ""),
-        export_csv_other_url=url_for("calls.export_csv")
+        export_csv_url=url_for("inbox.export_csv") + ("?" + urlencode(query) if query else ""),
+        export_csv_other_url=url_for("inbox.export_csv")
         + "?"
         + urlencode({**query, "separator": _other_separator()}),
         other_separator=_other_separator(),
-        export_xlsx_url=url_for("calls.export_xlsx") + ("?" + urlencode(query) if query else ""),
+        export_xlsx_url=url_for("inbox.export_xlsx") + ("?" + urlencode(query) if query else ""),
         now=now,
     ), 400 if errors else 200
 
@@ -141,7 +141,7 @@ def _other_separator() -> str:
 
 
 def _inbox_url(query: dict[str, str]) -> str:
-    return url_for("calls.inbox") + ("?" + urlencode(query) if query else "")
+    return url_for("inbox.index") + ("?" + urlencode(query) if query else "")
 
 
 def _filters_or_400() -> InboxFilters:
@@ -187,7 +187,7 @@ class _ExportFormat:
     """How export cells are written for this request: words looked up once, not per row."""
 
     def __init__(self) -> None:
-        self.pages = url_for("calls.inbox", _external=True)
+        self.pages = url_for("inbox.index", _external=True)
         self.language = web.current_language()
         self.tz = web.settings().tz
         self.states = {s: labels.state_label(s) for s in TriageState}
@@ -265,7 +265,7 @@ def export_xlsx() -> Response:
 @web.requires(Role.EDITOR)
 def bulk_dismiss() -> Response:
     session = web.db()
-    back = url_for("calls.inbox") + _back_query()
+    back = url_for("inbox.index") + _back_query()
     ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
     try:
         reason = inbox_service.parse_reason(request.form.get("reason"))
@@ -330,10 +330,10 @@ def save_filter() -> Response:
     except ValidationFailed as exc:
         session.rollback()
         flash(_("The filter was not saved: %(why)s", why=_error_text(exc)), "error")
-        return redirect(url_for("calls.inbox") + ("?" + query if query else ""))
+        return redirect(url_for("inbox.index") + ("?" + query if query else ""))
     session.commit()
     flash(_("Filter saved."), "info")
-    return redirect(url_for("calls.inbox") + ("?" + query if query else ""))
+    return redirect(url_for("inbox.index") + ("?" + query if query else ""))
 
 
 @bp.route("/calls/filters/<int:filter_id>/delete", methods=["POST"])
@@ -343,7 +343,7 @@ def delete_filter(filter_id: int) -> Response:
     inbox_service.delete_saved_filter(session, web.require_user(), filter_id)
     session.commit()
     flash(_("Filter removed."), "info")
-    return redirect(url_for("calls.inbox"))
+    return redirect(url_for("inbox.index"))
 
 
 # --- the call page ------------------------------------------------------------------------------
@@ -372,7 +372,7 @@ def _render_call(
     descriptions = inbox_service.call_descriptions(session, call)
     main = descriptions.main
     return render_template(
-        "calls/call.html",
+        "inbox/call.html",
         call=call,
         review=review,
         state=state,
@@ -481,7 +481,7 @@ def triage(call_id: int) -> Response | tuple[str, int]:
         return _failed(call, exc, "triage")
     session.commit()
     flash(_("The call is now: %(state)s.", state=labels.state_label(state)), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id))
+    return redirect(url_for("inbox.call_page", call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/assign", methods=["POST"])
@@ -518,7 +518,7 @@ def assign(call_id: int) -> Response | tuple[str, int]:
         return _failed(call, exc, "assign")
     session.commit()
     flash(_("Assignment saved."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id))
+    return redirect(url_for("inbox.call_page", call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/comments", methods=["POST"])
@@ -534,7 +534,7 @@ def comment(call_id: int) -> Response | tuple[str, int]:
         return _failed(call, exc, "comment")
     session.commit()
     flash(_("Comment added."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id) + f"#comment-{added.id}")
+    return redirect(url_for("inbox.call_page", call_id=call.id) + f"#comment-{added.id}")
 
 
 @bp.route("/calls/<int:call_id>/watch", methods=["POST"])
@@ -545,7 +545,7 @@ def watch(call_id: int) -> Response:
     inbox_service.watch(session, call, web.require_user(), now=web.now())
     session.commit()
     flash(_("You are watching this call. Its deadlines are in your calendar."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id))
+    return redirect(url_for("inbox.call_page", call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/unwatch", methods=["POST"])
@@ -556,7 +556,7 @@ def unwatch(call_id: int) -> Response:
     inbox_service.unwatch(session, call, web.require_user())
     session.commit()
     flash(_("You no longer watch this call."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id))
+    return redirect(url_for("inbox.call_page", call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/milestones", methods=["POST"])
@@ -582,7 +582,7 @@ def add_milestone(call_id: int) -> Response | tuple[str, int]:
         return _failed(call, exc, "milestone")
     session.commit()
     flash(_("Milestone added."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id) + "#milestones")
+    return redirect(url_for("inbox.call_page", call_id=call.id) + "#milestones")
 
 
 @bp.route("/calls/<int:call_id>/milestones/<int:milestone_id>/delete", methods=["POST"])
@@ -596,4 +596,4 @@ def delete_milestone(call_id: int, milestone_id: int) -> Response:
         abort(404)
     session.commit()
     flash(_("Milestone removed."), "info")
-    return redirect(url_for("calls.call_page", call_id=call.id) + "#milestones")
+    return redirect(url_for("inbox.call_page", call_id=call.id) + "#milestones")

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, make_office, make_user
-from tests.review.factories import make_matched_call, make_profile
+from tests.factories import NOW, make_office, make_profile, make_user
+from tests.factories.inbox import make_matched_call
 from tracker.errors import InvalidTransition, NotFound, ValidationFailed
 from tracker.models import (
     AuditEvent,
@@ -240,7 +240,7 @@ def test_milestones(session: Session, call: FundingCall, actor: User) -> None:
 
 
 def test_our_projects_in_the_calls_programme(session: Session, call: FundingCall) -> None:
-    from tests.projects.helpers import make_project
+    from tests.factories.projects import make_project
 
     call.programme_code = "43251814"
     call.programme_label = "Creative Europe (CREA)"

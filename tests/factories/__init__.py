@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.models import CallDeadline, FundingCall, Office, Role, Source, SourceKind, User
+from tracker.models import (
+    CallDeadline,
+    FocusArea,
+    FundingCall,
+    Office,
+    Role,
+    Source,
+    SourceKind,
+    StrategyProfile,
+    User,
+)
 from tracker.security import generate_token, hash_password
 
 _counter = itertools.count(1)
@@ -104,3 +116,49 @@ def make_source(session: Session, kind: SourceKind = SourceKind.RSS, **overrides
     session.add(source)
     session.flush()
     return source
+
+
+# Focus areas tests use by slug, with the names the default profile gives them.
+AREA_NAMES: dict[str, tuple[str, str]] = {
+    "culture-music": ("Kultur, kreativitet och musik", "Culture, creativity and music"),
+    "education": ("Utbildning och lärande", "Education and learning"),
+    "energy-environment": ("Energi och miljö", "Energy and environment"),
+}
+_profiles = itertools.count(1)
+
+
+def make_profile(
+    session: Session,
+    areas: Sequence[str | tuple[str, str, str]] = (
+        "culture-music",
+        "education",
+        "energy-environment",
+    ),
+    **overrides: Any,
+) -> StrategyProfile:
+    """The active strategy profile (any other is deactivated) with these focus areas: slugs
+    (named as in ``AREA_NAMES``, or "<slug> sv" / "<slug> en"), or (slug, Swedish name,
+    English name)."""
+    for other in session.scalars(select(StrategyProfile).where(StrategyProfile.is_active)):
+        other.is_active = False
+    values: dict[str, Any] = {
+        "name": f"profile-{next(_profiles)}",
+        "version": 1,
+        "is_active": True,
+        "gates": {},
+        "created_at": NOW,
+    }
+    values.update(overrides)
+    profile = StrategyProfile(**values)
+    for position, area in enumerate(areas):
+        slug, name_sv, name_en = (
+            area
+            if isinstance(area, tuple)
+            else (area, *AREA_NAMES.get(area, (f"{area} sv", f"{area} en")))
+        )
+        profile.areas.append(
+            FocusArea(slug=slug, name_sv=name_sv, name_en=name_en, position=position)
+        )
+    session.add(profile)
+    session.flush()
+    return profile

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
-from tests.digests.conftest import make_subscription
 from tests.factories import NOW, login, make_call, make_user
-from tests.review.factories import area
+from tests.factories.digests import make_subscription
+from tests.factories.inbox import area
 from tracker.models import CallMatch, FundingCall, InboxEntry, Role, StrategyProfile
 from tracker.services.inbox import refresh_inbox_entries
 from tracker.services.strategy import ensure_default_profile, match_calls

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -17,25 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from tests.conftest import empty_all_tables, make_settings
-from tests.factories import NOW, TEST_PASSWORD, make_office, make_user
-from tests.review.factories import evidence_for, make_matched_call, make_profile
-from tracker.app import create_app
-from tracker.clock import FixedClock
-from tracker.db import make_session_factory
+from tests.conftest import empty_all_tables
+from tests.factories import NOW, TEST_PASSWORD, make_office, make_profile, make_user
+from tests.factories.inbox import evidence_for, make_matched_call
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 from tracker.models import Comment, Mention, Role, TriageEvent, User, Watch
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,26 +31,6 @@ pytestmark = [
 ]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-class LiveServer:
-    def __init__(self, engine: Engine, database_url: str) -> None:
-        app = create_app(
-            make_settings(database_url, mail={"base_url": "http://127.0.0.1"}),
-            session_factory=make_session_factory(engine),
-            clock=FixedClock(NOW),
-        )
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture()

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, login, make_call, make_office, make_user
-from tests.review.factories import evidence_for, in_days, make_matched_call, make_profile
+from tests.factories import NOW, login, make_call, make_office, make_profile, make_user
+from tests.factories.inbox import evidence_for, in_days, make_matched_call
 from tracker.clock import FixedClock
 from tracker.models import (
     CallReview,
@@ -474,7 +474,7 @@ def test_withdrawn_reference_funding_call_model_untouched(session: Session) -> N
 def test_call_page_lists_our_projects_in_the_programme(
     client: FlaskClient, session: Session
 ) -> None:
-    from tests.projects.helpers import make_project
+    from tests.factories.projects import make_project
 
     call = make_matched_call(session, {"education": 70}, programme_label="Creative Europe")
     project = make_project(session, title="Music bridges", programme="Creative Europe")
