@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +74,20 @@ class Seen:
 Route = Callable[[Seen], Reply] | list[Reply] | Reply
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (as the fetcher does on a refused key) is not an error.
+
+    socketserver prints those to stderr, where a CLI test reading stdout and stderr
+    together would find a traceback inside its JSON.
+    """
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class LocalServer:
     """A threaded http.server on 127.0.0.1 answering from a route table."""
 
@@ -121,7 +136,7 @@ class LocalServer:
             do_GET = _handle
             do_POST = _handle
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
