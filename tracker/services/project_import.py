@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -143,6 +143,14 @@ def parse_code(value: object, choices: type[Any]) -> Any:
                 swedish=synonyms,
             )
         ) from None
+
+
+# Told how far an import is: (phase, rows done, rows in all), phase "checking" or "writing".
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    pass
 
 
 MAX_ROWS = 5000
@@ -489,10 +497,14 @@ def _with_own_contribution(data: ProjectData, total: Decimal | None) -> ProjectD
 
 
 def check_table(
-    session: Session, table: Table, lookups: _Lookups | None = None
+    session: Session,
+    table: Table,
+    lookups: _Lookups | None = None,
+    progress: Progress = _no_progress,
 ) -> tuple[list[_Row], ImportResult]:
     """Read and check every row without writing anything."""
     lookups = lookups or _Lookups(session)
+    total = len(table.rows)
     result = ImportResult(rows=len(table.rows))
     result.extra_columns = [c for c in table.header if c not in COLUMNS]
     result.missing_columns = [c for c in COLUMNS if c not in table.header]
@@ -503,7 +515,8 @@ def check_table(
         )
     checked: list[_Row] = []
     first_row_of: dict[tuple[str, int], int] = {}
-    for number, cells in table.rows:
+    for done, (number, cells) in enumerate(table.rows):
+        progress("checking", done, total)
         known = {k: v for k, v in cells.items() if k in COLUMNS}
         read = _read_cells(lookups, number, known, result.errors, decimal_comma=table.decimal_comma)
         if read is None:
@@ -527,6 +540,7 @@ def check_table(
             column = _FIELD_TO_COLUMN.get(field_name, field_name)
             result.errors.append(RowError(number, column if column in COLUMNS else None, message))
         checked.append(_Row(number, data, existing, partners))
+    progress("checking", total, total)
     return checked, result
 
 
@@ -537,11 +551,13 @@ def import_projects(
     actor: User | None,
     now: datetime,
     dry_run: bool = False,
+    progress: Progress = _no_progress,
 ) -> ImportResult:
     """Create or update one project per row. Nothing is written when any row is invalid or
-    when ``dry_run``; the result says what was (or would be) done. The caller commits."""
+    when ``dry_run``; the result says what was (or would be) done, ``progress`` how far it
+    is. The caller commits."""
     lookups = _Lookups(session)
-    rows, result = check_table(session, table, lookups)
+    rows, result = check_table(session, table, lookups, progress)
     result.dry_run = dry_run
     if result.errors:
         return result
@@ -566,15 +582,22 @@ def import_projects(
     if dry_run:
         return result
     with session.begin_nested():
-        _write_rows(session, rows, lookups, actor=actor, now=now)
+        _write_rows(session, rows, lookups, actor=actor, now=now, progress=progress)
     return result
 
 
 def _write_rows(
-    session: Session, rows: list[_Row], lookups: _Lookups, *, actor: User | None, now: datetime
+    session: Session,
+    rows: list[_Row],
+    lookups: _Lookups,
+    *,
+    actor: User | None,
+    now: datetime,
+    progress: Progress = _no_progress,
 ) -> None:
     """New projects in bulk (a few flushes for thousands of rows); changed ones one by one."""
     new_rows = [row for row in rows if row.existing is None]
+    progress("writing", 0, len(rows))
     created = create_projects(
         session, [row.data for row in new_rows], actor=actor, now=now, source="import"
     )
@@ -607,9 +630,13 @@ def _write_rows(
     if links:
         session.execute(insert(ProjectPartner), links)
     record_events(session, events)
+    done = len(new_rows)
+    progress("writing", done, len(rows))
     for row in rows:
         if row.existing is None:
             continue
+        done += 1
+        progress("writing", done, len(rows))
         project = row.existing
         if ProjectData.from_project(project) != row.data:
             update_project(
