@@ -284,7 +284,8 @@ def _import_projects(
     session: Session, jobs: ImportJobs, job: ImportJob, data: bytes, *, actor_id: int
 ) -> tuple[dict[str, Any], bool]:
     from tracker.models import User
-    from tracker.services.project_import import ImportFileError, import_projects, read_table
+    from tracker.services.project_import import import_projects
+    from tracker.services.project_sheets import ImportFileError, read_table
 
     report = jobs.reporter(job)
     report("reading", 0, 0)

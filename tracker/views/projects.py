@@ -44,7 +44,7 @@ from tracker.services.financing import (
     update_line,
 )
 from tracker.services.organisations import get_organisation
-from tracker.services.project_import import export_projects, list_for_export
+from tracker.services.project_sheets import export_projects, list_for_export
 from tracker.services.projects import (
     ProjectData,
     active_focus_areas,
