@@ -35,6 +35,7 @@ from tracker.migrate import upgrade
 from tracker.models import CallReview, FundingCall, Role, TriageEvent, TriageState, User
 from tracker.security import generate_token, hash_password
 from tracker.services import inbox as review
+from tracker.services.inbox import triage as triage_module
 
 EDITORS = 8
 
@@ -85,6 +86,7 @@ def measure(url: str, label: str, posts: int, without_lock: bool) -> dict[str, A
         session.add_all([*editors, call])
         session.commit()
         editor_ids, call_id = [e.id for e in editors], call.id
+        nonces = [e.session_nonce for e in editors]
     settings = settings_from_dict(
         {
             "app": {"secret_key": "bench-secret"},
@@ -100,6 +102,7 @@ def measure(url: str, label: str, posts: int, without_lock: bool) -> dict[str, A
         client = app.test_client()
         with client.session_transaction() as flask_session:
             flask_session["user_id"] = editor_ids[index]
+            flask_session["session_nonce"] = nonces[index]
             flask_session["csrf_token"] = "csrf"
         rng = random.Random(index)
         barrier.wait()
@@ -113,11 +116,14 @@ def measure(url: str, label: str, posts: int, without_lock: bool) -> dict[str, A
             except Exception:  # the test client re-raises what a server would answer with 500
                 statuses.append(500)
             else:
-                statuses.append(response.status_code)
+                # A redirect to the sign-in page is no accepted decision.
+                signed_out = "/login" in response.headers.get("Location", "")
+                statuses.append(401 if signed_out else response.status_code)
 
-    original = review._review_for_update
+    # The triage functions look the lock helper up in their own module's namespace.
+    original = triage_module._review_for_update
     if without_lock:
-        review._review_for_update = _without_lock
+        triage_module._review_for_update = _without_lock
     started = time.perf_counter()
     try:
         threads = [threading.Thread(target=editor, args=(i,)) for i in range(EDITORS)]
@@ -126,7 +132,7 @@ def measure(url: str, label: str, posts: int, without_lock: bool) -> dict[str, A
         for thread in threads:
             thread.join()
     finally:
-        review._review_for_update = original
+        triage_module._review_for_update = original
     seconds = time.perf_counter() - started
 
     with factory() as session:
@@ -150,6 +156,7 @@ def measure(url: str, label: str, posts: int, without_lock: bool) -> dict[str, A
         "accepted_302": statuses.count(302),
         "refused_409": statuses.count(409),
         "errors_500": sum(s >= 500 for s in statuses),
+        "not_signed_in": statuses.count(401),
         "events": len(events),
         "out_of_chain": out_of_chain,
         "forbidden_moves": forbidden,

@@ -7,7 +7,9 @@ a transaction that is rolled back afterwards, and the app under test joins that 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +123,11 @@ def local_fetch_folders() -> list[str]:
     return [tempfile.gettempdir(), str(Path(__file__).parent / "fixtures"), str(samples_dir())]
 
 
+# The tests' instance folder (uploads waiting for their import), never the checkout's.
+TEST_INSTANCE = Path(tempfile.mkdtemp(prefix="tracker-test-instance-"))
+atexit.register(shutil.rmtree, TEST_INSTANCE, True)
+
+
 def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
     raw: dict[str, Any] = {
         "app": {"secret_key": "test-secret-key-not-for-production"},
@@ -132,7 +139,7 @@ def make_settings(database_url: str, **sections: dict[str, Any]) -> Settings:
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
-    return settings_from_dict(raw)
+    return settings_from_dict(raw, instance_path=TEST_INSTANCE)
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
-"""Work started from a page that must not wait for it: "fetch now" on the sources page.
+"""Work started from a page that must not wait for it: "fetch now" on the sources page, the
+spreadsheet imports (``tracker.imports``) and the account mails.
 
 One thread per source at most; the page asks for the progress (``progress``) until the run is
 done. The registry lives in the web process (a second web worker answers "not known here",
@@ -78,6 +79,22 @@ class BackgroundFetches:
             )
             thread.start()
         return progress
+
+    def run(self, name: str, work: Callable[[], None]) -> None:
+        """Run ``work`` in a daemon thread called ``name`` (inline for tests). ``work`` keeps
+        its own record of how it went (a spreadsheet import writes a status file); an error
+        it lets through is logged, never raised into the page that started it."""
+
+        def guarded() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("background work %s failed", name)
+
+        if self._inline:
+            guarded()
+        else:
+            threading.Thread(target=guarded, name=name, daemon=True).start()
 
     def _run(
         self, progress: FetchProgress, work: Callable[[FetchProgress], dict[str, Any]]

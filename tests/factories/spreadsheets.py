@@ -10,7 +10,7 @@ import zipfile
 
 from openpyxl import Workbook
 
-from tracker.services.project_import import COLUMNS
+from tracker.services.project_sheets import COLUMNS
 
 SHEET = "xl/worksheets/sheet1.xml"
 # Rows and cells may leave out their positions ("r"): every row is the same bytes.

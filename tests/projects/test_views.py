@@ -471,6 +471,7 @@ def test_an_office_imports_a_spreadsheet_through_the_browser(
         "/projects/import",
         data={"csrf_token": csrf, "file": (io.BytesIO(bad), "p.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -479,6 +480,7 @@ def test_an_office_imports_a_spreadsheet_through_the_browser(
         "/projects/import",
         data={"csrf_token": csrf, "dry_run": "1", "file": (io.BytesIO(good), "p.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert response.status_code == 200
     assert "Ignored columns: kommentar" in response.get_data(as_text=True)
@@ -487,6 +489,7 @@ def test_an_office_imports_a_spreadsheet_through_the_browser(
         "/projects/import",
         data={"csrf_token": csrf, "file": (io.BytesIO(good), "p.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert response.status_code == 200
     assert session.scalars(select(Project.title)).all() == ["From the web"]
@@ -517,6 +520,7 @@ def test_a_checked_file_is_imported_with_one_button(
         "/projects/import",
         data={"csrf_token": csrf, "dry_run": "1", "file": (io.BytesIO(good), "p.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Import now" in html
@@ -524,9 +528,17 @@ def test_a_checked_file_is_imported_with_one_button(
     assert token is not None
     assert session.scalar(select(func.count()).select_from(Project)) == 0
     # The same user imports it without choosing the file again.
-    response = client.post("/projects/import", data={"csrf_token": csrf, "token": token[1]})
+    response = client.post(
+        "/projects/import",
+        data={"csrf_token": csrf, "token": token[1]},
+        follow_redirects=True,
+    )
     assert response.status_code == 200 and "Imported" in response.get_data(as_text=True)
     assert session.scalars(select(Project.title)).all() == ["Checked first"]
-    again = client.post("/projects/import", data={"csrf_token": csrf, "token": token[1]})
+    again = client.post(
+        "/projects/import",
+        data={"csrf_token": csrf, "token": token[1]},
+        follow_redirects=True,
+    )
     assert again.status_code == 422  # used once
     assert session.scalar(select(func.count()).select_from(Project)) == 1

@@ -267,6 +267,7 @@ def test_a_sheet_upload_reports_row_errors_and_a_check_saves_nothing(
             "sheet": (io.BytesIO(sheet), "calls.csv"),
         },
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     page = checked.get_data(as_text=True)
     assert "nothing was saved" in page
@@ -278,6 +279,7 @@ def test_a_sheet_upload_reports_row_errors_and_a_check_saves_nothing(
         "/admin/manual-calls",
         data={"action": "upload", "csrf_token": csrf, "sheet": (io.BytesIO(sheet), "calls.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert session.scalar(select(func.count()).select_from(FundingCall)) == 3
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.models.base import Base
@@ -13,6 +13,8 @@ from tracker.models.base import Base
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # The latest event of one kind (say, an account mail that failed) without a scan.
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, defer, selectinload
 from tracker.calltime import CallStatus, amount_text
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.manual import ManualImport, parse_manual, parse_manual_row
-from tracker.feeds.records import normalise_identifier, sanitize_html
+from tracker.feeds.records import CallRecord, normalise_identifier, sanitize_html
 from tracker.feeds.text import safe_url
 from tracker.i18n import msg
 from tracker.models import (
@@ -317,21 +317,33 @@ def import_calls(
     now: datetime,
     sek_per_eur: Decimal | None = None,
     in_zone: ZoneInfo | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> ImportOutcome:
     """Import the valid rows of a CSV/xlsx sheet into `source`; rows with errors are
     reported, not imported. Times without a zone are in `in_zone`. The new and changed
     calls are matched and the inbox refreshed (``pipeline.match_and_refresh``); the caller
-    commits (or rolls back for a dry run)."""
+    commits (or rolls back for a dry run). ``progress`` is told (phase, done, total) as the
+    rows are stored ("writing") and when matching begins ("matching")."""
     sheet = parse_manual(content, filename=filename, in_zone=in_zone)
+    report = progress or (lambda _phase, _done, _total: None)
+    total = len(sheet.records)
+
+    def stored() -> Iterator[CallRecord]:
+        report("writing", 0, total)
+        for done, record in enumerate(sheet.records, start=1):
+            yield record
+            report("writing", done, total)
+
     stats = upsert_calls(
         session,
         source,
-        sheet.records,
+        stored(),
         now=now,
         complete=False,
         sek_per_eur=sek_per_eur,
         in_zone=in_zone,
     )
     if stats.new or stats.updated:
+        report("matching", 0, 0)
         match_and_refresh(session, now=now)
     return ImportOutcome(sheet=sheet, stats=stats)

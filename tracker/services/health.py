@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tracker.config import parse_interval
 from tracker.models import JobRun, SourceKind
+from tracker.services.account_mail import last_mail_failure, public_reason
 from tracker.services.sources import source_health
 
 # A source is stale once it has gone this many of its own intervals without a success.
@@ -27,6 +28,7 @@ class ProblemKind(enum.StrEnum):
     SOURCE_FAILING = "source-failing"  # its latest fetch failed
     SOURCE_STALE = "source-stale"  # no success for STALE_INTERVALS of its intervals
     JOB_FAILED = "job-failed"  # a scheduled job's latest run failed
+    MAIL_FAILED = "mail-failed"  # the latest invitation or password-reset mail was not sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class Problem:
         """One English line for logs and monitors."""
         if self.kind is ProblemKind.JOB_FAILED:
             text = f"job {self.name}: last run failed"
+        elif self.kind is ProblemKind.MAIL_FAILED:
+            text = f"{self.name}: the last one could not be sent"
         elif self.kind is ProblemKind.SOURCE_STALE:
             text = f"source {self.name}: no successful fetch for {STALE_INTERVALS} intervals"
         else:
@@ -78,8 +82,18 @@ def last_job_error(session: Session, job_name: str) -> JobRun | None:
     ).first()
 
 
+def mail_failures(session: Session, *, now: datetime) -> list[Problem]:
+    """The account mails (invitations, password resets) when the latest one failed."""
+    failed = last_mail_failure(session, now=now)
+    if failed is None:
+        return []
+    reason = public_reason(str(failed.details.get("error", "")))
+    return [Problem(ProblemKind.MAIL_FAILED, "account mail", failed.at, reason or None)]
+
+
 def system_problems(session: Session, *, now: datetime) -> list[Problem]:
-    """Every current problem: failing and stale sources, then failed jobs."""
+    """Every current problem: failing and stale sources, failed jobs, then mail that could
+    not be sent."""
     problems: list[Problem] = []
     for health in source_health(session, now=now):
         source = health.source
@@ -96,4 +110,4 @@ def system_problems(session: Session, *, now: datetime) -> list[Problem]:
             problems.append(
                 Problem(ProblemKind.SOURCE_STALE, source.name, health.last_success_at, None)
             )
-    return problems + job_failures(session, now=now)
+    return problems + job_failures(session, now=now) + mail_failures(session, now=now)

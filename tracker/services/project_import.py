@@ -1,30 +1,25 @@
-"""Moving an office's spreadsheet of projects into the tracker, and back out.
+"""Moving an office's spreadsheet of projects into the tracker: every row checked, then all
+of them written, or none (the file's shape and reading it are in ``project_sheets``).
 
-One project per row, a header row naming the columns in any order (``COLUMNS``); extra
-columns are reported and ignored. Dates are ISO 8601, amounts plain numbers, ``partners``
-is ``Name (CC); Name (CC)``. Rows are numbered as the spreadsheet numbers them (the header
-is row 1). Nothing is written unless every row is valid.
-
-A row whose title and lead office match a project already in the log updates that project:
-the columns the file has replace its values (a blank cell clears the field), partners in
-the file are added (none are removed). Other rows create projects.
+Nothing is written unless every row is valid. A row whose title and lead office match a
+project already in the log updates that project: the columns the file has replace its values
+(a blank cell clears the field), partners in the file are added (none are removed). Other
+rows create projects.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.errors import ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.models import (
     Currency,
@@ -44,10 +39,21 @@ from tracker.services.fields import (
     parse_choice,
     parse_date,
 )
-from tracker.services.organisations import (
-    ensure_partner,
-    format_partner_list,
-    parse_partner_list,
+from tracker.services.organisations import ensure_partner, parse_partner_list
+from tracker.services.project_sheets import (
+    AMOUNT_COLUMNS,
+    COLUMNS,
+    DATE_COLUMNS,
+    MAX_ROWS,
+    REQUIRED_COLUMNS,
+    ImportFileError,
+    RowError,
+    Table,
+    export_projects,
+    list_for_export,
+    read_csv,
+    read_table,
+    read_xlsx,
 )
 from tracker.services.projects import (
     ProjectData,
@@ -59,40 +65,26 @@ from tracker.services.projects import (
     update_project,
 )
 from tracker.services.strategy import active_profile
-from tracker.spreadsheets import (
-    EXCEL_EN,
-    Column,
-    CsvDialect,
-    Kind,
-    UnreadableSpreadsheet,
-    csv_delimiter,
-    csv_text,
-    iter_csv_rows,
-    iter_xlsx_rows,
-    strip_formula_guard,
-    xlsx_bytes,
-)
 
-COLUMNS = (
-    "title",
-    "acronym",
-    "programme",
-    "role",
-    "status",
-    "lead_office",
-    "submitted_on",
-    "decision_on",
-    "start_on",
-    "end_on",
-    "currency",
-    "total_budget",
-    "municipality_budget",
-    "eu_grant",
-    "own_contribution",
-    "partners",
-    "focus_areas",
-)
-REQUIRED_COLUMNS = ("title", "lead_office")
+# Callers read and write files through this module as well as through project_sheets.
+__all__ = [
+    "COLUMNS",
+    "MAX_ROWS",
+    "ImportFileError",
+    "ImportResult",
+    "Progress",
+    "RowError",
+    "Table",
+    "check_table",
+    "export_projects",
+    "import_projects",
+    "list_for_export",
+    "parse_code",
+    "read_csv",
+    "read_table",
+    "read_xlsx",
+]
+
 # The Swedish words an office's spreadsheet may use for the codes (the English codes work too).
 SWEDISH_CODES: dict[type[Any], dict[str, Any]] = {
     ProjectStatus: {
@@ -145,40 +137,19 @@ def parse_code(value: object, choices: type[Any]) -> Any:
         ) from None
 
 
-MAX_ROWS = 5000
-# Rows of the sheet read at most, blank ones included (the data rows are capped at MAX_ROWS).
-MAX_SHEET_ROWS = 2 * MAX_ROWS
-_AMOUNT_COLUMNS = ("total_budget", "municipality_budget", "eu_grant", "own_contribution")
-_DATE_COLUMNS = ("submitted_on", "decision_on", "start_on", "end_on")
+# Told how far an import is: (phase, rows done, rows in all), phase "checking" or "writing".
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    pass
+
+
 # Where a rule broken by a project field is reported in the file.
 _FIELD_TO_COLUMN = {
     "own_contribution_cash": "own_contribution",
     "own_contribution_in_kind": "own_contribution",
 }
-
-
-class ImportFileError(ValidationFailed):
-    """The file as a whole cannot be read (format, header)."""
-
-
-@dataclass(frozen=True)
-class Table:
-    """A sheet read from a file: the normalised header and the rows as column -> cell."""
-
-    header: list[str]
-    rows: list[tuple[int, dict[str, object]]]
-    decimal_comma: bool = False  # amounts written 1234,50 (a semicolon-separated CSV)
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str | None
-    message: Message
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -200,76 +171,6 @@ class ImportResult:
     @property
     def written(self) -> bool:
         return self.ok and not self.dry_run
-
-
-# --- reading files --------------------------------------------------------------------------
-
-
-def _normalise_header(cell: object) -> str:
-    return clean(cell).lower().replace(" ", "_").replace("-", "_")
-
-
-def _table(raw_rows: Iterable[tuple[int, list[object]]]) -> Table:
-    iterator = iter(raw_rows)
-    for _number, cells in iterator:
-        if any(clean(c) for c in cells):
-            header = [_normalise_header(c) for c in cells]
-            break
-    else:
-        raise ImportFileError(msg("the file is empty"))
-    while header and not header[-1]:
-        header.pop()
-    seen: set[str] = set()
-    for name in header:
-        if name and name in seen:
-            raise ImportFileError(msg("the column %(column)s appears twice", column=name))
-        seen.add(name)
-    rows: list[tuple[int, dict[str, object]]] = []
-    for number, cells in iterator:
-        if not any(clean(c) for c in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError(msg("the file has more than %(count)d rows", count=MAX_ROWS))
-        values = {name: cells[i] if i < len(cells) else None for i, name in enumerate(header)}
-        rows.append((number, {k: v for k, v in values.items() if k}))
-    return Table(header=[h for h in header if h], rows=rows)
-
-
-def read_csv(data: bytes) -> Table:
-    """A CSV file as saved by Excel (UTF-8 with or without BOM, or Windows-1252; comma,
-    semicolon or tab separated; a semicolon file has decimal commas, as Swedish Excel writes
-    it). A cell that our own export guarded with an apostrophe is read as it was."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    try:
-        table = _table(
-            (number, [strip_formula_guard(c) if isinstance(c, str) else c for c in cells])
-            for number, cells in iter_csv_rows(text, max_rows=MAX_SHEET_ROWS)
-        )
-    except UnreadableSpreadsheet as exc:
-        raise ImportFileError(exc.message) from None
-    return dataclasses.replace(table, decimal_comma=csv_delimiter(text) == ";")
-
-
-def read_xlsx(data: bytes) -> Table:
-    """The first sheet of an Excel workbook, streamed; typed cells (dates, numbers) are kept.
-    A workbook that would unpack to far more than its rows need is refused unopened."""
-    try:
-        return _table(iter_xlsx_rows(data, max_rows=MAX_SHEET_ROWS))
-    except UnreadableSpreadsheet as exc:
-        raise ImportFileError(exc.message) from None
-
-
-def read_table(data: bytes, filename: str) -> Table:
-    """A table from the bytes of a .csv or .xlsx file (chosen by the file name)."""
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        return read_csv(data)
-    if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(data)
-    raise ImportFileError(msg("only .csv and .xlsx files can be imported"))
 
 
 # --- checking and writing -------------------------------------------------------------------
@@ -377,13 +278,13 @@ def _read_cells(
         fail("lead_office", message)
     else:
         values["lead_office_id"] = office.id
-    for key in _DATE_COLUMNS:
+    for key in DATE_COLUMNS:
         if key in cells:
             try:
                 values[key] = parse_date(cells[key])
             except FieldError as exc:
                 fail(key, exc.message)
-    for key in _AMOUNT_COLUMNS:
+    for key in AMOUNT_COLUMNS:
         if key in cells:
             try:
                 values[key] = parse_amount(cells[key], lenient=decimal_comma)
@@ -395,11 +296,11 @@ def _read_cells(
                 values["currency"] = parse_choice(cells["currency"], Currency)
             except FieldError as exc:
                 fail("currency", exc.message)
-        elif any(values.get(key) is not None for key in _AMOUNT_COLUMNS):
+        elif any(values.get(key) is not None for key in AMOUNT_COLUMNS):
             fail("currency", msg("say whether the amounts are in EUR or SEK"))
         else:
             values["currency"] = Currency.EUR
-    elif any(values.get(key) is not None for key in _AMOUNT_COLUMNS):
+    elif any(values.get(key) is not None for key in AMOUNT_COLUMNS):
         fail("currency", msg("say whether the amounts are in EUR or SEK"))
     if "focus_areas" in cells:
         try:
@@ -489,10 +390,14 @@ def _with_own_contribution(data: ProjectData, total: Decimal | None) -> ProjectD
 
 
 def check_table(
-    session: Session, table: Table, lookups: _Lookups | None = None
+    session: Session,
+    table: Table,
+    lookups: _Lookups | None = None,
+    progress: Progress = _no_progress,
 ) -> tuple[list[_Row], ImportResult]:
     """Read and check every row without writing anything."""
     lookups = lookups or _Lookups(session)
+    total = len(table.rows)
     result = ImportResult(rows=len(table.rows))
     result.extra_columns = [c for c in table.header if c not in COLUMNS]
     result.missing_columns = [c for c in COLUMNS if c not in table.header]
@@ -503,7 +408,8 @@ def check_table(
         )
     checked: list[_Row] = []
     first_row_of: dict[tuple[str, int], int] = {}
-    for number, cells in table.rows:
+    for done, (number, cells) in enumerate(table.rows):
+        progress("checking", done, total)
         known = {k: v for k, v in cells.items() if k in COLUMNS}
         read = _read_cells(lookups, number, known, result.errors, decimal_comma=table.decimal_comma)
         if read is None:
@@ -527,6 +433,7 @@ def check_table(
             column = _FIELD_TO_COLUMN.get(field_name, field_name)
             result.errors.append(RowError(number, column if column in COLUMNS else None, message))
         checked.append(_Row(number, data, existing, partners))
+    progress("checking", total, total)
     return checked, result
 
 
@@ -537,11 +444,13 @@ def import_projects(
     actor: User | None,
     now: datetime,
     dry_run: bool = False,
+    progress: Progress = _no_progress,
 ) -> ImportResult:
     """Create or update one project per row. Nothing is written when any row is invalid or
-    when ``dry_run``; the result says what was (or would be) done. The caller commits."""
+    when ``dry_run``; the result says what was (or would be) done, ``progress`` how far it
+    is. The caller commits."""
     lookups = _Lookups(session)
-    rows, result = check_table(session, table, lookups)
+    rows, result = check_table(session, table, lookups, progress)
     result.dry_run = dry_run
     if result.errors:
         return result
@@ -566,15 +475,22 @@ def import_projects(
     if dry_run:
         return result
     with session.begin_nested():
-        _write_rows(session, rows, lookups, actor=actor, now=now)
+        _write_rows(session, rows, lookups, actor=actor, now=now, progress=progress)
     return result
 
 
 def _write_rows(
-    session: Session, rows: list[_Row], lookups: _Lookups, *, actor: User | None, now: datetime
+    session: Session,
+    rows: list[_Row],
+    lookups: _Lookups,
+    *,
+    actor: User | None,
+    now: datetime,
+    progress: Progress = _no_progress,
 ) -> None:
     """New projects in bulk (a few flushes for thousands of rows); changed ones one by one."""
     new_rows = [row for row in rows if row.existing is None]
+    progress("writing", 0, len(rows))
     created = create_projects(
         session, [row.data for row in new_rows], actor=actor, now=now, source="import"
     )
@@ -607,9 +523,13 @@ def _write_rows(
     if links:
         session.execute(insert(ProjectPartner), links)
     record_events(session, events)
+    done = len(new_rows)
+    progress("writing", done, len(rows))
     for row in rows:
         if row.existing is None:
             continue
+        done += 1
+        progress("writing", done, len(rows))
         project = row.existing
         if ProjectData.from_project(project) != row.data:
             update_project(
@@ -636,90 +556,3 @@ def _missing_partners(row: _Row, project: Project | None = None) -> list[tuple[s
         return list(row.partners)
     present = {(p.organisation.name.lower(), p.organisation.country_code) for p in target.partners}
     return [(n, c) for n, c in row.partners if (n.lower(), c) not in present]
-
-
-# --- export ---------------------------------------------------------------------------------
-
-
-def _plain(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def export_row(project: Project) -> dict[str, Any]:
-    """A project in the import's columns (strings; amounts as plain numbers)."""
-    own = (
-        None
-        if project.own_contribution_cash is None and project.own_contribution_in_kind is None
-        else project.own_contribution
-    )
-    return {
-        "title": project.title,
-        "acronym": project.acronym or "",
-        "programme": project.programme or "",
-        "role": project.role.value,
-        "status": project.status.value,
-        "lead_office": project.lead_office.slug,
-        **{key: _iso(getattr(project, key)) for key in _DATE_COLUMNS},
-        "currency": project.currency.value,
-        "total_budget": _plain(project.total_budget),
-        "municipality_budget": _plain(project.municipality_budget),
-        "eu_grant": _plain(project.eu_grant),
-        "own_contribution": _plain(own),
-        "partners": format_partner_list(p.organisation for p in project.partners),
-        "focus_areas": "; ".join(project.focus_areas),
-    }
-
-
-def _iso(value: date | None) -> str:
-    return value.isoformat() if value else ""
-
-
-def export_columns() -> list[Column]:
-    """The import's columns, typed for the spreadsheet."""
-    kinds = {key: Kind.DATE for key in _DATE_COLUMNS}
-    kinds |= {key: Kind.NUMBER for key in _AMOUNT_COLUMNS}
-    widths = {"title": 50, "partners": 50, "programme": 28}
-    return [Column(key, kinds.get(key, Kind.TEXT), widths.get(key)) for key in COLUMNS]
-
-
-def export_values(project: Project) -> list[object]:
-    """A project in the import's columns as typed values (dates, amounts, text)."""
-    row = export_row(project)
-    return [_typed_cell(key, row[key]) for key in COLUMNS]
-
-
-def export_projects(
-    projects: Iterable[Project], filename: str, *, dialect: CsvDialect = EXCEL_EN
-) -> bytes:
-    """The projects as a .csv (in ``dialect``) or .xlsx file in the shape the import reads."""
-    rows = [export_values(p) for p in projects]
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        return csv_text(export_columns(), rows, dialect).encode("utf-8")
-    if suffix == ".xlsx":
-        return xlsx_bytes("projects", export_columns(), rows)
-    raise ImportFileError(msg("only .csv and .xlsx files can be exported"))
-
-
-def _typed_cell(key: str, value: str) -> object:
-    """Dates and amounts as real spreadsheet values so Excel can sort and add them."""
-    if not value:
-        return None
-    if key in _DATE_COLUMNS:
-        return date.fromisoformat(value)
-    if key in _AMOUNT_COLUMNS:
-        return Decimal(value)
-    return value
-
-
-def list_for_export(session: Session) -> list[Project]:
-    return list(
-        session.scalars(
-            select(Project)
-            .options(
-                selectinload(Project.partners).selectinload(ProjectPartner.organisation),
-                selectinload(Project.lead_office),
-            )
-            .order_by(Project.id)
-        )
-    )

@@ -11,9 +11,12 @@ from tracker import web
 from tracker.config import signing_key
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import Office, Role, TokenPurpose, User
-from tracker.services.account_mail import build_password_mail
+from tracker.services.account_mail import (
+    build_password_mail,
+    record_mail_outcome,
+    send_password_mail,
+)
 from tracker.services.accounts import invite_user, issue_password_link
-from tracker.services.mailer import DeliveryError, SmtpMailer
 from tracker.services.offices import create_office, get_office, update_office
 from tracker.services.users import (
     create_user,
@@ -146,16 +149,18 @@ def _send_invitation(user: User) -> None:
     )
     session.commit()
     mail = build_password_mail(link, settings, now=now, invited_by=actor.display_name)
-    try:
-        with SmtpMailer(settings.mail) as mailer:
-            mailer.send(mail.message, sender=mail.sender, recipient=mail.recipient)
-    except DeliveryError as exc:
+    # The admin waits for this one (and is told at once); the outcome is also recorded, so a
+    # mail server that refuses shows in the banner and /healthz like a password reset's.
+    error = send_password_mail(settings.mail, mail)
+    record_mail_outcome(session, mail, error=error, now=now)
+    session.commit()
+    if error is not None:
         flash(
             _(
                 "The invitation to %(email)s could not be sent: %(error)s. "
                 "Check the mail settings and invite again from the user's page.",
                 email=user.email,
-                error=str(exc),
+                error=error,
             ),
             "error",
         )

@@ -4,7 +4,6 @@ switch."""
 from __future__ import annotations
 
 import logging
-import threading
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -13,10 +12,16 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from tracker import web
-from tracker.config import MailSettings, signing_key
+from tracker.config import signing_key
+from tracker.db import retry_when_busy, writing_sessions
 from tracker.errors import ValidationFailed
 from tracker.models import Role
-from tracker.services.account_mail import PasswordMail, build_password_mail
+from tracker.services.account_mail import (
+    PasswordMail,
+    build_password_mail,
+    record_mail_outcome,
+    send_password_mail,
+)
 from tracker.services.accounts import (
     InvalidPasswordLink,
     change_password,
@@ -24,7 +29,6 @@ from tracker.services.accounts import (
     request_password_reset,
     set_password_from_link,
 )
-from tracker.services.mailer import DeliveryError, SmtpMailer
 from tracker.services.users import (
     LoginLimits,
     ThrottleScope,
@@ -116,8 +120,8 @@ def forgot_password() -> Response | str:
     session_.commit()
     if link is not None:
         # Sent beside the answer, so the answer takes as long whether or not the account
-        # exists (the SMTP conversation would otherwise tell).
-        _send_in_background(settings.mail, build_password_mail(link, settings, now=now))
+        # exists (the SMTP conversation would otherwise tell). How it went is recorded.
+        _send_in_background(build_password_mail(link, settings, now=now))
     flash(
         _(
             "If %(email)s has an account, a link to choose a new password is on its way. "
@@ -129,15 +133,24 @@ def forgot_password() -> Response | str:
     return redirect(url_for("auth.login"))
 
 
-def _send_in_background(mail_settings: MailSettings, mail: PasswordMail) -> None:
-    def send() -> None:
-        try:
-            with SmtpMailer(mail_settings) as mailer:
-                mailer.send(mail.message, sender=mail.sender, recipient=mail.recipient)
-        except DeliveryError as exc:
-            log.warning("password reset mail to %s not sent: %s", mail.recipient, exc)
+def _send_in_background(mail: PasswordMail) -> None:
+    """Send ``mail`` after the page has answered, then record whether it went out: a failure
+    reaches the admins' banner and /healthz (``services.health.mail_failures``)."""
+    state = web.app_state()
 
-    threading.Thread(target=send, name="password-reset-mail", daemon=True).start()
+    def send() -> None:
+        error = send_password_mail(state.settings.mail, mail)
+        if error is not None:
+            log.warning("%s mail to %s not sent: %s", mail.purpose.value, mail.recipient, error)
+
+        def record() -> None:
+            with writing_sessions(state.session_factory)() as session:
+                record_mail_outcome(session, mail, error=error, now=state.clock())
+                session.commit()
+
+        retry_when_busy(record, what="recording an account mail")
+
+    state.background.run("password-reset-mail", send)
 
 
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])

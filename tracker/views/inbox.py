@@ -261,9 +261,25 @@ def export_xlsx() -> Response:
     )
 
 
+@bp.app_template_global("triage_versions")
+def _triage_versions(call_ids: list[int]) -> dict[int, int]:
+    """The version of each listed call's decision, for the bulk form to send back."""
+    return inbox_service.triage_versions(web.db(), call_ids)
+
+
+def _seen_versions(ids: list[int]) -> dict[int, int] | None:
+    """The decision versions the bulk form's page showed (``seen_<id>``), or None from a form
+    that sends none."""
+    seen = {i: request.form.get(f"seen_{i}", "") for i in ids}
+    versions = {i: int(v) for i, v in seen.items() if v.isdecimal()}
+    return versions or None
+
+
 @bp.route("/calls/bulk-dismiss", methods=["POST"])
 @web.requires(Role.EDITOR)
 def bulk_dismiss() -> Response:
+    """Dismiss the ticked calls, except those someone else decided on since the page was
+    shown (listed in the message) and those whose state cannot be dismissed."""
     session = web.db()
     back = url_for("inbox.index") + _back_query()
     ids = [int(v) for v in request.form.getlist("call_ids") if v.isdecimal()]
@@ -278,11 +294,21 @@ def bulk_dismiss() -> Response:
             note=request.form.get("note"),
             actor=web.require_user(),
             now=web.now(),
+            seen=_seen_versions(ids),
         )
     except ValidationFailed as exc:
         session.rollback()
         flash(_("Nothing was dismissed: %(why)s", why=_error_text(exc)), "error")
         return redirect(back)
+    changed_titles = (
+        session.scalars(
+            select(FundingCall.title)
+            .where(FundingCall.id.in_(result.changed))
+            .order_by(FundingCall.id)
+        ).all()
+        if result.changed
+        else []
+    )
     session.commit()
     flash(
         ngettext(
@@ -293,6 +319,19 @@ def bulk_dismiss() -> Response:
         ),
         "info",
     )
+    if result.changed:
+        flash(
+            ngettext(
+                "%(num)d call was left as it was: someone else changed it after this page "
+                "was shown (%(titles)s). Check it and dismiss it again if you still want to.",
+                "%(num)d calls were left as they were: someone else changed them after this "
+                "page was shown (%(titles)s). Check them and dismiss them again if you still "
+                "want to.",
+                len(result.changed),
+                titles="; ".join(changed_titles),
+            ),
+            "error",
+        )
     if result.skipped:
         flash(
             ngettext(

@@ -3,16 +3,12 @@ spreadsheet import and export. Viewers read; editors change; admins may delete."
 
 from __future__ import annotations
 
-import re
-import secrets
-import tempfile
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -20,6 +16,7 @@ from werkzeug.wrappers import Response
 from tracker import web
 from tracker.calltime import local_day
 from tracker.errors import ValidationFailed
+from tracker.imports import PROJECTS, message_from_json
 from tracker.models import (
     CoFinancingLine,
     Contribution,
@@ -47,13 +44,7 @@ from tracker.services.financing import (
     update_line,
 )
 from tracker.services.organisations import get_organisation
-from tracker.services.project_import import (
-    ImportFileError,
-    export_projects,
-    import_projects,
-    list_for_export,
-    read_table,
-)
+from tracker.services.project_sheets import export_projects, list_for_export
 from tracker.services.projects import (
     ProjectData,
     active_focus_areas,
@@ -71,6 +62,7 @@ from tracker.services.projects import (
 )
 from tracker.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, csv_dialect
 from tracker.views import formatting
+from tracker.views.import_jobs import import_jobs, own_job, refused_upload, start_import
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 formatting.install(bp)
@@ -487,76 +479,68 @@ def export(fmt: str) -> Response:
     )
 
 
-# A checked file waits here for "Import now", named by its signed-in owner and a random token,
-# so a correct check needs no second upload. Files older than an hour are cleared.
-CHECKED_FILES = Path(tempfile.gettempdir()) / "tracker-checked-imports"
-CHECKED_FILE_TTL = 3600.0
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def _keep_checked_file(user_id: int, data: bytes, filename: str) -> str:
-    CHECKED_FILES.mkdir(mode=0o700, exist_ok=True)
-    cutoff = web.now().timestamp() - CHECKED_FILE_TTL
-    for old in CHECKED_FILES.iterdir():
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(24)
-    suffix = Path(filename).suffix.lower()
-    (CHECKED_FILES / f"{user_id}-{token}{suffix}").write_bytes(data)
-    return token
-
-
-def _take_checked_file(user_id: int, token: str) -> tuple[bytes, str] | None:
-    """The file checked under ``token`` by this user, removed from the waiting place."""
-    if not _TOKEN.match(token):
-        return None
-    for suffix in (".csv", ".xlsx", ".xlsm"):
-        path = CHECKED_FILES / f"{user_id}-{token}{suffix}"
-        if path.is_file():
-            data = path.read_bytes()
-            path.unlink(missing_ok=True)
-            return data, f"checked{suffix}"
-    return None
+IMPORT_TEMPLATE = "projects/import.html"
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @web.requires(Role.EDITOR)
-def import_view() -> str | tuple[str, int]:
+def import_view() -> Response | str | tuple[str, int]:
+    """The upload is checked cheaply and saved; the import runs in the background and the
+    page that follows it (``import_job``) shows its progress and then its result."""
     if request.method == "GET":
-        return render_template("projects/import.html", result=None, file_error=None)
-    session = web.db()
-    user = web.require_user()
+        return render_template(IMPORT_TEMPLATE, job=None, file_error=None)
     token = request.form.get("token", "")
     dry_run = request.form.get("dry_run") == "1" and not token
-    context: dict[str, Any] = {"result": None, "file_error": None, "dry_run": dry_run}
+    context: dict[str, Any] = {"job": None, "file_error": None, "dry_run": dry_run}
     if token:
-        checked = _take_checked_file(user.id, token)
-        if checked is None:
+        jobs = import_jobs()
+        checked = jobs.load(token, owner_id=web.require_user().id)
+        data = jobs.take_upload(checked) if checked is not None and checked.dry_run else None
+        if checked is None or data is None:
             context["file_error"] = _("The checked file is no longer kept; choose it again.")
-            return render_template("projects/import.html", **context), 422
-        data, filename = checked
+            return render_template(IMPORT_TEMPLATE, **context), 422
+        filename = checked.filename
     else:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             context["file_error"] = _("Choose a .csv or .xlsx file.")
-            return render_template("projects/import.html", **context), 422
+            return render_template(IMPORT_TEMPLATE, **context), 422
         data, filename = upload.read(), upload.filename
-    try:
-        table = read_table(data, filename)
-        result = import_projects(session, table, actor=user, now=web.now(), dry_run=dry_run)
-    except ImportFileError as exc:
-        session.rollback()
-        context["file_error"] = web.translate(exc.args[0])
-        return render_template("projects/import.html", **context), 422
-    context["result"] = result
-    if not result.written:
-        session.rollback()
-        if dry_run and not result.errors:
-            context["import_token"] = _keep_checked_file(user.id, data, filename)
-        return render_template("projects/import.html", **context), 422 if result.errors else 200
-    session.commit()
-    flash(_("Import done."), "info")
-    return render_template("projects/import.html", **context)
+        refused = refused_upload(data, filename)
+        if refused is not None:
+            context["file_error"] = web.translate(refused)
+            return render_template(IMPORT_TEMPLATE, **context), 422
+    job = start_import(PROJECTS, data, filename, dry_run=dry_run)
+    return redirect(url_for("projects.import_job", job_id=job.id), code=303)
+
+
+@bp.get("/import/<job_id>")
+@web.requires(Role.EDITOR)
+def import_job(job_id: str) -> str | tuple[str, int]:
+    """How the user's import goes (the page's script asks ``import_progress``), then what it
+    did: the counts, or every row's errors, or why the file could not be read."""
+    job = own_job(job_id, PROJECTS)
+    result = job.result
+    errors = [
+        {**error, "message": message_from_json(error["message"])}
+        for error in result.get("errors", [])
+    ]
+    context: dict[str, Any] = {
+        "job": job,
+        "result": {**result, "errors": errors} if result else None,
+        "file_error": web.translate(job.error_message) if job.failed else None,
+        "dry_run": job.dry_run,
+        "import_token": job.id if job.dry_run and result.get("ok") else None,
+        "progress_url": url_for("projects.import_progress", job_id=job.id),
+    }
+    failed = job.failed or bool(errors)
+    return render_template(IMPORT_TEMPLATE, **context), 422 if failed else 200
+
+
+@bp.get("/import/<job_id>/progress")
+@web.requires(Role.EDITOR)
+def import_progress(job_id: str) -> Response:
+    return jsonify(own_job(job_id, PROJECTS).to_json())
 
 
 def _is_year(text: str) -> bool:

@@ -17,12 +17,12 @@ from tracker import web
 from tracker.background import FetchProgress
 from tracker.db import writing_sessions
 from tracker.errors import ValidationFailed
-from tracker.feeds.errors import FetchError
 from tracker.feeds.manual import COLUMNS
 from tracker.feeds.registry import masked_settings
 from tracker.i18n import msg
+from tracker.imports import CALLS, message_from_json
 from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
-from tracker.services.calls import ImportOutcome, add_manual_call, import_calls, manual_source
+from tracker.services.calls import add_manual_call, manual_source
 from tracker.services.health import FETCH_JOB, last_job_error
 from tracker.services.ingest import SourceOutcome
 from tracker.services.pipeline import run_pipeline
@@ -35,6 +35,7 @@ from tracker.services.sources import (
     source_health,
     update_source,
 )
+from tracker.views.import_jobs import own_job, refused_upload, start_import
 
 bp = Blueprint("sources", __name__, url_prefix="/admin")
 
@@ -262,7 +263,6 @@ def manual() -> Response | str | tuple[str, int]:
     form = {name: "" for name in MANUAL_FIELDS}
     form["currency"], form["language"] = "SEK", "sv"
     errors: dict[str, str] = {}
-    outcome: ImportOutcome | None = None
     dry_run = False
     if request.method == "POST" and request.form.get("action") == "add":
         form = {name: request.form.get(name, "").strip() for name in MANUAL_FIELDS}
@@ -289,32 +289,63 @@ def manual() -> Response | str | tuple[str, int]:
         if upload is None or not upload.filename:
             errors["sheet"] = msg("Choose a CSV or xlsx file.")
         else:
-            try:
-                source = manual_source(session, MANUAL_SOURCE, now=web.now())
-                outcome = import_calls(
-                    session,
-                    source,
-                    upload.read(),
-                    filename=upload.filename,
-                    now=web.now(),
-                    sek_per_eur=rate,
-                    in_zone=settings.tz,
-                )
-                if dry_run:
-                    session.rollback()
-                else:
-                    session.commit()
-            except FetchError as exc:
-                session.rollback()
-                errors["sheet"] = msg("The file could not be read: %(reason)s", reason=str(exc))
+            data = upload.read()
+            refused = refused_upload(data, upload.filename)
+            if refused is None:
+                job = start_import(CALLS, data, upload.filename, dry_run=dry_run)
+                return redirect(url_for("sources.manual_import", job_id=job.id), code=303)
+            errors["sheet"] = msg("The file could not be read: %(reason)s", reason=refused)
     return render_template(
         "sources/manual.html",
         form=form,
         errors=errors,
-        outcome=outcome,
+        job=None,
+        outcome=None,
         dry_run=dry_run,
         columns=COLUMNS,
     ), (422 if errors else 200)
+
+
+@bp.get("/manual-calls/imports/<job_id>")
+@web.requires(Role.EDITOR)
+def manual_import(job_id: str) -> str | tuple[str, int]:
+    """How the user's sheet upload goes (the page's script asks ``manual_import_progress``),
+    then its report: the rows imported and each rejected row's errors, or why the file
+    could not be read."""
+    job = own_job(job_id, CALLS)
+    form = {name: "" for name in MANUAL_FIELDS}
+    form["currency"], form["language"] = "SEK", "sv"
+    errors: dict[str, str] = {}
+    if job.failed and job.error_message is not None:
+        errors["sheet"] = job.error_message
+    result = job.result
+    outcome = (
+        {
+            **result,
+            "errors": [
+                {**error, "message": message_from_json(error["message"])}
+                for error in result.get("errors", [])
+            ],
+        }
+        if result
+        else None
+    )
+    return render_template(
+        "sources/manual.html",
+        form=form,
+        errors=errors,
+        job=job,
+        outcome=outcome,
+        dry_run=job.dry_run,
+        columns=COLUMNS,
+        progress_url=url_for("sources.manual_import_progress", job_id=job.id),
+    ), (422 if errors else 200)
+
+
+@bp.get("/manual-calls/imports/<job_id>/progress")
+@web.requires(Role.EDITOR)
+def manual_import_progress(job_id: str) -> Response:
+    return jsonify(own_job(job_id, CALLS).to_json())
 
 
 def _shown(raw: Any) -> str:

@@ -97,6 +97,7 @@ from tracker.services.inbox.triage import (
     parse_reason,
     parse_state,
     record_learning_decision,
+    triage_versions,
 )
 from tracker.services.inbox.workflow import (
     CALENDAR_STATES,
@@ -207,6 +208,7 @@ __all__ = [
     "sync_entry_review",
     "text_condition",
     "timeline",
+    "triage_versions",
     "unwatch",
     "watch",
     "watchers",

@@ -9,8 +9,8 @@ The functions add and flush; the caller commits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -52,6 +52,7 @@ __all__ = [
     "parse_reason",
     "parse_state",
     "record_learning_decision",
+    "triage_versions",
 ]
 
 
@@ -263,7 +264,23 @@ def record_learning_decision(
 @dataclass(frozen=True)
 class BulkResult:
     dismissed: list[int]
-    skipped: list[int]
+    skipped: list[int]  # their state cannot be dismissed
+    changed: list[int] = field(default_factory=list)  # someone decided after the page was shown
+
+
+def triage_versions(session: Session, call_ids: Iterable[int]) -> dict[int, int]:
+    """Each call's latest triage event id (``latest_event_id``) in one query; calls without
+    an event are left out (their version is 0). The inbox page sends these back with a bulk
+    dismissal."""
+    ids = sorted(set(call_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(TriageEvent.call_id, func.max(TriageEvent.id))
+        .where(TriageEvent.call_id.in_(ids))
+        .group_by(TriageEvent.call_id)
+    )
+    return {call_id: latest for call_id, latest in rows}
 
 
 def bulk_dismiss(
@@ -274,9 +291,13 @@ def bulk_dismiss(
     actor: User,
     now: datetime,
     note: str | None = None,
+    seen: Mapping[int, int] | None = None,
 ) -> BulkResult:
     """Dismiss several calls with one reason. Calls already dismissed, or whose state cannot
-    be dismissed (a submitted application), are skipped and reported."""
+    be dismissed (a submitted application), are skipped and reported. With ``seen`` (call id
+    -> the version its page showed, see ``triage_versions``), a call someone else decided on
+    after that is left as it is and reported in ``changed``; the others are dismissed. A call
+    missing from ``seen`` is not checked."""
     ids = sorted(set(call_ids))
     if not ids:
         raise ValidationFailed(
@@ -286,8 +307,8 @@ def bulk_dismiss(
     missing = [i for i in ids if i not in calls]
     if missing:
         raise NotFound(msg("no call with id %(id)s", id=missing[0]))
-    dismissed, skipped = [], []
-    for call_id in ids:
+    dismissed, skipped, changed = [], [], []
+    for call_id in ids:  # in id order, so two bulk dismissals lock shared calls in one order
         try:
             change_state(
                 session,
@@ -297,12 +318,15 @@ def bulk_dismiss(
                 now=now,
                 reason=reason,
                 note=note,
+                seen_event_id=None if seen is None else seen.get(call_id),
             )
         except InvalidTransition:
             skipped.append(call_id)
+        except Conflict:
+            changed.append(call_id)
         else:
             dismissed.append(call_id)
-    return BulkResult(dismissed, skipped)
+    return BulkResult(dismissed, skipped, changed)
 
 
 def assign(
