@@ -55,8 +55,10 @@ __all__ = [
     "Quarantined",
     "SourceKind",
     "canonical_url",
+    "capped_warning",
     "html_to_text",
     "identifier_from_url",
+    "is_capped_warning",
     "normalise_identifier",
     "sanitize_html",
     "text_to_html",
@@ -378,6 +380,21 @@ class Quarantined:
 FeedItem = CallRecord | Quarantined
 
 
+_CAPPED = "the source returned more than {limit} items; the first {limit} were kept"
+
+
+def capped_warning(limit: int) -> str:
+    """What a run that kept only the first `limit` items tells the admin."""
+    return _CAPPED.format(limit=limit) + (
+        " ([fetch] max_items_per_run), and no call was withdrawn in this run"
+    )
+
+
+def is_capped_warning(warning: str) -> bool:
+    """Whether a stored run warning is `capped_warning`'s."""
+    return warning.startswith(_CAPPED.split("{limit}")[0]) and "were kept" in warning
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What fetching one source produced.
@@ -386,7 +403,8 @@ class FetchResult:
     iterate it once, then call `close()` (or use the result as a context
     manager) to release temporary files. `complete` is True when the items are
     the source's whole current list, so a call missing from it has been
-    withdrawn upstream; incremental sources set it to False.
+    withdrawn upstream; incremental sources set it to False. It may turn False
+    while `items` is read (the item cap cut the list): read it after the items.
     """
 
     items: Iterable[FeedItem] = ()

@@ -6,6 +6,7 @@ The ingest service knows sources as database rows; here a source is a plain
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
@@ -14,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from tracker.feeds.errors import RunLimitReached
 from tracker.feeds.http import FetchPolicy, TrackerSession, source_run
-from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind
+from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind, capped_warning
 
 if TYPE_CHECKING:
     from tracker.feeds.interreg import KnownCall
     from tracker.feeds.sedia import FacetCache
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "REQUIRED_SETTINGS",
@@ -135,8 +137,9 @@ def fetch_source(
 
     `in_zone` is the configured zone: sheets typed by staff give times in it. The whole
     run shares one budget of requests, bytes and time (`source_run`), and yields at most
-    the policy's ``max_items_per_run`` items: a source that sends more fails with a
-    message saying so (its calls stay as they were).
+    the policy's ``max_items_per_run`` items: of a source that sends more, the first
+    ones are kept, the result is marked incomplete (so nothing is withdrawn because of
+    the calls left out) and a warning says so.
     """
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
@@ -146,17 +149,22 @@ def fetch_source(
         result = _fetch_with_adapter(
             session, spec, now=now, facet_cache=facet_cache, in_zone=in_zone
         )
-    result.items = _capped(result.items, policy.max_items_per_run, spec.url)
+    result.items = _capped(result, result.items, policy.max_items_per_run, spec.url)
     return result
 
 
-def _capped(items: Iterable[FeedItem], limit: int, url: str) -> Iterator[FeedItem]:
+def _capped(
+    result: FetchResult, items: Iterable[FeedItem], limit: int, url: str
+) -> Iterator[FeedItem]:
+    """The first `limit` of `items`; past them, `result` is marked incomplete."""
     for count, item in enumerate(items, start=1):
         if count > limit:
-            raise RunLimitReached(
-                f"the source sent more than {limit} items ([fetch] max_items_per_run): stopped",
-                url=url,
-            )
+            result.complete = False
+            warning = capped_warning(limit)
+            if warning not in result.warnings:
+                result.warnings.append(warning)
+            log.warning("%s: more than %d items; the first %d were kept", url, limit, limit)
+            return
         yield _storable(item)
 
 

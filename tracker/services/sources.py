@@ -269,6 +269,12 @@ class SourceHealth:
     def is_failing(self) -> bool:
         return self.last_run is not None and self.last_run.status is FetchStatus.FAILED
 
+    @property
+    def last_warnings(self) -> tuple[str, ...]:
+        """What the latest run warned about (items left out past the cap, a listing cut
+        short): it succeeded, but the admin should know."""
+        return tuple(self.last_run.warnings or ()) if self.last_run is not None else ()
+
 
 def _next_run(source: Source, last_started: datetime | None) -> datetime | None:
     if not source.is_enabled:

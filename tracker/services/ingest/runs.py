@@ -169,7 +169,8 @@ def ingest_fetch_result(
                 source,
                 result.items,
                 now=started_at,
-                complete=result.complete,
+                # Asked after the items were read: the item cap may have cut them.
+                complete=lambda: result.complete,
                 sek_per_eur=sek_per_eur,
                 in_zone=in_zone,
             )

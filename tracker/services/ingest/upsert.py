@@ -11,7 +11,8 @@
 * skips records whose content digest is unchanged: re-fetching unchanged data
   writes nothing, not even ``updated_at``;
 * marks calls that a complete listing no longer contains as withdrawn (never
-  deletes them), and brings them back if they reappear;
+  deletes them), and brings them back if they reappear; an incomplete listing
+  (an incremental source, a capped or cut-off run) withdraws nothing;
 * keeps malformed items in quarantine for admins.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -136,14 +137,16 @@ def upsert_calls(
     records: Iterable[FeedItem],
     *,
     now: datetime,
-    complete: bool = False,
+    complete: bool | Callable[[], bool] = False,
     sek_per_eur: Decimal | None = None,
     in_zone: ZoneInfo | None = None,
 ) -> IngestStats:
     """Store what `source` returned: new calls, updates with history, quarantine.
 
-    `records` may be lazy (the bulk file); it is consumed in batches. With
-    `complete`, calls of this source missing from `records` are withdrawn.
+    `records` may be lazy (the bulk file); it is consumed in batches. Only when the
+    records were the source's whole list (`complete`) are calls of this source missing
+    from them withdrawn. A listing can turn out incomplete while it is read (the item cap
+    cut it), so `complete` may be a function, asked once the last record was read.
     Adds and flushes; the caller commits.
     """
     take_turns(session, f"ingest-{source.id}")  # the fetch job and "fetch now" may overlap
@@ -170,7 +173,7 @@ def upsert_calls(
         for batch in _batches(records, BATCH_SIZE):
             run.ingest(batch)
 
-    if complete:
+    if complete() if callable(complete) else complete:
         stats.withdrawn = _withdraw_missing(
             session, source, links, run.seen, kinds, now, stats, rules
         )
