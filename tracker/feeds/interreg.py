@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.dates import given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload, FetchError, HTTPStatusError
 from tracker.feeds.http import TrackerSession, fetch
@@ -63,6 +64,7 @@ from tracker.feeds.records import (
     sanitize_html,
     text_to_html,
 )
+from tracker.i18n import msg
 
 __all__ = [
     "DEFAULT_PAUSE_SECONDS",
@@ -454,3 +456,44 @@ def _page_text(session: requests.Session, url: str, max_bytes: int) -> str | Fet
         log.info("programme call page %s not read: %s", url, exc)
         return exc
     return main_text(response.content)
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    settings = spec.settings
+    options: dict[str, int] = {}
+    for key in ("hits_per_page", "page_max_bytes"):
+        if key in settings:
+            options[key] = int(settings[key])
+    return fetch_interreg(
+        session,
+        spec.url,
+        app_id=str(settings["app_id"]),
+        index=str(settings["index"]),
+        api_key=str(settings["api_key"]),
+        pause_seconds=float(settings.get("pause_seconds", DEFAULT_PAUSE_SECONDS)),
+        read_pages=bool(settings.get("read_pages", True)),
+        etag=spec.etag,
+        known=spec.known,
+        **options,
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.INTERREG,
+    label=msg("Interreg calls (interreg.eu search)"),
+    fetcher=_fetch_spec,
+    settings={
+        "app_id": str,
+        "index": str,
+        "api_key": str,
+        "hits_per_page": int,
+        "pause_seconds": (int, float),
+        "read_pages": bool,
+        "page_max_bytes": int,
+    },
+    required=("app_id", "index", "api_key"),
+    secrets=frozenset({"api_key"}),
+    priority=3,
+    # Unchanged entries keep the description read before instead of fetching their page.
+    remembers_calls=True,
+)

@@ -44,6 +44,7 @@ import ijson
 import requests
 
 from tracker.calltime import PORTAL_ZONE
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.dates import parse_iso_utc, read_moment
 from tracker.feeds.errors import BadPayload, FetchError
 from tracker.feeds.gcpause import gc_paused
@@ -67,6 +68,7 @@ from tracker.feeds.records import (
     normalise_identifier,
     topic_url,
 )
+from tracker.i18n import msg
 
 __all__ = [
     "CALL_TYPES",
@@ -851,3 +853,39 @@ def _load_json(payload: bytes | Mapping[str, Any], *, what: str, url: str | None
         return json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadPayload(f"{what} is not valid JSON: {exc}", url=url) from exc
+
+
+# --- the adapter ---------------------------------------------------------------
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    settings = spec.settings
+    query = SearchQuery(
+        types=tuple(str(t) for t in settings.get("types", CALL_TYPES)),
+        statuses=tuple(str(s) for s in settings.get("statuses", CURRENT_STATUSES)),
+        languages=tuple(str(x) for x in settings.get("languages", ("en",))),
+    )
+    return fetch_sedia(
+        session,
+        spec.url,
+        now=context.now,
+        query=query,
+        page_size=int(settings.get("page_size", DEFAULT_PAGE_SIZE)),
+        facet_url=settings.get("facet_url"),
+        facet_cache=context.facet_cache,
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.FT_SEARCH,
+    label=msg("EU Funding & Tenders search API"),
+    fetcher=_fetch_spec,
+    settings={
+        "page_size": int,
+        "languages": list,
+        "facet_url": str,
+        "types": list,
+        "statuses": list,
+    },
+    priority=0,  # the portal's own API: its word counts most
+)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from tracker.config import parse_interval
 from tracker.feeds.records import is_capped_warning
-from tracker.models import JobRun, SourceKind
+from tracker.feeds.registry import adapter_for
+from tracker.models import JobRun
 from tracker.services.sources import source_health
 
 # A source is stale once it has gone this many of its own intervals without a success.
@@ -87,7 +88,7 @@ def system_problems(session: Session, *, now: datetime) -> list[Problem]:
     problems: list[Problem] = []
     for health in source_health(session, now=now):
         source = health.source
-        if not source.is_enabled or source.kind is SourceKind.MANUAL:
+        if not source.is_enabled or not adapter_for(source.kind).scheduled:
             continue
         if health.is_failing:
             problems.append(

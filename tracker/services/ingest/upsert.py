@@ -39,6 +39,7 @@ from tracker.feeds.records import (
     FeedItem,
     Quarantined,
 )
+from tracker.feeds.registry import ADAPTERS
 from tracker.models import (
     CallChange,
     CallDeadline,
@@ -75,15 +76,9 @@ __all__ = [
 ]
 
 
-# Whose word counts when sources disagree: the portal's own API first, a feed last.
-SOURCE_PRIORITY: dict[SourceKind, int] = {
-    SourceKind.FT_SEARCH: 0,
-    SourceKind.FT_BULK: 1,
-    SourceKind.VINNOVA: 2,
-    SourceKind.INTERREG: 3,
-    SourceKind.MANUAL: 4,
-    SourceKind.RSS: 5,
-}
+# Whose word counts when sources disagree (each adapter says): the portal's own API first,
+# a feed last.
+SOURCE_PRIORITY: dict[SourceKind, int] = {kind: a.priority for kind, a in ADAPTERS.items()}
 
 
 BATCH_SIZE = 500
