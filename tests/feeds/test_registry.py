@@ -46,6 +46,8 @@ def test_every_kind_reads_a_local_file(
 
     assert len(records) == calls
     assert all(r.source_kind is kind for r in records)
+    # what ingest stores of each record reads back as that record
+    assert [CallRecord.from_dict(r.to_dict()) for r in records] == records
 
 
 def test_vinnova_asks_for_changes_since_the_last_success(

@@ -206,13 +206,14 @@ class _BatchIngest:
             if item.external_id in self.seen:
                 continue
             self.seen.add(item.external_id)
+            # The stored form of the record: the link keeps it, its digest tells a change.
             record_dict = item.to_dict()
             digest = record_digest(record_dict)
             state = self.links.get(item.external_id)
             if state is not None and state.content_hash == digest and not state.withdrawn:
                 self.stats.unchanged += 1
                 continue
-            values = call_values(record_dict, self.rules.sek_per_eur, self.rules.in_zone)
+            values = call_values(item, self.rules.sek_per_eur, self.rules.in_zone)
             pending = _Pending(item, record_dict, digest, values)
             if state is None:
                 fresh.append(pending)
@@ -223,13 +224,13 @@ class _BatchIngest:
         session = self.session
         if self.index is None:
             self.index = _CallIndex.load(session, self.rules.in_zone)
-        raws: dict[int, dict[str, Any] | None] = {}
-        touched = _update_links(session, changed, raws, self.now)
+        written: dict[int, _Pending] = {}
+        touched = _update_links(session, changed, written, self.now)
         self.stats.updated += len(changed)
         touched |= _link_or_create(
-            session, self.source, fresh, self.index, self.links, raws, self.stats, self.now
+            session, self.source, fresh, self.index, self.links, written, self.stats, self.now
         )
-        _refresh_calls(session, touched, self.kinds, raws, self.now, self.source.id, self.rules)
+        _refresh_calls(session, touched, self.kinds, written, self.now, self.source.id, self.rules)
         session.flush()
         # New calls are inserted without the ORM: index those the flush did not.
         refresh_search_terms(session, unindexed(session, touched, since=self.now), now=self.now)
@@ -249,7 +250,7 @@ def _batches(items: Iterable[FeedItem], size: int) -> Iterator[list[FeedItem]]:
 def _update_links(
     session: Session,
     changed: list[tuple[_LinkState, _Pending]],
-    raws: dict[int, dict[str, Any] | None],
+    written: dict[int, _Pending],
     now: datetime,
 ) -> set[int]:
     """Store the new content of links whose digest changed (or that came back)."""
@@ -270,7 +271,7 @@ def _update_links(
     )
     for state, pending in changed:
         state.content_hash, state.withdrawn = pending.digest, False
-        raws[state.id] = _raw(pending.record)
+        written[state.id] = pending
     return {state.call_id for state, _ in changed}
 
 
@@ -280,7 +281,7 @@ def _link_or_create(
     fresh: list[_Pending],
     index: _CallIndex,
     links: dict[str, _LinkState],
-    raws: dict[int, dict[str, Any] | None],
+    written: dict[int, _Pending],
     stats: IngestStats,
     now: datetime,
 ) -> set[int]:
@@ -359,7 +360,7 @@ def _link_or_create(
     )
     for link_id, (call_id, p) in zip(link_ids, pairs, strict=True):
         links[p.record.external_id] = _LinkState(link_id, call_id, p.digest, False)
-        raws[link_id] = _raw(p.record)
+        written[link_id] = p
     return {call_id for call_id, _ in matched}
 
 
@@ -409,12 +410,15 @@ def _refresh_calls(
     session: Session,
     call_ids: set[int],
     kinds: Mapping[int, SourceKind],
-    raws: Mapping[int, dict[str, Any] | None],
+    written: Mapping[int, _Pending],
     now: datetime,
     source_id: int,
     rules: _Rules,
 ) -> int:
-    """Re-merge calls from their links; returns how many changed."""
+    """Re-merge calls from their links; returns how many changed.
+
+    The links this run wrote (`written`) bring their records and values; the others'
+    stored records are read back into `CallRecord`s."""
     if not call_ids:
         return 0
     calls = session.scalars(
@@ -426,11 +430,9 @@ def _refresh_calls(
     changed = 0
     for call in calls:
         ordered, gone = _ordered_links(call, kinds)
-        merged = merge_values(
-            [call_values(link.record, rules.sek_per_eur, rules.in_zone) for link in ordered]
-        )
-        if ordered[0].id in raws:
-            call.raw = raws[ordered[0].id]
+        merged = merge_values([_link_values(link, written, rules) for link in ordered])
+        if ordered[0].id in written:
+            call.raw = _raw(written[ordered[0].id].record)
         # Listings of open calls drop a call once it closes: that is not a withdrawal.
         dates = CallDates.of(
             opens_at=None,
@@ -441,6 +443,15 @@ def _refresh_calls(
         if _apply(session, call, merged, withdrawn, now, source_id):
             changed += 1
     return changed
+
+
+def _link_values(
+    link: CallSourceLink, written: Mapping[int, _Pending], rules: _Rules
+) -> dict[str, Any]:
+    pending = written.get(link.id)
+    if pending is not None:
+        return pending.values
+    return call_values(CallRecord.from_dict(link.record), rules.sek_per_eur, rules.in_zone)
 
 
 def _apply(
