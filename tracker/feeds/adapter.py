@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import requests
@@ -22,13 +22,10 @@ from tracker.feeds.http import FetchPolicy
 from tracker.feeds.records import FetchResult
 from tracker.i18n import Message
 
-if TYPE_CHECKING:
-    from tracker.feeds.interreg import KnownCall
-    from tracker.feeds.sedia import FacetCache
-
 __all__ = [
     "FeedAdapter",
     "FetchContext",
+    "KnownCall",
     "SettingTypes",
     "SourceAdapter",
     "SourceSpec",
@@ -36,6 +33,15 @@ __all__ = [
 
 # Setting name -> the type(s) its JSON value must have.
 SettingTypes = Mapping[str, type | tuple[type, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownCall:
+    """What an earlier run stored for an entry: enough to skip re-reading its page."""
+
+    url: str | None
+    source_version: str | None
+    description_html: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +69,14 @@ class SourceSpec:
 class FetchContext:
     """What one run gives every adapter besides the source: the moment it started, the
     fetch limits, the configured zone (sheets typed by staff give times in it) and the
-    search API's cache of programme labels, shared between runs."""
+    search API's cache of programme labels, shared between runs (a
+    ``tracker.feeds.sedia.FacetCache``; typed loosely so that this module, which every
+    adapter imports, imports none of them)."""
 
     now: datetime
     policy: FetchPolicy
     in_zone: ZoneInfo | None = None
-    facet_cache: FacetCache | None = None
+    facet_cache: object | None = None
 
 
 class FeedAdapter(Protocol):

@@ -38,7 +38,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
+from tracker.feeds.adapter import FetchContext, KnownCall, SourceAdapter, SourceSpec
 from tracker.feeds.dates import given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload, FetchError, HTTPStatusError
 from tracker.feeds.http import TrackerSession, fetch
@@ -105,15 +105,6 @@ _CHROME = re.compile(
 
 class KeyRefused(FetchError):
     """The index refused the application id or search key (HTTP 401/403)."""
-
-
-@dataclass(frozen=True, slots=True)
-class KnownCall:
-    """What an earlier run stored for a hit: enough to skip re-reading its page."""
-
-    url: str | None
-    source_version: str | None
-    description_html: str | None
 
 
 def query_url(url: str, *, app_id: str, index: str) -> str:

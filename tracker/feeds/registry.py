@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -21,9 +21,7 @@ from tracker.feeds import bulk, interreg, manual, rss, sedia, vinnova
 from tracker.feeds.adapter import FeedAdapter, FetchContext, SourceSpec
 from tracker.feeds.http import FetchPolicy, TrackerSession, source_run
 from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind, capped_warning
-
-if TYPE_CHECKING:
-    from tracker.feeds.sedia import FacetCache
+from tracker.feeds.sedia import FacetCache
 
 log = logging.getLogger(__name__)
 

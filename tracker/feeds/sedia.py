@@ -872,7 +872,7 @@ def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchConte
         query=query,
         page_size=int(settings.get("page_size", DEFAULT_PAGE_SIZE)),
         facet_url=settings.get("facet_url"),
-        facet_cache=context.facet_cache,
+        facet_cache=context.facet_cache if isinstance(context.facet_cache, FacetCache) else None,
     )
 
 

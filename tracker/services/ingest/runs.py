@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.calltime import zone
+from tracker.feeds.adapter import KnownCall
 from tracker.feeds.errors import FetchError
-from tracker.feeds.interreg import KnownCall
 from tracker.feeds.records import (
     FetchResult,
 )
