@@ -140,7 +140,11 @@ def bulk_file(path: Path, size: int) -> tuple[int, str]:
                 obj["identifier"] = f"{obj['identifier']}-X{count:06d}"
             day_ms = 86_400_000 * (count % 365)
             if isinstance(obj.get("deadlineDatesLong"), list):
-                obj["deadlineDatesLong"] = [int(v) + day_ms for v in obj["deadlineDatesLong"]]
+                # the real excerpt has some odd values ("not a date"): kept as they are
+                obj["deadlineDatesLong"] = [
+                    int(v) + day_ms if str(v).lstrip("-").isdigit() else v
+                    for v in obj["deadlineDatesLong"]
+                ]
             text_ = ("," if count else "") + json.dumps(obj, ensure_ascii=False)
             out.write(text_)
             written += len(text_.encode("utf-8"))
@@ -226,7 +230,7 @@ def floor_rows(
     calls, deadlines, links = [], [], []
     for call_id, record in enumerate(records, start=1):
         record_dict = record.to_dict()
-        values = call_values(record_dict, RATE)
+        values = call_values(record, RATE)
         for deadline in values.pop("deadlines"):
             deadlines.append(
                 {

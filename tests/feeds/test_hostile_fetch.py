@@ -25,7 +25,7 @@ from tracker.feeds.errors import (
     RunLimitReached,
 )
 from tracker.feeds.http import FetchPolicy, build_session, check_address, fetch
-from tracker.feeds.records import Quarantined, SourceKind
+from tracker.feeds.records import CallRecord, Quarantined, SourceKind, capped_warning
 from tracker.feeds.registry import SourceSpec, fetch_source
 from tracker.feeds.vinnova import parse_vinnova
 
@@ -222,7 +222,7 @@ def test_a_page_with_more_rows_than_asked_for_ends_the_paging(server: LocalServe
     assert any("30 rows for a page of 10" in w for w in result.warnings)
 
 
-def test_a_source_that_sends_too_many_items_fails_its_run(server: LocalServer) -> None:
+def test_a_source_that_sends_too_many_items_keeps_the_first_ones(server: LocalServer) -> None:
     items = "".join(
         f"<item><title>Call {n}</title><link>https://example.org/{n}</link></item>"
         for n in range(30)
@@ -231,9 +231,47 @@ def test_a_source_that_sends_too_many_items_fails_its_run(server: LocalServer) -
         body=f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
     )
     http = build_session(local_policy(max_items_per_run=20))
-    result = fetch_source(http, SourceSpec(kind=SourceKind.RSS, url=server.url("/feed")), now=NOW)
-    with pytest.raises(RunLimitReached, match="more than 20 items"):
-        list(result.items)
+    spec = SourceSpec(kind=SourceKind.RSS, url=server.url("/feed"), settings={"complete": True})
+    result = fetch_source(http, spec, now=NOW)
+    assert result.complete  # nothing is known to be missing before the items are read
+    kept = list(result.items)
+    assert [r.title for r in kept if isinstance(r, CallRecord)] == [f"Call {n}" for n in range(20)]
+    # the cut list is not the source's whole list: no call may look withdrawn because of it
+    assert not result.complete
+    assert result.warnings == [capped_warning(20)]
+    assert "the first 20 were kept" in result.warnings[0]
+
+
+def test_a_search_with_more_calls_than_the_cap_keeps_the_first_and_stops_paging(
+    server: LocalServer,
+) -> None:
+    def page(seen: Seen) -> Reply:
+        number = int(seen.query["pageNumber"][0])
+        rows = [
+            {
+                "metadata": {
+                    "type": ["1"],
+                    "identifier": [f"CAP-{number}-{n}"],
+                    "title": [f"Call {number}-{n}"],
+                }
+            }
+            for n in range(10)
+        ]
+        return Reply(body=json.dumps({"totalResults": 100, "results": rows}).encode())
+
+    server.routes["/search"] = page
+    server.routes["/facet"] = Reply(body=b'{"facets": []}')
+    spec = SourceSpec(
+        kind=SourceKind.FT_SEARCH, url=server.url("/search"), settings={"page_size": 10}
+    )
+    result = fetch_source(build_session(local_policy(max_items_per_run=25)), spec, now=NOW)
+    records = [r for r in result.items if isinstance(r, CallRecord)]
+    assert len(records) == 25
+    assert records[0].identifier == "CAP-1-0"
+    assert not result.complete
+    assert capped_warning(25) in result.warnings
+    # once the cap is reached no further page is asked for
+    assert len(server.hits("/search")) == 3
 
 
 def test_the_default_policy_refuses_loopback_and_local_files(

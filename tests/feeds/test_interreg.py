@@ -338,10 +338,13 @@ def test_source_settings_need_the_app_id_index_and_key() -> None:
 def test_the_key_is_masked_for_showing_and_kept_when_the_mask_comes_back() -> None:
     stored = {"app_id": "A", "index": "calls", "api_key": KEY}
 
-    shown = masked_settings(stored)
+    kind = SourceKind.INTERREG
+    shown = masked_settings(stored, kind)
     assert shown == {"app_id": "A", "index": "calls", "api_key": SECRET_MASK}
-    assert unmasked_settings(shown, stored) == stored
-    assert unmasked_settings({**shown, "api_key": "new"}, stored)["api_key"] == "new"
+    assert unmasked_settings(shown, stored, kind) == stored
+    assert unmasked_settings({**shown, "api_key": "new"}, stored, kind)["api_key"] == "new"
+    # a setting that is a secret for one kind is an ordinary value for another
+    assert masked_settings({"api_key": "x"}, SourceKind.RSS) == {"api_key": "x"}
     spec = SourceSpec(kind=SourceKind.INTERREG, url="https://x", settings=stored)
     assert KEY not in repr(spec)
 

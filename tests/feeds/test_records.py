@@ -281,3 +281,45 @@ def test_feeds_package_imports_no_flask_and_no_database() -> None:
                 names = [node.module]
             for name in names:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+def test_a_stored_record_reads_back_as_the_record_that_was_stored() -> None:
+    full = _call(
+        identifier="HORIZON-X-01",
+        parent_identifier="HORIZON-X",
+        call_identifier="HORIZON-X-2027",
+        call_title="The X call",
+        organiser="EC",
+        programme_label="Horizon Europe",
+        programme_code="43108390",
+        programme_divisions=(ProgrammeDivision("C6", "Cluster 6"), ProgrammeDivision("C5")),
+        type_of_action="RIA",
+        summary_html="<p>Short</p>",
+        description_html="<p>Long</p>",
+        url="https://example.org/x",
+        language="en",
+        other_titles=(("sv", "Ett utlysning"),),
+        published_at=datetime(2026, 9, 1, 8, 30, tzinfo=UTC),
+        opening_note="opens after the info day",
+        deadlines=(
+            Deadline(datetime(2027, 1, 20, tzinfo=UTC), "stage 1", True),
+            Deadline(datetime(2027, 5, 4, 15, 0, tzinfo=UTC), "stage 2"),
+        ),
+        deadline_model=DeadlineModel.TWO_STAGE,
+        budget=Budget("SEK", Decimal("1000000.50"), Decimal(10), None, 4),
+        funding_rate_pct=Decimal("70.5"),
+        region="Östergötland",
+        eligible_area=EligibleArea(("SE",), ("Sweden",), ("SE12",)),
+        eligible_applicants="Municipalities",
+        keywords=("towns",),
+        tags=("rural",),
+        cross_cutting_priorities=("gender",),
+        links=(CallLink("https://example.org/doc", "Guide"), CallLink("https://example.org/b")),
+        updates=(CallUpdate("<p>News</p>", datetime(2026, 11, 1, tzinfo=UTC)), CallUpdate("x")),
+        warnings=("budget read from text",),
+        source_version="2026-11-02",
+    )
+    for record in (full, _call(budget=None, raw=None)):
+        stored = json.loads(json.dumps(record.to_dict()))
+        assert CallRecord.from_dict(stored) == record
+        assert CallRecord.from_dict(stored).to_dict() == record.to_dict()

@@ -6,11 +6,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.feeds.conftest import LocalServer, Reply, fixture_bytes
+from tracker.feeds.adapter import FetchContext, SourceAdapter
 from tracker.feeds.http import TrackerSession
-from tracker.feeds.records import SourceKind
-from tracker.feeds.registry import SourceSpec, fetch_source, settings_errors
+from tracker.feeds.records import CallRecord, FetchResult, SourceKind
+from tracker.feeds.registry import (
+    ADAPTERS,
+    SECRET_MASK,
+    SourceSpec,
+    fetch_source,
+    masked_settings,
+    settings_errors,
+)
+from tracker.i18n import msg
 
 NOW = datetime(2026, 9, 20, 8, 0, tzinfo=UTC)
 
@@ -36,6 +46,8 @@ def test_every_kind_reads_a_local_file(
 
     assert len(records) == calls
     assert all(r.source_kind is kind for r in records)
+    # what ingest stores of each record reads back as that record
+    assert [CallRecord.from_dict(r.to_dict()) for r in records] == records
 
 
 def test_vinnova_asks_for_changes_since_the_last_success(
@@ -86,3 +98,41 @@ def test_settings_are_checked() -> None:
             SourceSpec(kind=SourceKind.MANUAL, url="file:///x.csv", settings={"x": 1}),
             now=NOW,
         )
+
+
+def test_every_source_kind_has_one_adapter_in_the_table() -> None:
+    assert set(ADAPTERS) == set(SourceKind)
+    assert all(kind is adapter.kind for kind, adapter in ADAPTERS.items())
+    # whose word counts when sources disagree is a strict order
+    assert len({adapter.priority for adapter in ADAPTERS.values()}) == len(ADAPTERS)
+
+
+def test_the_table_alone_decides_how_a_kind_is_read_checked_and_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[SourceSpec, FetchContext]] = []
+
+    def fetch(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+        seen.append((spec, context))
+        record = CallRecord(source_kind=spec.kind, external_id="x-1", title="From the new row")
+        return FetchResult(items=[record])
+
+    replacement = SourceAdapter(
+        kind=SourceKind.RSS,
+        label=msg("A feed of another shape"),
+        fetcher=fetch,
+        settings={"token": str},
+        required=("token",),
+        secrets=frozenset({"token"}),
+    )
+    monkeypatch.setitem(ADAPTERS, SourceKind.RSS, replacement)
+
+    assert settings_errors(SourceKind.RSS, {}) == ["setting 'token' is required for a rss source"]
+    assert settings_errors(SourceKind.RSS, {"programme": "X", "token": "t"}) == [
+        "unknown setting 'programme' for a rss source"
+    ]
+    assert masked_settings({"token": "t"}, SourceKind.RSS) == {"token": SECRET_MASK}
+    spec = SourceSpec(kind=SourceKind.RSS, url="https://feed.example/x", settings={"token": "t"})
+    result = fetch_source(TrackerSession(), spec, now=NOW)
+    assert [r.title for r in result.records()] == ["From the new row"]
+    assert seen[0][0] is spec and seen[0][1].now == NOW

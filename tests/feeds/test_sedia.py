@@ -17,6 +17,7 @@ from tests.feeds.conftest import LocalServer, Reply, Seen, fixture_bytes, sample
 from tracker.feeds.errors import BadPayload, HTTPStatusError
 from tracker.feeds.http import TrackerSession
 from tracker.feeds.records import CallRecord, CallStatus, DeadlineModel, Quarantined, SourceKind
+from tracker.feeds.registry import SourceSpec, fetch_source
 from tracker.feeds.sedia import (
     FacetCache,
     SearchQuery,
@@ -588,3 +589,18 @@ def test_a_listing_cut_at_the_result_limit_is_not_complete(
     assert len(result.records()) == 4
     assert not result.complete  # the calls beyond the limit must not look withdrawn
     assert any("the rest is missing" in w for w in result.warnings)
+
+
+def test_the_source_runs_share_the_facet_cache_given_to_fetch_source(
+    server: LocalServer, http: TrackerSession
+) -> None:
+    api = SearchApi([_row(1)])
+    server.routes["/rest/search"] = api.search
+    server.routes["/rest/facet"] = api.facet
+    cache = FacetCache(ttl=timedelta(hours=12))
+    spec = SourceSpec(kind=SourceKind.FT_SEARCH, url=server.url("/rest/search"))
+
+    for hours in (0, 1):
+        result = fetch_source(http, spec, now=NOW + timedelta(hours=hours), facet_cache=cache)
+        assert result.records()[0].programme_label == "Programme 43108390"
+    assert len(server.hits("/rest/facet")) == 1

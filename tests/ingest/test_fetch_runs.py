@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import make_source
+from tests.factories import login, make_source, make_user
 from tests.feeds.conftest import FakeClock, LocalServer, Reply, fixture_bytes, local_policy
 from tracker.feeds.http import TrackerSession, build_session
-from tracker.models import FetchRun, FetchStatus, FundingCall, SourceKind
+from tracker.models import FetchRun, FetchStatus, FundingCall, Role, SourceKind
+from tracker.services.health import ProblemKind, system_problems
 from tracker.services.ingest import SourceOutcome, run_fetches
 from tracker.services.sources import due_sources, request_fetch, source_health
 
@@ -171,3 +173,73 @@ def test_a_slow_source_does_not_hold_up_the_others(
     assert [o.source for o in outcomes] == ["b-fast", "a-slow"]
     assert all(o.status is FetchStatus.SUCCEEDED for o in outcomes)
     assert finished["b-fast"] < 2.0 <= finished["a-slow"]
+
+
+def _rss(count: int) -> bytes:
+    items = "".join(
+        f"<item><title>Capped call {n}</title><link>https://example.org/c/{n}</link>"
+        f"<guid>capped-{n}</guid></item>"
+        for n in range(count)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
+
+
+def test_a_capped_run_stores_the_first_items_warns_and_withdraws_nothing(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    server: LocalServer,
+    client: FlaskClient,
+) -> None:
+    server.routes["/feed"] = Reply(body=_rss(30))
+    # a complete listing: a call missing from it would be withdrawn
+    feed = make_source(
+        session,
+        SourceKind.RSS,
+        name="big-feed",
+        url=server.url("/feed"),
+        settings={"complete": True},
+    )
+    session.commit()
+    ticks = iter(T0 + timedelta(seconds=n) for n in range(1000))
+    with build_session(local_policy()) as http:
+        run_fetches(session_factory, [feed.id], http=http, clock=lambda: next(ticks))
+    assert _live_titles(session) == {f"Capped call {n}" for n in range(30)}
+
+    # the feed now lists its calls in another order, more than the cap allows
+    server.routes["/feed"] = Reply(body=_reordered(_rss(30)))
+    with build_session(local_policy(max_items_per_run=20)) as http:
+        [outcome] = run_fetches(session_factory, [feed.id], http=http, clock=lambda: next(ticks))
+
+    assert outcome.status is FetchStatus.SUCCEEDED
+    assert outcome.withdrawn == 0
+    assert any("the first 20 were kept" in w for w in outcome.warnings)
+    session.expire_all()
+    # the 10 calls beyond the cap are still live: a capped list says nothing about them
+    assert _live_titles(session) == {f"Capped call {n}" for n in range(30)}
+    [health] = [h for h in source_health(session, now=T0) if h.source.id == feed.id]
+    assert health.last_warnings == outcome.warnings
+    problems = system_problems(session, now=T0 + timedelta(minutes=5))
+    assert [(p.kind, p.name) for p in problems] == [(ProblemKind.SOURCE_CAPPED, "big-feed")]
+
+    login(client, make_user(session, role=Role.ADMIN, language="en"))
+    session.commit()
+    page = client.get("/admin/sources").get_data(as_text=True)
+    assert "The last run warned:" in page and "the first 20 were kept" in page
+    health_check = client.get("/healthz").get_json()
+    assert health_check["status"] == "degraded"
+    assert "cut at the item cap" in health_check["problems"][0]["reason"]
+
+
+def _reordered(feed: bytes) -> bytes:
+    """The same items, last first: the cap now cuts off the ones listed first before."""
+    head, _, rest = feed.partition(b"<item>")
+    body, _, tail = rest.rpartition(b"</item>")
+    items = (b"<item>" + body + b"</item>").split(b"</item><item>")
+    items = [i.removeprefix(b"<item>").removesuffix(b"</item>") for i in items]
+    return head + b"".join(b"<item>" + i + b"</item>" for i in reversed(items)) + tail
+
+
+def _live_titles(session: Session) -> set[str]:
+    return set(
+        session.scalars(select(FundingCall.title).where(FundingCall.is_withdrawn.is_(False)))
+    )

@@ -448,3 +448,55 @@ def test_a_call_dropped_after_its_deadline_is_closed_not_withdrawn(
     assert not closed.is_withdrawn and closed.status(LATER) == "closed"
     link = session.scalars(select(CallSourceLink).where(CallSourceLink.call_id == closed.id)).one()
     assert link.withdrawn_at == LATER  # the source no longer lists it
+
+
+def test_a_changed_budget_is_versioned_and_a_stored_one_read_back_unchanged(
+    session: Session, search: Any
+) -> None:
+    feed = make_source(session, SourceKind.RSS, name="b-feed")
+    upsert_calls(session, search, [_record(1)], now=NOW)
+    rss_item = CallRecord(
+        source_kind=FeedKind.RSS,
+        external_id="https://feed.example/items/1",
+        title="Smart rural towns, topic 1",
+        url=TOPIC_URL + "HORIZON-CL6-2027-01-TEST-01",
+        summary_html="<p>From the feed</p>",
+    )
+    # The feed's record changes the call; the search API's budget is read back from its
+    # stored record, and no budget change may be seen in that.
+    upsert_calls(session, feed, [rss_item], now=LATER)
+    call = _call(session, "HORIZON-CL6-2027-01-TEST-01")
+    assert call.summary == "From the feed"
+    assert [name for name, _, _ in _changes(session, call) if name == "budget"] == []
+
+    grown = Budget(
+        currency="EUR",
+        total=Decimal("12500000.50"),
+        max_grant=Decimal(4_000_000),
+        expected_grants=3,
+    )
+    later = LATER + timedelta(hours=6)
+    upsert_calls(session, search, [_record(1, budget=grown)], now=later)
+    call = _call(session, "HORIZON-CL6-2027-01-TEST-01")
+    assert call.budget_total == Decimal("12500000.50")
+    assert call.budget_total_eur == Decimal("12500000.50") and call.expected_grants == 3
+    [(old, new)] = [(o, n) for name, o, n in _changes(session, call) if name == "budget"]
+    assert old == {
+        "currency": "EUR",
+        "total": "12000000",
+        "min": None,
+        "max": "4000000",
+        "expected_grants": None,
+    }
+    assert new == {
+        "currency": "EUR",
+        "total": "12500000.5",
+        "min": None,
+        "max": "4000000",
+        "expected_grants": 3,
+    }
+    # the feed again, unchanged: the budget stays and nothing new is versioned
+    upsert_calls(session, feed, [replace(rss_item, summary_html="<p>Again</p>")], now=later)
+    call = _call(session, "HORIZON-CL6-2027-01-TEST-01")
+    assert call.summary == "Again" and call.budget_total == Decimal("12500000.50")
+    assert [name for name, _, _ in _changes(session, call)].count("budget") == 1

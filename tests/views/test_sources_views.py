@@ -335,3 +335,13 @@ def test_the_interreg_key_is_never_shown_and_survives_an_edit(
     )
     session.refresh(source)
     assert source.settings == {**settings, "index": "calls_v2"}
+
+
+def test_the_add_form_offers_every_kind_of_source_in_the_readers_language(
+    client: FlaskClient, session: Session
+) -> None:
+    _admin(client, session, language="sv")
+    page = client.get("/admin/sources").get_data(as_text=True)
+    for kind in SourceKind:
+        assert f'value="{kind.value}"' in page
+    assert "Interreg-utlysningar (sökningen på interreg.eu)" in page

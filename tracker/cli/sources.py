@@ -43,7 +43,7 @@ def list_command(obj: CliContext, as_json: bool) -> None:
                     "url": source.url,
                     "every": source.every,
                     "enabled": source.is_enabled,
-                    "settings": masked_settings(source.settings or {}),
+                    "settings": masked_settings(source.settings or {}, source.kind),
                     "calls": health.call_count,
                     "quarantined": health.quarantined_count,
                     "last_run": None

@@ -20,6 +20,7 @@ import ijson
 import requests
 
 from tracker.calltime import PORTAL_ZONE
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.dates import from_epoch_ms, given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
@@ -38,6 +39,7 @@ from tracker.feeds.records import (
     normalise_identifier,
     topic_url,
 )
+from tracker.i18n import msg
 
 __all__ = ["ITEMS_PATH", "fetch_bulk", "parse_bulk", "parse_bulk_item"]
 
@@ -289,3 +291,23 @@ def _updates(values: Any) -> tuple[CallUpdate, ...]:
             published = None
         out.append(CallUpdate(html=str(item["content"]), published_at=published))
     return tuple(out)
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    max_bytes = spec.settings.get("max_bytes")
+    return fetch_bulk(
+        session,
+        spec.url,
+        etag=spec.etag,
+        last_modified=spec.last_modified,
+        max_bytes=int(max_bytes) if max_bytes is not None else None,
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.FT_BULK,
+    label=msg("EU Funding & Tenders bulk file"),
+    fetcher=_fetch_spec,
+    settings={"max_bytes": int},
+    priority=1,
+)

@@ -38,7 +38,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from tracker.feeds.adapter import FetchContext, KnownCall, SourceAdapter, SourceSpec
 from tracker.feeds.dates import given_as_day, parse_iso_utc
 from tracker.feeds.errors import BadPayload, FetchError, HTTPStatusError
 from tracker.feeds.http import TrackerSession, fetch
@@ -63,6 +64,7 @@ from tracker.feeds.records import (
     sanitize_html,
     text_to_html,
 )
+from tracker.i18n import msg
 
 __all__ = [
     "DEFAULT_PAUSE_SECONDS",
@@ -103,15 +105,6 @@ _CHROME = re.compile(
 
 class KeyRefused(FetchError):
     """The index refused the application id or search key (HTTP 401/403)."""
-
-
-@dataclass(frozen=True, slots=True)
-class KnownCall:
-    """What an earlier run stored for a hit: enough to skip re-reading its page."""
-
-    url: str | None
-    source_version: str | None
-    description_html: str | None
 
 
 def query_url(url: str, *, app_id: str, index: str) -> str:
@@ -454,3 +447,44 @@ def _page_text(session: requests.Session, url: str, max_bytes: int) -> str | Fet
         log.info("programme call page %s not read: %s", url, exc)
         return exc
     return main_text(response.content)
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    settings = spec.settings
+    options: dict[str, int] = {}
+    for key in ("hits_per_page", "page_max_bytes"):
+        if key in settings:
+            options[key] = int(settings[key])
+    return fetch_interreg(
+        session,
+        spec.url,
+        app_id=str(settings["app_id"]),
+        index=str(settings["index"]),
+        api_key=str(settings["api_key"]),
+        pause_seconds=float(settings.get("pause_seconds", DEFAULT_PAUSE_SECONDS)),
+        read_pages=bool(settings.get("read_pages", True)),
+        etag=spec.etag,
+        known=spec.known,
+        **options,
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.INTERREG,
+    label=msg("Interreg calls (interreg.eu search)"),
+    fetcher=_fetch_spec,
+    settings={
+        "app_id": str,
+        "index": str,
+        "api_key": str,
+        "hits_per_page": int,
+        "pause_seconds": (int, float),
+        "read_pages": bool,
+        "page_max_bytes": int,
+    },
+    required=("app_id", "index", "api_key"),
+    secrets=frozenset({"api_key"}),
+    priority=3,
+    # Unchanged entries keep the description read before instead of fetching their page.
+    remembers_calls=True,
+)

@@ -58,6 +58,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from tracker.calltime import day_moment, local_to_utc, zone
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.amounts import parse_amount, parse_percent
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
@@ -552,3 +553,24 @@ def _html(text: str | None) -> str | None:
     if not text:
         return None
     return text if re.search(r"<[a-zA-Z][^>]*>", text) else (text_to_html(text) or None)
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    return fetch_manual(
+        session,
+        spec.url,
+        etag=spec.etag,
+        last_modified=spec.last_modified,
+        in_zone=context.in_zone,
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.MANUAL,
+    label=msg("Manual (sheet or form)"),
+    fetcher=_fetch_spec,
+    priority=4,
+    # Calls typed in or uploaded by staff; a published sheet may be fetched as well.
+    needs_url=False,
+    scheduled=False,
+)

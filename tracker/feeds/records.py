@@ -55,8 +55,10 @@ __all__ = [
     "Quarantined",
     "SourceKind",
     "canonical_url",
+    "capped_warning",
     "html_to_text",
     "identifier_from_url",
+    "is_capped_warning",
     "normalise_identifier",
     "sanitize_html",
     "text_to_html",
@@ -348,6 +350,82 @@ class CallRecord:
             out["source_version"] = self.source_version
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
+        """The record `to_dict` wrote (a source link's stored ``record``); the inverse of
+        `to_dict` but for the raw payload, which is not stored with it. Keys missing from
+        records stored by older versions take their defaults."""
+        budget = data.get("budget")
+        area = data.get("eligible_area")
+        model = data.get("deadline_model")
+        return cls(
+            source_kind=SourceKind(data["source_kind"]),
+            external_id=data["external_id"],
+            title=data["title"],
+            identifier=data.get("identifier"),
+            parent_identifier=data.get("parent_identifier"),
+            call_identifier=data.get("call_identifier"),
+            call_title=data.get("call_title"),
+            organiser=data.get("organiser"),
+            programme_label=data.get("programme_label"),
+            programme_code=data.get("programme_code"),
+            programme_divisions=tuple(
+                ProgrammeDivision(d.get("code"), d.get("label"))
+                for d in data.get("programme_divisions") or ()
+            ),
+            type_of_action=data.get("type_of_action"),
+            summary_html=data.get("summary_html"),
+            description_html=data.get("description_html"),
+            url=data.get("url"),
+            language=data.get("language"),
+            other_titles=tuple(
+                (str(lang), str(title)) for lang, title in data.get("other_titles") or ()
+            ),
+            published_at=_moment(data.get("published_at")),
+            opens_at=_moment(data.get("opens_at")),
+            opening_note=data.get("opening_note"),
+            deadlines=tuple(
+                Deadline(
+                    at=datetime.fromisoformat(d["at"]),
+                    stage=d.get("stage") or "deadline",
+                    date_only=bool(d.get("date_only")),
+                )
+                for d in data.get("deadlines") or ()
+            ),
+            deadline_model=DeadlineModel(model) if model else None,
+            budget=None
+            if not budget
+            else Budget(
+                currency=budget.get("currency"),
+                total=_decimal(budget.get("total")),
+                min_grant=_decimal(budget.get("min_grant")),
+                max_grant=_decimal(budget.get("max_grant")),
+                expected_grants=budget.get("expected_grants"),
+            ),
+            funding_rate_pct=_decimal(data.get("funding_rate_pct")),
+            region=data.get("region"),
+            eligible_area=None
+            if not area
+            else EligibleArea(
+                countries=tuple(area.get("countries") or ()),
+                country_names=tuple(area.get("country_names") or ()),
+                nuts=tuple(area.get("nuts") or ()),
+            ),
+            eligible_applicants=data.get("eligible_applicants"),
+            keywords=tuple(data.get("keywords") or ()),
+            tags=tuple(data.get("tags") or ()),
+            cross_cutting_priorities=tuple(data.get("cross_cutting_priorities") or ()),
+            links=tuple(
+                CallLink(link["url"], link.get("label")) for link in data.get("links") or ()
+            ),
+            updates=tuple(
+                CallUpdate(u["html"], _moment(u.get("published_at")))
+                for u in data.get("updates") or ()
+            ),
+            warnings=tuple(data.get("warnings") or ()),
+            source_version=data.get("source_version"),
+        )
+
     def content_hash(self) -> str:
         """A digest of the normalised content (not the raw payload).
 
@@ -366,6 +444,14 @@ def _text(value: Decimal | None) -> str | None:
     return str(value) if value is not None else None
 
 
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value not in (None, "") else None
+
+
 @dataclass(frozen=True, slots=True)
 class Quarantined:
     """An item a parser could not turn into a record, kept for an admin to see."""
@@ -378,6 +464,21 @@ class Quarantined:
 FeedItem = CallRecord | Quarantined
 
 
+_CAPPED = "the source returned more than {limit} items; the first {limit} were kept"
+
+
+def capped_warning(limit: int) -> str:
+    """What a run that kept only the first `limit` items tells the admin."""
+    return _CAPPED.format(limit=limit) + (
+        " ([fetch] max_items_per_run), and no call was withdrawn in this run"
+    )
+
+
+def is_capped_warning(warning: str) -> bool:
+    """Whether a stored run warning is `capped_warning`'s."""
+    return warning.startswith(_CAPPED.split("{limit}")[0]) and "were kept" in warning
+
+
 @dataclass(slots=True)
 class FetchResult:
     """What fetching one source produced.
@@ -386,7 +487,8 @@ class FetchResult:
     iterate it once, then call `close()` (or use the result as a context
     manager) to release temporary files. `complete` is True when the items are
     the source's whole current list, so a call missing from it has been
-    withdrawn upstream; incremental sources set it to False.
+    withdrawn upstream; incremental sources set it to False. It may turn False
+    while `items` is read (the item cap cut the list): read it after the items.
     """
 
     items: Iterable[FeedItem] = ()

@@ -1,126 +1,94 @@
-"""Pick the adapter for a source and call it with the source's settings.
+"""The table of feed adapters, one per source kind, and the calls that go through it.
 
 The ingest service knows sources as database rows; here a source is a plain
-`SourceSpec`, so this module (like every adapter) needs no database.
+`SourceSpec`, so this module (like every adapter) needs no database. Each adapter
+(``tracker.feeds.adapter.FeedAdapter``) lives in its own module; ``ADAPTERS`` is the one
+place that names them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass, replace
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from dataclasses import fields, is_dataclass, replace
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
 
-from tracker.feeds.errors import RunLimitReached
+from tracker.feeds import bulk, interreg, manual, rss, sedia, vinnova
+from tracker.feeds.adapter import FeedAdapter, FetchContext, SourceSpec
 from tracker.feeds.http import FetchPolicy, TrackerSession, source_run
-from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind
+from tracker.feeds.records import FeedItem, FetchResult, Quarantined, SourceKind, capped_warning
+from tracker.feeds.sedia import FacetCache
 
-if TYPE_CHECKING:
-    from tracker.feeds.interreg import KnownCall
-    from tracker.feeds.sedia import FacetCache
+log = logging.getLogger(__name__)
 
 __all__ = [
-    "REQUIRED_SETTINGS",
+    "ADAPTERS",
     "SECRET_MASK",
-    "SECRET_SETTINGS",
-    "SETTINGS",
     "SourceSpec",
+    "adapter_for",
     "fetch_source",
     "masked_settings",
     "settings_errors",
     "unmasked_settings",
 ]
 
-# Settings each kind understands (stored as JSON on the source).
-SETTINGS: dict[SourceKind, dict[str, type | tuple[type, ...]]] = {
-    SourceKind.FT_SEARCH: {
-        "page_size": int,
-        "languages": list,
-        "facet_url": str,
-        "types": list,
-        "statuses": list,
-    },
-    SourceKind.FT_BULK: {"max_bytes": int},
-    SourceKind.RSS: {"programme": str, "complete": bool},
-    SourceKind.VINNOVA: {"since": str, "overlap_days": int},
-    SourceKind.MANUAL: {},
-    SourceKind.INTERREG: {
-        "app_id": str,
-        "index": str,
-        "api_key": str,
-        "hits_per_page": int,
-        "pause_seconds": (int, float),
-        "read_pages": bool,
-        "page_max_bytes": int,
-    },
+# One row per kind of source. The order is the one the sources form offers them in.
+ADAPTERS: dict[SourceKind, FeedAdapter] = {
+    adapter.kind: adapter
+    for adapter in (
+        sedia.ADAPTER,
+        bulk.ADAPTER,
+        rss.ADAPTER,
+        vinnova.ADAPTER,
+        interreg.ADAPTER,
+        manual.ADAPTER,
+    )
 }
-REQUIRED_SETTINGS: dict[SourceKind, tuple[str, ...]] = {
-    SourceKind.INTERREG: ("app_id", "index", "api_key"),
-}
-# Settings that are credentials: never shown in the UI or the CLI, never logged.
-SECRET_SETTINGS = frozenset({"api_key"})
+
+# What the forms and the CLI show instead of a secret setting's value.
 SECRET_MASK = "********"
-# Re-read a little before the last success: a round changed during that run
-# could otherwise be missed.
-VINNOVA_OVERLAP = timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceSpec:
-    """What the adapters need to know about a configured source."""
-
-    kind: SourceKind
-    url: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    etag: str | None = None
-    last_modified: str | None = None
-    last_success_at: datetime | None = None
-    # What earlier runs stored per external id (interreg: to skip unchanged pages).
-    known: Mapping[str, KnownCall] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return (
-            f"SourceSpec(kind={self.kind.value!r}, url={self.url!r}, "
-            f"settings={masked_settings(self.settings)!r})"
-        )
+def adapter_for(kind: SourceKind | str) -> FeedAdapter:
+    """The adapter of a source kind (``ValueError`` for a kind no adapter reads)."""
+    adapter = ADAPTERS.get(SourceKind(kind))
+    if adapter is None:  # pragma: no cover - every kind has its row (tests/feeds/test_registry)
+        raise ValueError(f"no adapter for source kind {kind!r}")
+    return adapter
 
 
-def masked_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """`settings` with every secret value replaced by a mask, for showing."""
-    return {k: (SECRET_MASK if k in SECRET_SETTINGS and v else v) for k, v in settings.items()}
+def masked_settings(settings: Mapping[str, Any], kind: SourceKind | str) -> dict[str, Any]:
+    """`settings` of a `kind` source with every secret value masked, for showing."""
+    secrets = adapter_for(kind).secrets
+    return {k: (SECRET_MASK if k in secrets and v else v) for k, v in settings.items()}
 
 
-def unmasked_settings(new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+def unmasked_settings(
+    new: Mapping[str, Any], stored: Mapping[str, Any], kind: SourceKind | str
+) -> dict[str, Any]:
     """Settings from a form that showed masked values: a mask left as is keeps the secret."""
-    return {
-        k: (stored.get(k) if k in SECRET_SETTINGS and v == SECRET_MASK else v)
-        for k, v in new.items()
-    }
+    secrets = adapter_for(kind).secrets
+    return {k: (stored.get(k) if k in secrets and v == SECRET_MASK else v) for k, v in new.items()}
 
 
 def settings_errors(kind: SourceKind, settings: Mapping[str, Any]) -> list[str]:
     """Problems with a source's settings (unknown keys, wrong types); empty if fine."""
-    known = SETTINGS[kind]
+    adapter = adapter_for(kind)
     problems: list[str] = []
     for key, value in settings.items():
-        expected = known.get(key)
+        expected = adapter.settings.get(key)
         if expected is None:
             problems.append(f"unknown setting {key!r} for a {kind.value} source")
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             problems.append(f"setting {key!r} has the wrong type")
-    for key in REQUIRED_SETTINGS.get(kind, ()):
+    for key in adapter.required:
         if not settings.get(key):
             problems.append(f"setting {key!r} is required for a {kind.value} source")
-    since = settings.get("since")
-    if isinstance(since, str):
-        try:
-            date.fromisoformat(since)
-        except ValueError:
-            problems.append("setting 'since' must be a date (YYYY-MM-DD)")
-    return problems
+    return problems + adapter.check(settings)
 
 
 def fetch_source(
@@ -135,28 +103,33 @@ def fetch_source(
 
     `in_zone` is the configured zone: sheets typed by staff give times in it. The whole
     run shares one budget of requests, bytes and time (`source_run`), and yields at most
-    the policy's ``max_items_per_run`` items: a source that sends more fails with a
-    message saying so (its calls stay as they were).
+    the policy's ``max_items_per_run`` items: of a source that sends more, the first
+    ones are kept, the result is marked incomplete (so nothing is withdrawn because of
+    the calls left out) and a warning says so.
     """
     problems = settings_errors(spec.kind, spec.settings)
     if problems:
         raise ValueError("; ".join(problems))
     policy = session.policy if isinstance(session, TrackerSession) else FetchPolicy()
+    context = FetchContext(now=now, policy=policy, in_zone=in_zone, facet_cache=facet_cache)
     with source_run(session):
-        result = _fetch_with_adapter(
-            session, spec, now=now, facet_cache=facet_cache, in_zone=in_zone
-        )
-    result.items = _capped(result.items, policy.max_items_per_run, spec.url)
+        result = adapter_for(spec.kind).fetch(session, spec, context)
+    result.items = _capped(result, result.items, policy.max_items_per_run, spec.url)
     return result
 
 
-def _capped(items: Iterable[FeedItem], limit: int, url: str) -> Iterator[FeedItem]:
+def _capped(
+    result: FetchResult, items: Iterable[FeedItem], limit: int, url: str
+) -> Iterator[FeedItem]:
+    """The first `limit` of `items`; past them, `result` is marked incomplete."""
     for count, item in enumerate(items, start=1):
         if count > limit:
-            raise RunLimitReached(
-                f"the source sent more than {limit} items ([fetch] max_items_per_run): stopped",
-                url=url,
-            )
+            result.complete = False
+            warning = capped_warning(limit)
+            if warning not in result.warnings:
+                result.warnings.append(warning)
+            log.warning("%s: more than %d items; the first %d were kept", url, limit, limit)
+            return
         yield _storable(item)
 
 
@@ -203,92 +176,3 @@ def _scrub(value: Any, depth: int) -> Any:
                 changed[spec.name] = new
         return replace(value, **changed) if changed else value
     return value
-
-
-def _fetch_with_adapter(
-    session: requests.Session,
-    spec: SourceSpec,
-    *,
-    now: datetime,
-    facet_cache: FacetCache | None,
-    in_zone: ZoneInfo | None,
-) -> FetchResult:
-    # Adapters are imported when used, so that reading settings stays cheap.
-    settings = spec.settings
-    if spec.kind is SourceKind.FT_SEARCH:
-        from tracker.feeds.sedia import CALL_TYPES, CURRENT_STATUSES, SearchQuery, fetch_sedia
-
-        query = SearchQuery(
-            types=tuple(str(t) for t in settings.get("types", CALL_TYPES)),
-            statuses=tuple(str(s) for s in settings.get("statuses", CURRENT_STATUSES)),
-            languages=tuple(str(x) for x in settings.get("languages", ("en",))),
-        )
-        return fetch_sedia(
-            session,
-            spec.url,
-            now=now,
-            query=query,
-            page_size=int(settings.get("page_size", 100)),
-            facet_url=settings.get("facet_url"),
-            facet_cache=facet_cache,
-        )
-    if spec.kind is SourceKind.FT_BULK:
-        from tracker.feeds.bulk import fetch_bulk
-
-        kwargs: dict[str, Any] = {}
-        if "max_bytes" in settings:
-            kwargs["max_bytes"] = int(settings["max_bytes"])
-        return fetch_bulk(
-            session, spec.url, etag=spec.etag, last_modified=spec.last_modified, **kwargs
-        )
-    if spec.kind is SourceKind.RSS:
-        from tracker.feeds.rss import fetch_rss
-
-        return fetch_rss(
-            session,
-            spec.url,
-            etag=spec.etag,
-            last_modified=spec.last_modified,
-            programme=settings.get("programme"),
-            complete=bool(settings.get("complete", False)),
-        )
-    if spec.kind is SourceKind.VINNOVA:
-        from tracker.feeds.vinnova import fetch_vinnova
-
-        since: date | None = None
-        if settings.get("since"):
-            since = date.fromisoformat(str(settings["since"]))
-        elif spec.last_success_at is not None:
-            overlap = timedelta(days=int(settings.get("overlap_days", VINNOVA_OVERLAP.days)))
-            since = (spec.last_success_at - overlap).date()
-        return fetch_vinnova(session, spec.url, now=now, since=since)
-    if spec.kind is SourceKind.INTERREG:
-        from tracker.feeds.interreg import DEFAULT_PAUSE_SECONDS, fetch_interreg
-
-        options: dict[str, Any] = {}
-        for key in ("hits_per_page", "page_max_bytes"):
-            if key in settings:
-                options[key] = int(settings[key])
-        return fetch_interreg(
-            session,
-            spec.url,
-            app_id=str(settings["app_id"]),
-            index=str(settings["index"]),
-            api_key=str(settings["api_key"]),
-            pause_seconds=float(settings.get("pause_seconds", DEFAULT_PAUSE_SECONDS)),
-            read_pages=bool(settings.get("read_pages", True)),
-            etag=spec.etag,
-            known=spec.known,
-            **options,
-        )
-    if spec.kind is SourceKind.MANUAL:
-        from tracker.feeds.manual import fetch_manual
-
-        return fetch_manual(
-            session,
-            spec.url,
-            etag=spec.etag,
-            last_modified=spec.last_modified,
-            in_zone=in_zone,
-        )
-    raise ValueError(f"no adapter for source kind {spec.kind!r}")  # pragma: no cover

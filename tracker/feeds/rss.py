@@ -30,6 +30,7 @@ import feedparser
 import requests
 
 from tracker.calltime import day_moment
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.errors import BadPayload
 from tracker.feeds.http import fetch
 from tracker.feeds.records import (
@@ -43,6 +44,7 @@ from tracker.feeds.records import (
     html_to_text,
     identifier_from_url,
 )
+from tracker.i18n import msg
 
 __all__ = ["fetch_rss", "find_deadline", "parse_feed"]
 
@@ -293,3 +295,23 @@ def _raw(entry: dict[str, Any]) -> dict[str, Any]:
     if entry.get("tags"):
         raw["tags"] = [str(t.get("term")) for t in entry["tags"] if isinstance(t, Mapping)]
     return raw
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    return fetch_rss(
+        session,
+        spec.url,
+        etag=spec.etag,
+        last_modified=spec.last_modified,
+        programme=spec.settings.get("programme"),
+        complete=bool(spec.settings.get("complete", False)),
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.RSS,
+    label=msg("RSS or Atom feed"),
+    fetcher=_fetch_spec,
+    settings={"programme": str, "complete": bool},
+    priority=5,  # a feed says least about a call
+)

@@ -44,8 +44,9 @@ import ijson
 import requests
 
 from tracker.calltime import PORTAL_ZONE
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.dates import parse_iso_utc, read_moment
-from tracker.feeds.errors import BadPayload, FetchError, RunLimitReached
+from tracker.feeds.errors import BadPayload, FetchError
 from tracker.feeds.gcpause import gc_paused
 from tracker.feeds.http import current_run, fetch
 from tracker.feeds.jsonstream import MAX_DEPTH, TOO_DEEP, stream_object
@@ -61,11 +62,13 @@ from tracker.feeds.records import (
     ProgrammeDivision,
     Quarantined,
     SourceKind,
+    capped_warning,
     identifier_from_url,
     make_deadlines,
     normalise_identifier,
     topic_url,
 )
+from tracker.i18n import msg
 
 __all__ = [
     "CALL_TYPES",
@@ -305,6 +308,8 @@ def fetch_sedia(
             log.info("%d results exceed %d: splitting by %s", first[1], max_results, SPLIT_FIELD)
             rows.discard_first_page()
             for code in sorted(counts):
+                if rows.capped:
+                    break
                 narrowed = query.narrowed(SPLIT_FIELD, code)
                 _collect(session, url, narrowed, page_size, max_results, missing, rows)
         else:
@@ -317,7 +322,7 @@ def fetch_sedia(
     result = rows.result(labels)
     result.warnings[:0] = [*missing, *([problem] if problem else [])]
     # A listing cut at the API's limit must not make the calls beyond it look withdrawn.
-    result.complete = not missing
+    result.complete = result.complete and not missing
     return result
 
 
@@ -384,7 +389,7 @@ def _collect(
     """Every page of `query`: until a page comes back short, or the result cap."""
     count, total = first or _search_page(session, url, query, 1, page_size, rows)
     number = 1
-    while count >= page_size:
+    while count >= page_size and not rows.capped:
         if count > page_size:
             # More rows than asked for: the numbers of this source cannot be trusted.
             warnings.append(
@@ -446,12 +451,14 @@ class _Rows:
     """Search rows folded into one candidate per call as they are read.
 
     One row that cannot be read (no metadata, nested too deep, anything that
-    raises) is quarantined; it never fails the run. More distinct calls than
-    `max_items` fail the run (`RunLimitReached`) before memory grows with them.
+    raises) is quarantined; it never fails the run. Past `max_items` distinct
+    calls the rest are left out (`capped`), before memory grows with them: the
+    first `max_items` are kept and the listing is not complete.
     """
 
     def __init__(self, max_items: int) -> None:
         self.max_items = max_items
+        self.capped = False
         self.best: dict[str, _Candidate] = {}
         self.titles: dict[str, dict[str, str]] = {}
         self.order: list[str] = []
@@ -495,10 +502,8 @@ class _Rows:
         current = self.best.get(group)
         if current is None:
             if len(self.best) >= self.max_items:
-                raise RunLimitReached(
-                    f"the search returned more than {self.max_items} calls "
-                    "([fetch] max_items_per_run): stopped"
-                )
+                self.capped = True
+                return
             self.best[group] = candidate
             self.order.append(group)
             if self._first_page is not None:
@@ -525,7 +530,12 @@ class _Rows:
                 record = record.with_programme_labels(labels.programmes, labels.divisions)
             items.append(record)
         items.extend(self.quarantined)
-        return FetchResult(items=items, complete=True, skipped=self.skipped)
+        warnings = []
+        if self.capped:
+            warnings.append(capped_warning(self.max_items))
+        return FetchResult(
+            items=items, complete=not self.capped, warnings=warnings, skipped=self.skipped
+        )
 
 
 class _RowError(Exception):
@@ -843,3 +853,39 @@ def _load_json(payload: bytes | Mapping[str, Any], *, what: str, url: str | None
         return json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadPayload(f"{what} is not valid JSON: {exc}", url=url) from exc
+
+
+# --- the adapter ---------------------------------------------------------------
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    settings = spec.settings
+    query = SearchQuery(
+        types=tuple(str(t) for t in settings.get("types", CALL_TYPES)),
+        statuses=tuple(str(s) for s in settings.get("statuses", CURRENT_STATUSES)),
+        languages=tuple(str(x) for x in settings.get("languages", ("en",))),
+    )
+    return fetch_sedia(
+        session,
+        spec.url,
+        now=context.now,
+        query=query,
+        page_size=int(settings.get("page_size", DEFAULT_PAGE_SIZE)),
+        facet_url=settings.get("facet_url"),
+        facet_cache=context.facet_cache if isinstance(context.facet_cache, FacetCache) else None,
+    )
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.FT_SEARCH,
+    label=msg("EU Funding & Tenders search API"),
+    fetcher=_fetch_spec,
+    settings={
+        "page_size": int,
+        "languages": list,
+        "facet_url": str,
+        "types": list,
+        "statuses": list,
+    },
+    priority=0,  # the portal's own API: its word counts most
+)

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import ijson
 import requests
 
+from tracker.feeds.adapter import FetchContext, SourceAdapter, SourceSpec
 from tracker.feeds.amounts import budget_from_text
 from tracker.feeds.dates import read_moment
 from tracker.feeds.errors import BadPayload
@@ -52,6 +53,7 @@ from tracker.feeds.records import (
     make_deadlines,
     text_to_html,
 )
+from tracker.i18n import msg
 
 __all__ = ["DOCUMENTED_FIELDS", "fetch_vinnova", "parse_vinnova", "vinnova_url"]
 
@@ -284,3 +286,39 @@ def _is_application(link: CallLink) -> bool:
     return (
         "ansök" in label or "apply" in label or "etjanster." in link.url or "/api/file/" in link.url
     )
+
+
+# Re-read a little before the last success: a round changed during that run
+# could otherwise be missed.
+OVERLAP = timedelta(days=7)
+
+
+def _fetch_spec(session: requests.Session, spec: SourceSpec, context: FetchContext) -> FetchResult:
+    settings = spec.settings
+    since: date | None = None
+    if settings.get("since"):
+        since = date.fromisoformat(str(settings["since"]))
+    elif spec.last_success_at is not None:
+        overlap = timedelta(days=int(settings.get("overlap_days", OVERLAP.days)))
+        since = (spec.last_success_at - overlap).date()
+    return fetch_vinnova(session, spec.url, now=context.now, since=since)
+
+
+def _check(settings: Mapping[str, Any]) -> list[str]:
+    since = settings.get("since")
+    if isinstance(since, str):
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            return ["setting 'since' must be a date (YYYY-MM-DD)"]
+    return []
+
+
+ADAPTER = SourceAdapter(
+    kind=SourceKind.VINNOVA,
+    label=msg("Vinnova open data"),
+    fetcher=_fetch_spec,
+    settings={"since": str, "overlap_days": int},
+    priority=2,
+    checker=_check,
+)

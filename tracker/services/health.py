@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.config import parse_interval
-from tracker.models import JobRun, SourceKind
+from tracker.feeds.records import is_capped_warning
+from tracker.feeds.registry import adapter_for
+from tracker.models import JobRun
 from tracker.services.account_mail import last_mail_failure, public_reason
 from tracker.services.sources import source_health
 
@@ -27,6 +29,7 @@ FETCH_JOB = "fetch-sources"
 class ProblemKind(enum.StrEnum):
     SOURCE_FAILING = "source-failing"  # its latest fetch failed
     SOURCE_STALE = "source-stale"  # no success for STALE_INTERVALS of its intervals
+    SOURCE_CAPPED = "source-capped"  # its latest run kept only the first max_items_per_run
     JOB_FAILED = "job-failed"  # a scheduled job's latest run failed
     MAIL_FAILED = "mail-failed"  # the latest invitation or password-reset mail was not sent
 
@@ -42,7 +45,7 @@ class Problem:
     def for_banner(self) -> bool:
         """A single failed fetch is shown on the sources page and to monitors; the banner on
         every page waits until a source has been down for a while or a job failed."""
-        return self.kind is not ProblemKind.SOURCE_FAILING
+        return self.kind not in (ProblemKind.SOURCE_FAILING, ProblemKind.SOURCE_CAPPED)
 
     def describe(self) -> str:
         """One English line for logs and monitors."""
@@ -52,6 +55,8 @@ class Problem:
             text = f"{self.name}: the last one could not be sent"
         elif self.kind is ProblemKind.SOURCE_STALE:
             text = f"source {self.name}: no successful fetch for {STALE_INTERVALS} intervals"
+        elif self.kind is ProblemKind.SOURCE_CAPPED:
+            text = f"source {self.name}: last fetch was cut at the item cap"
         else:
             text = f"source {self.name}: last fetch failed"
         return f"{text}: {self.error}" if self.error else text
@@ -97,12 +102,19 @@ def system_problems(session: Session, *, now: datetime) -> list[Problem]:
     problems: list[Problem] = []
     for health in source_health(session, now=now):
         source = health.source
-        if not source.is_enabled or source.kind is SourceKind.MANUAL:
+        if not source.is_enabled or not adapter_for(source.kind).scheduled:
             continue
         if health.is_failing:
             problems.append(
                 Problem(
                     ProblemKind.SOURCE_FAILING, source.name, health.last_error_at, health.last_error
+                )
+            )
+        capped = [w for w in health.last_warnings if is_capped_warning(w)]
+        if capped and health.last_run is not None:
+            problems.append(
+                Problem(
+                    ProblemKind.SOURCE_CAPPED, source.name, health.last_run.started_at, capped[0]
                 )
             )
         reference = health.last_success_at or source.created_at

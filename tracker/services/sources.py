@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from tracker.config import Settings, parse_interval
 from tracker.errors import NotFound, ValidationFailed
 from tracker.feeds.http import FetchPolicy, TrackerSession, build_session
-from tracker.feeds.records import SourceKind as FeedKind
-from tracker.feeds.registry import settings_errors, unmasked_settings
+from tracker.feeds.registry import adapter_for, settings_errors, unmasked_settings
 from tracker.i18n import Message, msg
 from tracker.models import (
     CallSourceLink,
@@ -109,7 +108,7 @@ def _validate(
     except ValueError:
         errors["kind"] = msg("Choose a kind of source.")
         source_kind = SourceKind.MANUAL
-    needs_url = source_kind is not SourceKind.MANUAL or url
+    needs_url = adapter_for(source_kind).needs_url or url
     if needs_url and not url.startswith(("http://", "https://", "file://")):
         errors["url"] = msg("The address must start with http://, https:// or file://.")
     try:
@@ -117,7 +116,7 @@ def _validate(
     except ValueError:
         errors["every"] = msg("Give an interval such as 30m, 6h or 1d.")
     if "kind" not in errors:
-        problems = settings_errors(FeedKind(source_kind.value), settings)
+        problems = settings_errors(source_kind, settings)
         if problems:
             errors["settings"] = msg("Settings: %(problems)s", problems="; ".join(problems))
     return source_kind, errors
@@ -183,7 +182,7 @@ def update_source(
     A secret setting given as the mask the forms show (``SECRET_MASK``) keeps its value.
     """
     name, url, every = name.strip(), url.strip(), every.strip().lower()
-    settings = unmasked_settings(settings, source.settings or {})
+    settings = unmasked_settings(settings, source.settings or {}, source.kind)
     _, errors = _validate(
         session,
         name=name,
@@ -268,6 +267,12 @@ class SourceHealth:
     @property
     def is_failing(self) -> bool:
         return self.last_run is not None and self.last_run.status is FetchStatus.FAILED
+
+    @property
+    def last_warnings(self) -> tuple[str, ...]:
+        """What the latest run warned about (items left out past the cap, a listing cut
+        short): it succeeded, but the admin should know."""
+        return tuple(self.last_run.warnings or ()) if self.last_run is not None else ()
 
 
 def _next_run(source: Source, last_started: datetime | None) -> datetime | None:

@@ -18,10 +18,10 @@ from tracker.background import FetchProgress
 from tracker.db import writing_sessions
 from tracker.errors import ValidationFailed
 from tracker.feeds.manual import COLUMNS
-from tracker.feeds.registry import masked_settings
+from tracker.feeds.registry import ADAPTERS, masked_settings
 from tracker.i18n import msg
 from tracker.imports import CALLS, message_from_json
-from tracker.models import FetchRun, QuarantinedItem, Role, Source, SourceKind
+from tracker.models import FetchRun, QuarantinedItem, Role, Source
 from tracker.services.calls import add_manual_call, manual_source
 from tracker.services.health import FETCH_JOB, last_job_error
 from tracker.services.ingest import SourceOutcome
@@ -93,7 +93,7 @@ def index() -> Response | str | tuple[str, int]:
         health=health,
         fetch_job_error=last_job_error(session, FETCH_JOB),
         progress={h.source.id: background.progress(h.source.id) for h in health},
-        kinds=[kind.value for kind in SourceKind],
+        kinds=[(kind.value, web.translate(a.label)) for kind, a in ADAPTERS.items()],
         form=form,
         errors=errors,
         now=now,
@@ -110,7 +110,7 @@ def edit(source_id: int) -> Response | str | tuple[str, int]:
         "url": source.url,
         "every": source.every,
         # Secrets (the interreg search key) are shown masked; the mask sent back keeps them.
-        "settings": json.dumps(masked_settings(source.settings), ensure_ascii=False)
+        "settings": json.dumps(masked_settings(source.settings, source.kind), ensure_ascii=False)
         if source.settings
         else "",
         "enabled": "on" if source.is_enabled else "",

@@ -17,12 +17,15 @@ from tracker.services.ingest.runs import (
     source_spec,
 )
 from tracker.services.ingest.upsert import SOURCE_PRIORITY, IngestStats, upsert_calls
+from tracker.services.ingest.values import call_values, record_digest
 
 __all__ = [
     "SOURCE_PRIORITY",
     "IngestStats",
     "SourceOutcome",
+    "call_values",
     "ingest_fetch_result",
+    "record_digest",
     "record_failed_run",
     "run_fetches",
     "source_spec",

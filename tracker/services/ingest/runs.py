@@ -24,19 +24,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.calltime import zone
+from tracker.feeds.adapter import KnownCall
 from tracker.feeds.errors import FetchError
-from tracker.feeds.interreg import KnownCall
 from tracker.feeds.records import (
     FetchResult,
 )
-from tracker.feeds.registry import SourceSpec, fetch_source
+from tracker.feeds.registry import SourceSpec, adapter_for, fetch_source
 from tracker.feeds.sedia import FacetCache
 from tracker.models import (
     CallSourceLink,
     FetchRun,
     FetchStatus,
     Source,
-    SourceKind,
 )
 from tracker.services.ingest.upsert import IngestStats, upsert_calls
 
@@ -53,8 +52,6 @@ __all__ = [
 
 def source_spec(session: Session, source: Source) -> SourceSpec:
     """What the adapters need to know about `source` (read only)."""
-    from tracker.feeds.records import SourceKind as FeedKind
-
     last_success = session.scalar(
         select(func.max(FetchRun.started_at)).where(
             FetchRun.source_id == source.id,
@@ -62,13 +59,13 @@ def source_spec(session: Session, source: Source) -> SourceSpec:
         )
     )
     return SourceSpec(
-        kind=FeedKind(source.kind.value),
+        kind=source.kind,
         url=source.url,
         settings=dict(source.settings or {}),
         etag=source.etag,
         last_modified=source.last_modified,
         last_success_at=last_success,
-        known=_known_calls(session, source) if source.kind is SourceKind.INTERREG else {},
+        known=_known_calls(session, source) if adapter_for(source.kind).remembers_calls else {},
     )
 
 
@@ -169,7 +166,8 @@ def ingest_fetch_result(
                 source,
                 result.items,
                 now=started_at,
-                complete=result.complete,
+                # Asked after the items were read: the item cap may have cut them.
+                complete=lambda: result.complete,
                 sek_per_eur=sek_per_eur,
                 in_zone=in_zone,
             )

@@ -11,7 +11,8 @@
 * skips records whose content digest is unchanged: re-fetching unchanged data
   writes nothing, not even ``updated_at``;
 * marks calls that a complete listing no longer contains as withdrawn (never
-  deletes them), and brings them back if they reappear;
+  deletes them), and brings them back if they reappear; an incomplete listing
+  (an incremental source, a capped or cut-off run) withdraws nothing;
 * keeps malformed items in quarantine for admins.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,6 +39,7 @@ from tracker.feeds.records import (
     FeedItem,
     Quarantined,
 )
+from tracker.feeds.registry import ADAPTERS
 from tracker.models import (
     CallChange,
     CallDeadline,
@@ -74,15 +76,9 @@ __all__ = [
 ]
 
 
-# Whose word counts when sources disagree: the portal's own API first, a feed last.
-SOURCE_PRIORITY: dict[SourceKind, int] = {
-    SourceKind.FT_SEARCH: 0,
-    SourceKind.FT_BULK: 1,
-    SourceKind.VINNOVA: 2,
-    SourceKind.INTERREG: 3,
-    SourceKind.MANUAL: 4,
-    SourceKind.RSS: 5,
-}
+# Whose word counts when sources disagree (each adapter says): the portal's own API first,
+# a feed last.
+SOURCE_PRIORITY: dict[SourceKind, int] = {kind: a.priority for kind, a in ADAPTERS.items()}
 
 
 BATCH_SIZE = 500
@@ -136,14 +132,16 @@ def upsert_calls(
     records: Iterable[FeedItem],
     *,
     now: datetime,
-    complete: bool = False,
+    complete: bool | Callable[[], bool] = False,
     sek_per_eur: Decimal | None = None,
     in_zone: ZoneInfo | None = None,
 ) -> IngestStats:
     """Store what `source` returned: new calls, updates with history, quarantine.
 
-    `records` may be lazy (the bulk file); it is consumed in batches. With
-    `complete`, calls of this source missing from `records` are withdrawn.
+    `records` may be lazy (the bulk file); it is consumed in batches. Only when the
+    records were the source's whole list (`complete`) are calls of this source missing
+    from them withdrawn. A listing can turn out incomplete while it is read (the item cap
+    cut it), so `complete` may be a function, asked once the last record was read.
     Adds and flushes; the caller commits.
     """
     take_turns(session, f"ingest-{source.id}")  # the fetch job and "fetch now" may overlap
@@ -170,7 +168,7 @@ def upsert_calls(
         for batch in _batches(records, BATCH_SIZE):
             run.ingest(batch)
 
-    if complete:
+    if complete() if callable(complete) else complete:
         stats.withdrawn = _withdraw_missing(
             session, source, links, run.seen, kinds, now, stats, rules
         )
@@ -208,13 +206,14 @@ class _BatchIngest:
             if item.external_id in self.seen:
                 continue
             self.seen.add(item.external_id)
+            # The stored form of the record: the link keeps it, its digest tells a change.
             record_dict = item.to_dict()
             digest = record_digest(record_dict)
             state = self.links.get(item.external_id)
             if state is not None and state.content_hash == digest and not state.withdrawn:
                 self.stats.unchanged += 1
                 continue
-            values = call_values(record_dict, self.rules.sek_per_eur, self.rules.in_zone)
+            values = call_values(item, self.rules.sek_per_eur, self.rules.in_zone)
             pending = _Pending(item, record_dict, digest, values)
             if state is None:
                 fresh.append(pending)
@@ -225,13 +224,13 @@ class _BatchIngest:
         session = self.session
         if self.index is None:
             self.index = _CallIndex.load(session, self.rules.in_zone)
-        raws: dict[int, dict[str, Any] | None] = {}
-        touched = _update_links(session, changed, raws, self.now)
+        written: dict[int, _Pending] = {}
+        touched = _update_links(session, changed, written, self.now)
         self.stats.updated += len(changed)
         touched |= _link_or_create(
-            session, self.source, fresh, self.index, self.links, raws, self.stats, self.now
+            session, self.source, fresh, self.index, self.links, written, self.stats, self.now
         )
-        _refresh_calls(session, touched, self.kinds, raws, self.now, self.source.id, self.rules)
+        _refresh_calls(session, touched, self.kinds, written, self.now, self.source.id, self.rules)
         session.flush()
         # New calls are inserted without the ORM: index those the flush did not.
         refresh_search_terms(session, unindexed(session, touched, since=self.now), now=self.now)
@@ -251,7 +250,7 @@ def _batches(items: Iterable[FeedItem], size: int) -> Iterator[list[FeedItem]]:
 def _update_links(
     session: Session,
     changed: list[tuple[_LinkState, _Pending]],
-    raws: dict[int, dict[str, Any] | None],
+    written: dict[int, _Pending],
     now: datetime,
 ) -> set[int]:
     """Store the new content of links whose digest changed (or that came back)."""
@@ -272,7 +271,7 @@ def _update_links(
     )
     for state, pending in changed:
         state.content_hash, state.withdrawn = pending.digest, False
-        raws[state.id] = _raw(pending.record)
+        written[state.id] = pending
     return {state.call_id for state, _ in changed}
 
 
@@ -282,7 +281,7 @@ def _link_or_create(
     fresh: list[_Pending],
     index: _CallIndex,
     links: dict[str, _LinkState],
-    raws: dict[int, dict[str, Any] | None],
+    written: dict[int, _Pending],
     stats: IngestStats,
     now: datetime,
 ) -> set[int]:
@@ -361,7 +360,7 @@ def _link_or_create(
     )
     for link_id, (call_id, p) in zip(link_ids, pairs, strict=True):
         links[p.record.external_id] = _LinkState(link_id, call_id, p.digest, False)
-        raws[link_id] = _raw(p.record)
+        written[link_id] = p
     return {call_id for call_id, _ in matched}
 
 
@@ -411,12 +410,15 @@ def _refresh_calls(
     session: Session,
     call_ids: set[int],
     kinds: Mapping[int, SourceKind],
-    raws: Mapping[int, dict[str, Any] | None],
+    written: Mapping[int, _Pending],
     now: datetime,
     source_id: int,
     rules: _Rules,
 ) -> int:
-    """Re-merge calls from their links; returns how many changed."""
+    """Re-merge calls from their links; returns how many changed.
+
+    The links this run wrote (`written`) bring their records and values; the others'
+    stored records are read back into `CallRecord`s."""
     if not call_ids:
         return 0
     calls = session.scalars(
@@ -428,11 +430,9 @@ def _refresh_calls(
     changed = 0
     for call in calls:
         ordered, gone = _ordered_links(call, kinds)
-        merged = merge_values(
-            [call_values(link.record, rules.sek_per_eur, rules.in_zone) for link in ordered]
-        )
-        if ordered[0].id in raws:
-            call.raw = raws[ordered[0].id]
+        merged = merge_values([_link_values(link, written, rules) for link in ordered])
+        if ordered[0].id in written:
+            call.raw = _raw(written[ordered[0].id].record)
         # Listings of open calls drop a call once it closes: that is not a withdrawal.
         dates = CallDates.of(
             opens_at=None,
@@ -443,6 +443,15 @@ def _refresh_calls(
         if _apply(session, call, merged, withdrawn, now, source_id):
             changed += 1
     return changed
+
+
+def _link_values(
+    link: CallSourceLink, written: Mapping[int, _Pending], rules: _Rules
+) -> dict[str, Any]:
+    pending = written.get(link.id)
+    if pending is not None:
+        return pending.values
+    return call_values(CallRecord.from_dict(link.record), rules.sek_per_eur, rules.in_zone)
 
 
 def _apply(

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,19 +79,6 @@ _BUDGET_COLUMNS = (
 _DEADLINE_COLUMNS = ("deadline_model", "deadlines")
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
 def _in_eur(amount: Decimal | None, currency: str | None, sek_per_eur: Decimal | None) -> Any:
     if amount is None:
         return None
@@ -109,75 +96,72 @@ class _Deadline:
     date_only: bool
 
 
-def _deadlines(record: Mapping[str, Any], in_zone: ZoneInfo) -> list[_Deadline]:
+def _deadlines(record: CallRecord, in_zone: ZoneInfo) -> list[_Deadline]:
     out = []
-    kind = str(record.get("source_kind") or "")
-    for item in record.get("deadlines") or []:
-        at, date_only = deadline_closes(
-            datetime.fromisoformat(item["at"]), bool(item.get("date_only")), kind, in_zone
-        )
-        out.append(_Deadline(at, item.get("stage"), date_only))
+    for item in record.deadlines:
+        at, date_only = deadline_closes(item.at, item.date_only, record.source_kind, in_zone)
+        out.append(_Deadline(at, item.stage, date_only))
     return sorted(out, key=lambda d: d.at)
 
 
 def call_values(
-    record: Mapping[str, Any],
+    record: CallRecord,
     sek_per_eur: Decimal | None = None,
     in_zone: ZoneInfo | None = None,
 ) -> dict[str, Any]:
-    """The call columns one record (as `CallRecord.to_dict()`) supplies."""
-    titles = {str(lang): str(title) for lang, title in record.get("other_titles") or []}
-    language = record.get("language")
-    budget = record.get("budget") or {}
-    currency = budget.get("currency") if budget else None
-    total, low, high = (_dec(budget.get(k)) for k in ("total", "min_grant", "max_grant"))
-    summary = html_to_text(record.get("summary_html")) or None
-    description_html = record.get("description_html")
-    divisions = [
-        {"code": d.get("code"), "label": d.get("label")}
-        for d in record.get("programme_divisions") or []
-    ]
+    """The call columns one record supplies (amounts also in euro at `sek_per_eur`, days
+    closing by ``tracker.calltime``'s rule in `in_zone`)."""
+    budget = record.budget
+    currency = budget.currency if budget else None
+    total = budget.total if budget else None
+    low = budget.min_grant if budget else None
+    high = budget.max_grant if budget else None
+    summary = html_to_text(record.summary_html) or None
+    description_html = record.description_html
+    area = record.eligible_area
     return {
-        "identifier": record.get("identifier"),
-        "identifier_key": normalise_identifier(record.get("identifier")),
-        "parent_identifier": record.get("parent_identifier"),
-        "call_identifier": record.get("call_identifier"),
-        "call_title": record.get("call_title"),
-        "organiser": record.get("organiser"),
-        "title": record["title"],
-        "title_sv": record["title"] if language == "sv" else titles.get("sv"),
-        "other_titles": titles,
-        "programme_code": record.get("programme_code"),
-        "programme_label": record.get("programme_label"),
-        "programme_divisions": divisions,
-        "type_of_action": record.get("type_of_action"),
+        "identifier": record.identifier,
+        "identifier_key": normalise_identifier(record.identifier),
+        "parent_identifier": record.parent_identifier,
+        "call_identifier": record.call_identifier,
+        "call_title": record.call_title,
+        "organiser": record.organiser,
+        "title": record.title,
+        "title_sv": record.title_sv,
+        "other_titles": dict(record.other_titles),
+        "programme_code": record.programme_code,
+        "programme_label": record.programme_label,
+        "programme_divisions": [
+            {"code": d.code, "label": d.label} for d in record.programme_divisions
+        ],
+        "type_of_action": record.type_of_action,
         "summary": summary,
         "description_html": description_html,
         "description_text": html_to_text(description_html) or summary,
-        "url": record.get("url"),
-        "url_key": canonical_url(record.get("url")),
-        "language": language,
-        "published_at": _when(record.get("published_at")),
-        "opens_at": _when(record.get("opens_at")),
-        "opening_note": record.get("opening_note"),
-        "cofinancing_rate": _dec(record.get("funding_rate_pct")),
-        "region": record.get("region"),
-        "eligible_area": dict(record.get("eligible_area") or {}),
-        "eligible_applicants": record.get("eligible_applicants"),
-        "keywords": list(record.get("keywords") or []),
-        "tags": list(record.get("tags") or []),
-        "cross_cutting_priorities": list(record.get("cross_cutting_priorities") or []),
-        "links": [dict(link) for link in record.get("links") or []],
-        "warnings": list(record.get("warnings") or []),
+        "url": record.url,
+        "url_key": canonical_url(record.url),
+        "language": record.language,
+        "published_at": record.published_at,
+        "opens_at": record.opens_at,
+        "opening_note": record.opening_note,
+        "cofinancing_rate": record.funding_rate_pct,
+        "region": record.region,
+        "eligible_area": area.to_dict() if area is not None and not area.is_empty else {},
+        "eligible_applicants": record.eligible_applicants,
+        "keywords": list(record.keywords),
+        "tags": list(record.tags),
+        "cross_cutting_priorities": list(record.cross_cutting_priorities),
+        "links": [{"url": link.url, "label": link.label} for link in record.links],
+        "warnings": list(record.warnings),
         "currency": currency,
         "budget_total": total,
         "budget_min": low,
         "budget_max": high,
-        "expected_grants": budget.get("expected_grants") if budget else None,
+        "expected_grants": budget.expected_grants if budget else None,
         "budget_total_eur": _in_eur(total, currency, sek_per_eur),
         "budget_min_eur": _in_eur(low, currency, sek_per_eur),
         "budget_max_eur": _in_eur(high, currency, sek_per_eur),
-        "deadline_model": record.get("deadline_model"),
+        "deadline_model": record.deadline_model.value if record.deadline_model else None,
         "deadlines": _deadlines(record, in_zone or zone()),
     }
 
@@ -229,7 +213,8 @@ def _budget_snapshot(values: Mapping[str, Any]) -> dict[str, Any] | None:
     }
     if all(v is None for k, v in snapshot.items() if k != "currency"):
         return None
-    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in snapshot.items()}
+    # Compared by value: a source's 12500000.50 is the column's 12500000.5.
+    return {k: (str(_normal(v)) if isinstance(v, Decimal) else v) for k, v in snapshot.items()}
 
 
 def _call_budget(call: FundingCall) -> dict[str, Any] | None:
