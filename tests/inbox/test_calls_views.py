@@ -193,7 +193,7 @@ def test_route_table_covers_every_route_of_the_area(app: object, world: World) -
     ours = {
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in ("calls", "calendar")
+        if rule.endpoint.split(".")[0] in ("inbox", "calendar")
         or rule.endpoint in ("admin.edit_user", "admin.edit_office")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }

@@ -2,9 +2,9 @@
 typed in by staff, withdrawn ones. Searchable (``tracker.services.search``) and filterable
 like the inbox, newest first or, for a search, the most relevant first.
 
-It reads ``funding_calls`` itself (the inbox reads its narrow entries, which only matched
-calls have); the indexes of migration ``officer_01`` keep a page and its count quick with
-100,000 calls.
+It filters, counts and pages the catalogue's own narrow entries (``CatalogueEntry``, one per
+stored call, kept by ``tracker.services.catalogue_entries``), as the inbox reads its entries,
+and reads the calls themselves only for the page's rows.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from tracker.calltime import CallDates, status_at, status_clause
 from tracker.i18n import Message, msg
 from tracker.models import (
     CallDeadline,
     CallReview,
     CallSourceLink,
+    CatalogueEntry,
     FundingCall,
     InboxEntry,
     Source,
@@ -34,7 +36,7 @@ from tracker.services.inbox import (
     MAX_QUERY_LENGTH,
     UnknownFilterValue,
     read_page,
-    substring_condition,
+    text_hits,
 )
 from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
 
@@ -122,41 +124,26 @@ class CataloguePage:
     page_count: int
 
 
-def _has_deadline(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(CallDeadline.call_id == FundingCall.id, *conditions)
-
-
 def status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
-    """``FundingCall.status(now) == status`` in SQL."""
-    C = FundingCall
-    live = C.is_withdrawn.is_(False)
-    # Every part is true or false, never NULL, so that not_() means "not".
-    announced = and_(C.opens_at.is_(None), C.opening_note.is_not(None), ~_has_deadline())
-    forthcoming = or_(and_(C.opens_at.is_not(None), C.opens_at > now), announced)
+    """``FundingCall.status(now) == status`` in SQL, over the catalogue's entries."""
+    E = CatalogueEntry
     if status == "withdrawn":
-        return C.is_withdrawn.is_(True)
-    if status == "forthcoming":
-        return and_(live, forthcoming)
-    running = or_(
-        and_(C.deadline_model.is_not(None), C.deadline_model == "continuous"),
-        ~_has_deadline(),
-        _has_deadline(CallDeadline.deadline_at >= now),
-    )
-    if status == "open":
-        return and_(live, not_(forthcoming), running)
-    if status == "closed":
-        return and_(live, not_(forthcoming), not_(running))
-    return None
+        return E.is_withdrawn.is_(True)
+    if status not in STATUSES:
+        return None
+    condition = status_clause(status, now, E)
+    assert condition is not None
+    return and_(condition, E.is_withdrawn.is_(False))
 
 
 def gate_codes(session: Session) -> list[str]:
     """The gates that excluded at least one stored call."""
     return list(
         session.scalars(
-            select(FundingCall.gate_code)
-            .where(FundingCall.gate_code.is_not(None))
+            select(CatalogueEntry.gate_code)
+            .where(CatalogueEntry.gate_code.is_not(None))
             .distinct()
-            .order_by(FundingCall.gate_code)
+            .order_by(CatalogueEntry.gate_code)
         )
     )
 
@@ -167,9 +154,9 @@ def catalogue_options(session: Session) -> dict[str, Any]:
         (
             (code, label or code)
             for code, label in session.execute(
-                select(FundingCall.programme_code, func.max(FundingCall.programme_label))
-                .where(FundingCall.programme_code.is_not(None))
-                .group_by(FundingCall.programme_code)
+                select(CatalogueEntry.programme_code, func.max(CatalogueEntry.programme_label))
+                .where(CatalogueEntry.programme_code.is_not(None))
+                .group_by(CatalogueEntry.programme_code)
             )
         ),
         key=lambda option: (str(option[1]).casefold(), option[0]),
@@ -184,6 +171,7 @@ def catalogue_options(session: Session) -> dict[str, Any]:
 def _conditions(
     session: Session, filters: CatalogueFilters, query: SearchQuery, dialect: str, now: datetime
 ) -> list[ColumnElement[bool]]:
+    E = CatalogueEntry
     conditions: list[ColumnElement[bool]] = []
     status = status_condition(filters.status, now)
     if status is not None:
@@ -193,24 +181,20 @@ def _conditions(
         if source_id is None:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
         conditions.append(
-            FundingCall.id.in_(
+            E.call_id.in_(
                 select(CallSourceLink.call_id).where(CallSourceLink.source_id == source_id)
             )
         )
     if filters.programme is not None:
-        conditions.append(FundingCall.programme_code == filters.programme)
+        conditions.append(E.programme_code == filters.programme)
     if filters.gate == GATE_ANY_GATE:
-        conditions.append(FundingCall.gate_code.is_not(None))
+        conditions.append(E.gate_code.is_not(None))
     elif filters.gate == GATE_NONE:
-        conditions.append(FundingCall.gate_code.is_(None))
+        conditions.append(E.gate_code.is_(None))
     elif filters.gate:
-        conditions.append(FundingCall.gate_code == filters.gate)
+        conditions.append(E.gate_code == filters.gate)
     if filters.q:
-        substring = substring_condition(filters.q, dialect, FundingCall.id)
-        if query:
-            conditions.append(or_(found_condition(FundingCall.id, query, dialect), substring))
-        else:
-            conditions.append(substring)
+        conditions.append(E.call_id.in_(text_hits(filters.q, query, dialect)))
     return conditions
 
 
@@ -223,20 +207,20 @@ def catalogue_page(
     query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
     conditions = _conditions(session, filters, query, dialect, now)
     total = int(
-        session.scalar(select(func.count()).select_from(FundingCall).where(*conditions)) or 0
+        session.scalar(select(func.count()).select_from(CatalogueEntry).where(*conditions)) or 0
     )
     page_count = max(1, math.ceil(total / page_size))
     page = min(filters.page, page_count)
     order: list[Any] = []
     if query:
         # Every searched word in the title, then anywhere, then the text as typed only.
-        in_title = found_condition(FundingCall.id, query, dialect, title_only=True)
-        in_text = found_condition(FundingCall.id, query, dialect)
+        in_title = found_condition(CatalogueEntry.call_id, query, dialect, title_only=True)
+        in_text = found_condition(CatalogueEntry.call_id, query, dialect)
         order.append(case((in_title, 2), (in_text, 1), else_=0).desc())
-    order.append(FundingCall.id.desc())
+    order.append(CatalogueEntry.call_id.desc())
     ids = list(
         session.scalars(
-            select(FundingCall.id)
+            select(CatalogueEntry.call_id)
             .where(*conditions)
             .order_by(*order)
             .limit(page_size)
@@ -256,14 +240,38 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[CatalogueRow]
     if not ids:
         return []
     calls = {
-        call.id: call
-        for call in session.scalars(select(FundingCall).where(FundingCall.id.in_(ids)))
+        row.id: row
+        for row in session.execute(
+            select(
+                FundingCall.id,
+                FundingCall.identifier,
+                FundingCall.title,
+                FundingCall.programme_label,
+                FundingCall.programme_code,
+                FundingCall.gate_code,
+                FundingCall.gate_reason,
+                CatalogueEntry.opens_at,
+                CatalogueEntry.last_deadline_at,
+                CatalogueEntry.is_continuous,
+                CatalogueEntry.is_announced,
+                CatalogueEntry.is_withdrawn,
+                InboxEntry.best_score,
+                CallReview.state,
+            )
+            .join(CatalogueEntry, CatalogueEntry.call_id == FundingCall.id)
+            .outerjoin(InboxEntry, InboxEntry.call_id == FundingCall.id)
+            .outerjoin(CallReview, CallReview.call_id == FundingCall.id)
+            .where(FundingCall.id.in_(ids))
+        )
     }
-    deadlines: dict[int, list[datetime]] = defaultdict(list)
-    for call_id, at in session.execute(
-        select(CallDeadline.call_id, CallDeadline.deadline_at).where(CallDeadline.call_id.in_(ids))
-    ):
-        deadlines[call_id].append(at)
+    upcoming: dict[int, datetime] = {
+        call_id: at
+        for call_id, at in session.execute(
+            select(CallDeadline.call_id, func.min(CallDeadline.deadline_at))
+            .where(CallDeadline.call_id.in_(ids), CallDeadline.deadline_at >= now)
+            .group_by(CallDeadline.call_id)
+        )
+    }
     sources: dict[int, list[tuple[str, SourceKind]]] = defaultdict(list)
     for call_id, name, kind in session.execute(
         select(CallSourceLink.call_id, Source.name, Source.kind)
@@ -272,51 +280,30 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[CatalogueRow]
         .order_by(Source.name)
     ):
         sources[call_id].append((name, kind))
-    scores: dict[int, float] = {
-        call_id: score
-        for call_id, score in session.execute(
-            select(InboxEntry.call_id, InboxEntry.best_score).where(InboxEntry.call_id.in_(ids))
-        )
-    }
-    states: dict[int, TriageState] = {
-        call_id: state
-        for call_id, state in session.execute(
-            select(CallReview.call_id, CallReview.state).where(CallReview.call_id.in_(ids))
-        )
-    }
     rows = []
     for call_id in ids:
         call = calls[call_id]
-        upcoming = [at for at in deadlines[call_id] if at >= now]
+        dates = CallDates(
+            call.opens_at,
+            call.last_deadline_at,
+            call.is_continuous,
+            call.is_announced,
+            call.is_withdrawn,
+        )
         rows.append(
             CatalogueRow(
                 call_id=call_id,
                 identifier=call.identifier,
                 title=call.title,
                 programme_label=call.programme_label or call.programme_code,
-                status=_status(call, deadlines[call_id], now),
-                next_deadline=min(upcoming) if upcoming else None,
+                status=str(status_at(dates, now)),
+                next_deadline=upcoming.get(call_id),
                 gate_code=call.gate_code,
                 gate_reason=call.gate_reason,
                 sources=tuple(name for name, _ in sources[call_id]),
                 is_manual=any(kind is SourceKind.MANUAL for _, kind in sources[call_id]),
-                best_score=scores.get(call_id),
-                state=states.get(call_id, TriageState.NEW),
+                best_score=call.best_score,
+                state=call.state or TriageState.NEW,
             )
         )
     return rows
-
-
-def _status(call: FundingCall, deadlines: list[datetime], now: datetime) -> str:
-    # FundingCall.status without loading the deadlines relationship once per row.
-    if call.is_withdrawn:
-        return "withdrawn"
-    if call.opens_at is not None and now < call.opens_at:
-        return "forthcoming"
-    if call.deadline_model == "continuous":
-        return "open"
-    if deadlines and not any(at >= now for at in deadlines):
-        return "closed"
-    if not deadlines and call.opens_at is None and call.opening_note:
-        return "forthcoming"
-    return "open"

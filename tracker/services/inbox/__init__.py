@@ -80,8 +80,8 @@ from tracker.services.inbox.listing import (
     score_band,
     source_call_ids,
     sources_for_filter,
-    substring_condition,
-    text_condition,
+    substring_ids,
+    text_hits,
 )
 from tracker.services.inbox.triage import (
     MAX_NOTE_LENGTH,
@@ -203,9 +203,9 @@ __all__ = [
     "series_key",
     "source_call_ids",
     "sources_for_filter",
-    "substring_condition",
+    "substring_ids",
     "sync_entry_review",
-    "text_condition",
+    "text_hits",
     "timeline",
     "unwatch",
     "watch",
