@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +33,9 @@ from tracker.models import (
     TriageState,
 )
 from tracker.services.inbox import (
-    MAX_QUERY_LENGTH,
+    FilterReader,
     UnknownFilterValue,
-    read_page,
+    filter_query,
     text_hits,
 )
 from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
@@ -59,14 +59,7 @@ class CatalogueFilters:
     page: int = 1
 
     def to_query(self, **changes: Any) -> dict[str, str]:
-        values = replace(self, **changes) if changes else self
-        out: dict[str, str] = {}
-        for name in CATALOGUE_PARAMETERS:
-            value = getattr(values, name)
-            if value in (None, "") or (name == "page" and value == 1):
-                continue
-            out[name] = str(value)
-        return out
+        return filter_query(self, **changes)
 
     @property
     def is_default(self) -> bool:
@@ -79,24 +72,15 @@ CATALOGUE_PARAMETERS = tuple(CatalogueFilters.__dataclass_fields__)
 def parse_catalogue_filters(
     args: Mapping[str, str],
 ) -> tuple[CatalogueFilters, dict[str, Message]]:
-    """Validate query parameters; invalid values are dropped and reported per parameter."""
-    errors: dict[str, Message] = {}
-    values: dict[str, Any] = {}
-
-    def text(name: str, limit: int = 300) -> str:
-        return (args.get(name) or "").strip()[:limit]
-
-    values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
-    status = text("status")
-    if status and status not in STATUSES:
-        errors["status"] = msg("Choose open, forthcoming, closed or withdrawn.")
-    else:
-        values["status"] = status
-    values["source"] = text("source") or None
-    values["programme"] = text("programme") or None
-    values["gate"] = text("gate", 64)
-    read_page(text("page"), values, errors)
-    return CatalogueFilters(**values), errors
+    """Validate query parameters; invalid values are dropped and reported per parameter
+    (read as the inbox reads its own)."""
+    read = FilterReader(args)
+    read.query()
+    read.choice("status", STATUSES, msg("Choose open, forthcoming, closed or withdrawn."))
+    read.name("source", "programme")
+    read.values["gate"] = read.text("gate", 64)
+    read.page()
+    return CatalogueFilters(**read.values), read.errors
 
 
 @dataclass(frozen=True)
