@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from tracker.calltime import CallDates, status_at, status_clause
@@ -36,9 +37,16 @@ from tracker.services.inbox import (
     FilterReader,
     UnknownFilterValue,
     filter_query,
+    substring_ids,
     text_hits,
 )
-from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
+from tracker.services.search import (
+    SearchQuery,
+    found_condition,
+    matching_ids,
+    parse_query,
+    vocabulary,
+)
 
 PAGE_SIZE = 25
 STATUSES = ("open", "forthcoming", "closed", "withdrawn")
@@ -152,8 +160,43 @@ def catalogue_options(session: Session) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Search:
+    """A search as conditions on the entries: found at all, and found as stems (anywhere,
+    in the title) for ranking."""
+
+    found: ColumnElement[bool]
+    in_text: ColumnElement[bool] | None
+    in_title: ColumnElement[bool] | None
+
+
+def _search(session: Session, q: str, query: SearchQuery, dialect: str) -> _Search:
+    column = CatalogueEntry.call_id
+    if dialect != "postgresql":
+        # SQLite's FTS5 lookups cost little: the statements repeat them as subqueries.
+        return _Search(
+            column.in_(text_hits(q, query, dialect)),
+            found_condition(column, query, dialect) if query else None,
+            found_condition(column, query, dialect, title_only=True) if query else None,
+        )
+
+    # On PostgreSQL, checking the indexes' candidates is the costly part: each lookup once,
+    # for the count and the page alike.
+    def ids(name: str, found: list[int]) -> ColumnElement[bool]:
+        return column == any_(bindparam(name, sorted(found), type_=ARRAY(Integer)))
+
+    stems = set(session.scalars(matching_ids(query, dialect))) if query else set()
+    titles = list(session.scalars(matching_ids(query, dialect, title_only=True))) if query else []
+    typed = set(session.scalars(substring_ids(q, dialect)))
+    return _Search(
+        ids("found", list(stems | typed)),
+        ids("in_text", list(stems)) if query else None,
+        ids("in_title", titles) if query else None,
+    )
+
+
 def _conditions(
-    session: Session, filters: CatalogueFilters, query: SearchQuery, dialect: str, now: datetime
+    session: Session, filters: CatalogueFilters, search: _Search | None, now: datetime
 ) -> list[ColumnElement[bool]]:
     E = CatalogueEntry
     conditions: list[ColumnElement[bool]] = []
@@ -177,8 +220,8 @@ def _conditions(
         conditions.append(E.gate_code.is_(None))
     elif filters.gate:
         conditions.append(E.gate_code == filters.gate)
-    if filters.q:
-        conditions.append(E.call_id.in_(text_hits(filters.q, query, dialect)))
+    if search is not None:
+        conditions.append(search.found)
     return conditions
 
 
@@ -187,20 +230,20 @@ def catalogue_page(
 ) -> CataloguePage:
     """One page of every stored call that ``filters`` let through, and how many there are.
     Raises UnknownFilterValue for a source that does not exist."""
-    dialect = session.get_bind().dialect.name
-    query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
-    conditions = _conditions(session, filters, query, dialect, now)
+    search = None
+    if filters.q:
+        dialect = session.get_bind().dialect.name
+        search = _search(session, filters.q, parse_query(filters.q, vocabulary(session)), dialect)
+    conditions = _conditions(session, filters, search, now)
     total = int(
         session.scalar(select(func.count()).select_from(CatalogueEntry).where(*conditions)) or 0
     )
     page_count = max(1, math.ceil(total / page_size))
     page = min(filters.page, page_count)
     order: list[Any] = []
-    if query:
+    if search is not None and search.in_title is not None and search.in_text is not None:
         # Every searched word in the title, then anywhere, then the text as typed only.
-        in_title = found_condition(CatalogueEntry.call_id, query, dialect, title_only=True)
-        in_text = found_condition(CatalogueEntry.call_id, query, dialect)
-        order.append(case((in_title, 2), (in_text, 1), else_=0).desc())
+        order.append(case((search.in_title, 2), (search.in_text, 1), else_=0).desc())
     order.append(CatalogueEntry.call_id.desc())
     ids = list(
         session.scalars(
