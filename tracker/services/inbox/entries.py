@@ -2,8 +2,9 @@
 
 ``refresh_inbox_entries`` rebuilds those entries and must run whenever calls, their deadlines
 or their matches change: matching calls it for the calls it matched, and every change of
-calls goes through matching (``tracker.services.pipeline``). It rebuilds the same calls'
-catalogue entries (``tracker.services.catalogue_entries``) too.
+calls goes through matching (``tracker.services.pipeline``). It rebuilds the catalogue
+entries (``tracker.services.catalogue_entries``) of the calls it is given too: matching sets
+their gates.
 """
 
 from __future__ import annotations
@@ -56,10 +57,12 @@ def refresh_inbox_entries(
     A call is in the inbox when it matched at least one focus area of the active profile that
     is not retired, was not excluded by a gate, and was not withdrawn. Matching calls this
     after storing matches; ingestion does not: what it stores reaches the inbox through
-    matching (``tracker.services.pipeline``). The catalogue entries of the same calls (of
-    every call, when None) are rebuilt too."""
+    matching (``tracker.services.pipeline``). The catalogue entries of ``call_ids`` are
+    rebuilt too; with None they are not (a profile change rebuilds the inbox, not the calls'
+    dates): ``tracker inbox refresh`` rebuilds both."""
     chosen = None if call_ids is None else sorted(set(call_ids))
-    refresh_catalogue_entries(session, chosen)
+    if chosen is not None:
+        refresh_catalogue_entries(session, chosen)
     area_ids = [a.id for a in active_areas(session)]
     if chosen is None:
         session.execute(delete(InboxEntry))
