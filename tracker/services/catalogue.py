@@ -74,9 +74,6 @@ class CatalogueFilters:
         return not self.to_query(page=1)
 
 
-CATALOGUE_PARAMETERS = tuple(CatalogueFilters.__dataclass_fields__)
-
-
 def parse_catalogue_filters(
     args: Mapping[str, str],
 ) -> tuple[CatalogueFilters, dict[str, Message]]:
