@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import TrackerCli
 from tests.factories import make_profile
 from tests.factories.inbox import make_matched_call
-from tracker.models import InboxEntry
+from tracker.models import CatalogueEntry, InboxEntry
 
 
 def test_cli_prints_the_feed_address(runner: TrackerCli) -> None:
@@ -29,9 +29,11 @@ def test_inbox_refresh_rebuilds_the_entries(runner: TrackerCli, engine: Engine) 
         make_matched_call(session, {"education": 70})
         make_matched_call(session, {"education": 20})
         session.execute(delete(InboxEntry))
+        session.execute(delete(CatalogueEntry))
         session.commit()
     result = runner("inbox", "refresh")
     assert result.exit_code == 0, result.output
-    assert result.output == "1 calls in the inbox\n"
+    assert result.output == "1 calls in the inbox, 2 in the catalogue\n"
     with Session(engine) as session:
         assert len(session.scalars(select(InboxEntry)).all()) == 1
+        assert len(session.scalars(select(CatalogueEntry)).all()) == 2

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_settings
-from tests.factories import NOW
+from tests.factories import NOW, login, make_user
 from tracker.models import (
     Funder,
     NetworkMembership,
     Organisation,
     OrganisationKind,
+    Role,
     SisterCity,
     SisterCityRelation,
     Source,
@@ -89,3 +92,54 @@ def test_funders_carry_the_rules_the_plans_are_checked_against(
         "ESF-rådet – Europeiska socialfonden+ (ESF+)",
     } <= set(funders)
     assert funders["Vinnova"].source is not None and funders["Vinnova"].source.name == "vinnova"
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_seeded_texts_are_shown_in_the_readers_language(
+    session: Session, client: FlaskClient, database_url: str, language: str
+) -> None:
+    """Funders' rules, networks' descriptions, sister cities' topics and partners' notes that
+    the defaults seeded read in the interface's language; a text staff edited stays as
+    written in both."""
+    load_defaults(session, make_settings(database_url), now=NOW)
+    edited = session.scalars(select(Funder).where(Funder.name == "Sparbanksstiftelser")).one()
+    edited.rules_text = "Vår egen anteckning om stiftelserna."
+    login(client, make_user(session, role=Role.VIEWER, language=language))
+    university = session.scalars(
+        select(Organisation).where(Organisation.name == "Linköpings universitet")
+    ).one()
+    unesco = session.scalars(
+        select(Organisation).where(Organisation.name == "UNESCO Creative Cities Network")
+    ).one()
+    pages = {
+        path: client.get(path).get_data(as_text=True)
+        for path in (
+            "/funders/",
+            "/organisations/",
+            f"/organisations/{university.id}",
+            f"/organisations/{unesco.id}",
+        )
+    }
+    swedish_english = {
+        "/funders/": (
+            "Söks främst av kulturaktörer",
+            "Mainly for cultural organisations and institutions",
+        ),
+        "/organisations/": (
+            "Nordisk vänort",
+            "Nordic twin town",
+        ),
+        f"/organisations/{university.id}": (
+            "Campus Norrköping; partner i EUniverCities.",
+            "Campus Norrköping; partner in EUniverCities.",
+        ),
+        f"/organisations/{unesco.id}": (
+            "Norrköping är UNESCO City of Music sedan 2017",
+            "Norrköping has been a UNESCO City of Music since 2017",
+        ),
+    }
+    for path, (swedish, english) in swedish_english.items():
+        shown, hidden = (english, swedish) if language == "en" else (swedish, english)
+        assert shown in pages[path], path
+        assert hidden not in pages[path], path
+    assert "Vår egen anteckning om stiftelserna." in pages["/funders/"]

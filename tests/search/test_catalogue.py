@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tests.factories import NOW, login, make_call, make_profile, make_source, make_user
 from tests.factories.inbox import make_matched_call
-from tracker.models import CallSourceLink, Role, SourceKind
-from tracker.services.catalogue import CatalogueFilters, catalogue_page
+from tracker.models import CallDeadline, CallSourceLink, FundingCall, Role, SourceKind
+from tracker.services.catalogue import CatalogueFilters, catalogue_options, catalogue_page
+from tracker.services.inbox import refresh_inbox_entries
 
 
 @pytest.fixture
@@ -103,3 +105,32 @@ def test_the_catalogue_pages_through_many_calls(client: FlaskClient, session: Se
     login(client, make_user(session, role=Role.VIEWER))
     html = client.get("/catalogue?page=2").get_data(as_text=True)
     assert "Sida 2 av 2" in html
+
+
+def test_the_catalogue_follows_changes_of_calls(session: Session) -> None:
+    """Its entries are rebuilt with every change of a call, its deadlines or its gate."""
+    call = make_call(session, title="A changing call", deadlines=[NOW + timedelta(days=10)])
+    assert shown(session, status="open") == {"A changing call"}
+    # A deadline moved into the past (through the ORM, as ingestion merges a record).
+    call.deadlines[0].deadline_at = NOW - timedelta(days=1)
+    session.flush()
+    assert shown(session, status="closed") == {"A changing call"}
+    assert shown(session, status="open") == set()
+    # A new later deadline opens it again.
+    call.deadlines.append(CallDeadline(deadline_at=NOW + timedelta(days=40), stage="stage 2"))
+    session.flush()
+    assert shown(session, status="open") == {"A changing call"}
+    call.programme_code, call.programme_label = "NEW-PROG", "A renamed programme"
+    call.is_withdrawn = True
+    session.flush()
+    assert shown(session, status="withdrawn", programme="NEW-PROG") == {"A changing call"}
+    assert ("NEW-PROG", "A renamed programme") in catalogue_options(session)["programmes"]
+    # Matching sets gates with a bulk statement the flush does not see; it rebuilds the
+    # entries of the calls it matched.
+    session.execute(update(FundingCall).where(FundingCall.id == call.id).values(gate_code="region"))
+    refresh_inbox_entries(session, [call.id], now=NOW)
+    assert shown(session, gate="region") == {"A changing call"}
+    assert catalogue_options(session)["gates"] == ["region"]
+    session.delete(call)
+    session.flush()
+    assert shown(session) == set()

@@ -17,13 +17,16 @@ def group() -> None:
 @pass_context
 @expected_failures
 def refresh(obj: CliContext) -> None:
-    """Rebuild every inbox entry from the calls, their deadlines and matches (to repair:
-    fetches, imports and profile edits keep the inbox up to date themselves)."""
+    """Rebuild every inbox entry and every entry of the catalogue of all calls from the calls,
+    their deadlines and matches (to repair: fetches, imports and profile edits keep both up
+    to date themselves)."""
+    from tracker.services.catalogue_entries import refresh_catalogue_entries
     from tracker.services.inbox import refresh_inbox_entries
 
     with session_scope(obj.session_factory) as session:
+        listed = refresh_catalogue_entries(session, None)
         count = refresh_inbox_entries(session, None, now=obj.clock())
-    click.echo(f"{count} calls in the inbox")
+    click.echo(f"{count} calls in the inbox, {listed} in the catalogue")
 
 
 @group.command("reindex")

@@ -58,7 +58,7 @@ from tracker.models.review import (
     TriageState,
     Watch,
 )
-from tracker.models.search import CallSearchTerms
+from tracker.models.search import CallSearchTerms, CatalogueEntry
 from tracker.models.sources import FetchRun, FetchStatus, QuarantinedItem, Source, SourceKind
 from tracker.models.strategy import (
     DecisionSource,
@@ -78,6 +78,7 @@ __all__ = [
     "CallReview",
     "CallSearchTerms",
     "CallSourceLink",
+    "CatalogueEntry",
     "CoFinancingLine",
     "Comment",
     "ConsortiumDraft",

@@ -2,9 +2,9 @@
 typed in by staff, withdrawn ones. Searchable (``tracker.services.search``) and filterable
 like the inbox, newest first or, for a search, the most relevant first.
 
-It reads ``funding_calls`` itself (the inbox reads its narrow entries, which only matched
-calls have); the indexes of migration ``officer_01`` keep a page and its count quick with
-100,000 calls.
+It filters, counts and pages the catalogue's own narrow entries (``CatalogueEntry``, one per
+stored call, kept by ``tracker.services.catalogue_entries``), as the inbox reads its entries,
+and reads the calls themselves only for the page's rows.
 """
 
 from __future__ import annotations
@@ -12,18 +12,21 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, case, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from tracker.calltime import CallDates, status_at, status_clause
 from tracker.i18n import Message, msg
 from tracker.models import (
     CallDeadline,
     CallReview,
     CallSourceLink,
+    CatalogueEntry,
     FundingCall,
     InboxEntry,
     Source,
@@ -31,12 +34,19 @@ from tracker.models import (
     TriageState,
 )
 from tracker.services.inbox import (
-    MAX_QUERY_LENGTH,
+    FilterReader,
     UnknownFilterValue,
-    read_page,
-    substring_condition,
+    filter_query,
+    substring_ids,
+    text_hits,
 )
-from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
+from tracker.services.search import (
+    SearchQuery,
+    found_condition,
+    matching_ids,
+    parse_query,
+    vocabulary,
+)
 
 PAGE_SIZE = 25
 STATUSES = ("open", "forthcoming", "closed", "withdrawn")
@@ -57,44 +67,25 @@ class CatalogueFilters:
     page: int = 1
 
     def to_query(self, **changes: Any) -> dict[str, str]:
-        values = replace(self, **changes) if changes else self
-        out: dict[str, str] = {}
-        for name in CATALOGUE_PARAMETERS:
-            value = getattr(values, name)
-            if value in (None, "") or (name == "page" and value == 1):
-                continue
-            out[name] = str(value)
-        return out
+        return filter_query(self, **changes)
 
     @property
     def is_default(self) -> bool:
         return not self.to_query(page=1)
 
 
-CATALOGUE_PARAMETERS = tuple(CatalogueFilters.__dataclass_fields__)
-
-
 def parse_catalogue_filters(
     args: Mapping[str, str],
 ) -> tuple[CatalogueFilters, dict[str, Message]]:
-    """Validate query parameters; invalid values are dropped and reported per parameter."""
-    errors: dict[str, Message] = {}
-    values: dict[str, Any] = {}
-
-    def text(name: str, limit: int = 300) -> str:
-        return (args.get(name) or "").strip()[:limit]
-
-    values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
-    status = text("status")
-    if status and status not in STATUSES:
-        errors["status"] = msg("Choose open, forthcoming, closed or withdrawn.")
-    else:
-        values["status"] = status
-    values["source"] = text("source") or None
-    values["programme"] = text("programme") or None
-    values["gate"] = text("gate", 64)
-    read_page(text("page"), values, errors)
-    return CatalogueFilters(**values), errors
+    """Validate query parameters; invalid values are dropped and reported per parameter
+    (read as the inbox reads its own)."""
+    read = FilterReader(args)
+    read.query()
+    read.choice("status", STATUSES, msg("Choose open, forthcoming, closed or withdrawn."))
+    read.name("source", "programme")
+    read.values["gate"] = read.text("gate", 64)
+    read.page()
+    return CatalogueFilters(**read.values), read.errors
 
 
 @dataclass(frozen=True)
@@ -122,41 +113,26 @@ class CataloguePage:
     page_count: int
 
 
-def _has_deadline(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(CallDeadline.call_id == FundingCall.id, *conditions)
-
-
 def status_condition(status: str, now: datetime) -> ColumnElement[bool] | None:
-    """``FundingCall.status(now) == status`` in SQL."""
-    C = FundingCall
-    live = C.is_withdrawn.is_(False)
-    # Every part is true or false, never NULL, so that not_() means "not".
-    announced = and_(C.opens_at.is_(None), C.opening_note.is_not(None), ~_has_deadline())
-    forthcoming = or_(and_(C.opens_at.is_not(None), C.opens_at > now), announced)
+    """``FundingCall.status(now) == status`` in SQL, over the catalogue's entries."""
+    E = CatalogueEntry
     if status == "withdrawn":
-        return C.is_withdrawn.is_(True)
-    if status == "forthcoming":
-        return and_(live, forthcoming)
-    running = or_(
-        and_(C.deadline_model.is_not(None), C.deadline_model == "continuous"),
-        ~_has_deadline(),
-        _has_deadline(CallDeadline.deadline_at >= now),
-    )
-    if status == "open":
-        return and_(live, not_(forthcoming), running)
-    if status == "closed":
-        return and_(live, not_(forthcoming), not_(running))
-    return None
+        return E.is_withdrawn.is_(True)
+    if status not in STATUSES:
+        return None
+    condition = status_clause(status, now, E)
+    assert condition is not None
+    return and_(condition, E.is_withdrawn.is_(False))
 
 
 def gate_codes(session: Session) -> list[str]:
     """The gates that excluded at least one stored call."""
     return list(
         session.scalars(
-            select(FundingCall.gate_code)
-            .where(FundingCall.gate_code.is_not(None))
+            select(CatalogueEntry.gate_code)
+            .where(CatalogueEntry.gate_code.is_not(None))
             .distinct()
-            .order_by(FundingCall.gate_code)
+            .order_by(CatalogueEntry.gate_code)
         )
     )
 
@@ -167,9 +143,9 @@ def catalogue_options(session: Session) -> dict[str, Any]:
         (
             (code, label or code)
             for code, label in session.execute(
-                select(FundingCall.programme_code, func.max(FundingCall.programme_label))
-                .where(FundingCall.programme_code.is_not(None))
-                .group_by(FundingCall.programme_code)
+                select(CatalogueEntry.programme_code, func.max(CatalogueEntry.programme_label))
+                .where(CatalogueEntry.programme_code.is_not(None))
+                .group_by(CatalogueEntry.programme_code)
             )
         ),
         key=lambda option: (str(option[1]).casefold(), option[0]),
@@ -181,9 +157,45 @@ def catalogue_options(session: Session) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Search:
+    """A search as conditions on the entries: found at all, and found as stems (anywhere,
+    in the title) for ranking."""
+
+    found: ColumnElement[bool]
+    in_text: ColumnElement[bool] | None
+    in_title: ColumnElement[bool] | None
+
+
+def _search(session: Session, q: str, query: SearchQuery, dialect: str) -> _Search:
+    column = CatalogueEntry.call_id
+    if dialect != "postgresql":
+        # SQLite's FTS5 lookups cost little: the statements repeat them as subqueries.
+        return _Search(
+            column.in_(text_hits(q, query, dialect)),
+            found_condition(column, query, dialect) if query else None,
+            found_condition(column, query, dialect, title_only=True) if query else None,
+        )
+
+    # On PostgreSQL, checking the indexes' candidates is the costly part: each lookup once,
+    # for the count and the page alike.
+    def ids(name: str, found: list[int]) -> ColumnElement[bool]:
+        return column == any_(bindparam(name, sorted(found), type_=ARRAY(Integer)))
+
+    stems = set(session.scalars(matching_ids(query, dialect))) if query else set()
+    titles = list(session.scalars(matching_ids(query, dialect, title_only=True))) if query else []
+    typed = set(session.scalars(substring_ids(q, dialect)))
+    return _Search(
+        ids("found", list(stems | typed)),
+        ids("in_text", list(stems)) if query else None,
+        ids("in_title", titles) if query else None,
+    )
+
+
 def _conditions(
-    session: Session, filters: CatalogueFilters, query: SearchQuery, dialect: str, now: datetime
+    session: Session, filters: CatalogueFilters, search: _Search | None, now: datetime
 ) -> list[ColumnElement[bool]]:
+    E = CatalogueEntry
     conditions: list[ColumnElement[bool]] = []
     status = status_condition(filters.status, now)
     if status is not None:
@@ -193,24 +205,20 @@ def _conditions(
         if source_id is None:
             raise UnknownFilterValue("source", msg("no source %(name)s", name=filters.source))
         conditions.append(
-            FundingCall.id.in_(
+            E.call_id.in_(
                 select(CallSourceLink.call_id).where(CallSourceLink.source_id == source_id)
             )
         )
     if filters.programme is not None:
-        conditions.append(FundingCall.programme_code == filters.programme)
+        conditions.append(E.programme_code == filters.programme)
     if filters.gate == GATE_ANY_GATE:
-        conditions.append(FundingCall.gate_code.is_not(None))
+        conditions.append(E.gate_code.is_not(None))
     elif filters.gate == GATE_NONE:
-        conditions.append(FundingCall.gate_code.is_(None))
+        conditions.append(E.gate_code.is_(None))
     elif filters.gate:
-        conditions.append(FundingCall.gate_code == filters.gate)
-    if filters.q:
-        substring = substring_condition(filters.q, dialect, FundingCall.id)
-        if query:
-            conditions.append(or_(found_condition(FundingCall.id, query, dialect), substring))
-        else:
-            conditions.append(substring)
+        conditions.append(E.gate_code == filters.gate)
+    if search is not None:
+        conditions.append(search.found)
     return conditions
 
 
@@ -219,24 +227,24 @@ def catalogue_page(
 ) -> CataloguePage:
     """One page of every stored call that ``filters`` let through, and how many there are.
     Raises UnknownFilterValue for a source that does not exist."""
-    dialect = session.get_bind().dialect.name
-    query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
-    conditions = _conditions(session, filters, query, dialect, now)
+    search = None
+    if filters.q:
+        dialect = session.get_bind().dialect.name
+        search = _search(session, filters.q, parse_query(filters.q, vocabulary(session)), dialect)
+    conditions = _conditions(session, filters, search, now)
     total = int(
-        session.scalar(select(func.count()).select_from(FundingCall).where(*conditions)) or 0
+        session.scalar(select(func.count()).select_from(CatalogueEntry).where(*conditions)) or 0
     )
     page_count = max(1, math.ceil(total / page_size))
     page = min(filters.page, page_count)
     order: list[Any] = []
-    if query:
+    if search is not None and search.in_title is not None and search.in_text is not None:
         # Every searched word in the title, then anywhere, then the text as typed only.
-        in_title = found_condition(FundingCall.id, query, dialect, title_only=True)
-        in_text = found_condition(FundingCall.id, query, dialect)
-        order.append(case((in_title, 2), (in_text, 1), else_=0).desc())
-    order.append(FundingCall.id.desc())
+        order.append(case((search.in_title, 2), (search.in_text, 1), else_=0).desc())
+    order.append(CatalogueEntry.call_id.desc())
     ids = list(
         session.scalars(
-            select(FundingCall.id)
+            select(CatalogueEntry.call_id)
             .where(*conditions)
             .order_by(*order)
             .limit(page_size)
@@ -256,14 +264,38 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[CatalogueRow]
     if not ids:
         return []
     calls = {
-        call.id: call
-        for call in session.scalars(select(FundingCall).where(FundingCall.id.in_(ids)))
+        row.id: row
+        for row in session.execute(
+            select(
+                FundingCall.id,
+                FundingCall.identifier,
+                FundingCall.title,
+                FundingCall.programme_label,
+                FundingCall.programme_code,
+                FundingCall.gate_code,
+                FundingCall.gate_reason,
+                CatalogueEntry.opens_at,
+                CatalogueEntry.last_deadline_at,
+                CatalogueEntry.is_continuous,
+                CatalogueEntry.is_announced,
+                CatalogueEntry.is_withdrawn,
+                InboxEntry.best_score,
+                CallReview.state,
+            )
+            .join(CatalogueEntry, CatalogueEntry.call_id == FundingCall.id)
+            .outerjoin(InboxEntry, InboxEntry.call_id == FundingCall.id)
+            .outerjoin(CallReview, CallReview.call_id == FundingCall.id)
+            .where(FundingCall.id.in_(ids))
+        )
     }
-    deadlines: dict[int, list[datetime]] = defaultdict(list)
-    for call_id, at in session.execute(
-        select(CallDeadline.call_id, CallDeadline.deadline_at).where(CallDeadline.call_id.in_(ids))
-    ):
-        deadlines[call_id].append(at)
+    upcoming: dict[int, datetime] = {
+        call_id: at
+        for call_id, at in session.execute(
+            select(CallDeadline.call_id, func.min(CallDeadline.deadline_at))
+            .where(CallDeadline.call_id.in_(ids), CallDeadline.deadline_at >= now)
+            .group_by(CallDeadline.call_id)
+        )
+    }
     sources: dict[int, list[tuple[str, SourceKind]]] = defaultdict(list)
     for call_id, name, kind in session.execute(
         select(CallSourceLink.call_id, Source.name, Source.kind)
@@ -272,51 +304,30 @@ def _rows(session: Session, ids: list[int], now: datetime) -> list[CatalogueRow]
         .order_by(Source.name)
     ):
         sources[call_id].append((name, kind))
-    scores: dict[int, float] = {
-        call_id: score
-        for call_id, score in session.execute(
-            select(InboxEntry.call_id, InboxEntry.best_score).where(InboxEntry.call_id.in_(ids))
-        )
-    }
-    states: dict[int, TriageState] = {
-        call_id: state
-        for call_id, state in session.execute(
-            select(CallReview.call_id, CallReview.state).where(CallReview.call_id.in_(ids))
-        )
-    }
     rows = []
     for call_id in ids:
         call = calls[call_id]
-        upcoming = [at for at in deadlines[call_id] if at >= now]
+        dates = CallDates(
+            call.opens_at,
+            call.last_deadline_at,
+            call.is_continuous,
+            call.is_announced,
+            call.is_withdrawn,
+        )
         rows.append(
             CatalogueRow(
                 call_id=call_id,
                 identifier=call.identifier,
                 title=call.title,
                 programme_label=call.programme_label or call.programme_code,
-                status=_status(call, deadlines[call_id], now),
-                next_deadline=min(upcoming) if upcoming else None,
+                status=str(status_at(dates, now)),
+                next_deadline=upcoming.get(call_id),
                 gate_code=call.gate_code,
                 gate_reason=call.gate_reason,
                 sources=tuple(name for name, _ in sources[call_id]),
                 is_manual=any(kind is SourceKind.MANUAL for _, kind in sources[call_id]),
-                best_score=scores.get(call_id),
-                state=states.get(call_id, TriageState.NEW),
+                best_score=call.best_score,
+                state=call.state or TriageState.NEW,
             )
         )
     return rows
-
-
-def _status(call: FundingCall, deadlines: list[datetime], now: datetime) -> str:
-    # FundingCall.status without loading the deadlines relationship once per row.
-    if call.is_withdrawn:
-        return "withdrawn"
-    if call.opens_at is not None and now < call.opens_at:
-        return "forthcoming"
-    if call.deadline_model == "continuous":
-        return "open"
-    if deadlines and not any(at >= now for at in deadlines):
-        return "closed"
-    if not deadlines and call.opens_at is None and call.opening_note:
-        return "forthcoming"
-    return "open"

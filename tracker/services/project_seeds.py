@@ -5,8 +5,9 @@ The networks, Riga, Esslingen, Linz, Xuzhou and Linköping University come from 
 municipality's own pages (../shared/strategy/focus-areas.md); the Nordic sister cities are the
 Nordic twin-town ring Norrköping belongs to (Kópavogur, Odense, Tampere, Trondheim). The
 funders' rules are the ones staff check first; the texts are short reminders, not the
-funders' terms. Descriptions are in Swedish, the language staff work in. Staff edit all of it
-in the app; the loader only adds what is missing.
+funders' terms. Descriptions are stored in Swedish, the language staff work in, each with an
+English version that the English interface shows (``seeded_in_language``) while nobody has
+edited it. Staff edit all of it in the app; the loader only adds what is missing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +50,7 @@ class NetworkSeed:
     since_year: int | None
     focus_areas: tuple[str, ...]
     description: str
+    description_en: str
 
 
 NETWORKS = (
@@ -60,6 +63,10 @@ NETWORKS = (
         "spridning och förmedling av kultur; öka tillgången till och deltagandet i "
         "kulturlivet, särskilt för marginaliserade och utsatta grupper; integrera kulturen i "
         "planerna för hållbar utveckling.",
+        "Norrköping has been a UNESCO City of Music since 2017. Aims: to strengthen the "
+        "creation, production, distribution and sharing of culture; to widen access to and "
+        "participation in cultural life, especially for marginalised and vulnerable groups; to "
+        "make culture part of the plans for sustainable development.",
     ),
     NetworkSeed(
         "EUniverCities",
@@ -69,6 +76,9 @@ NETWORKS = (
         "Tillsammans med Linköping och Linköpings universitet sedan 2012. Fem områden: lokal "
         "och regional ekonomi, internationalisering, studenter och staden, attraktivitet och "
         "marknadsföring, teknik och samhälle.",
+        "Together with Linköping and Linköping University since 2012. Five areas: the local "
+        "and regional economy, internationalisation, students and the city, attractiveness "
+        "and marketing, technology and society.",
     ),
     NetworkSeed(
         "SERN – Sweden Emilia-Romagna Network",
@@ -85,6 +95,10 @@ NETWORKS = (
         "utveckling, hälsa och välfärd, social inkludering och migration. Teman: tjänster för "
         "den växande äldre befolkningen, ökat medborgarinflytande, unga och personer med "
         "utländsk bakgrund i ideellt arbete. Underlättar deltagande i EU-projekt.",
+        "Five areas: education and learning, energy and environment, local and regional "
+        "development, health and welfare, social inclusion and migration. Themes: services for "
+        "the growing older population, more say for citizens, young people and people with a "
+        "foreign background in voluntary work. Makes taking part in EU projects easier.",
     ),
     NetworkSeed(
         "Nordic City Network",
@@ -92,6 +106,7 @@ NETWORKS = (
         None,
         ("regional-development",),
         "Stadsutveckling och planering i omställningen från industristad till kunskapsstad.",
+        "Urban development and planning in the change from an industrial city to a knowledge city.",
     ),
 )
 
@@ -102,17 +117,24 @@ class CitySeed:
     country: str
     relation: SisterCityRelation
     topics: str = ""
+    topics_en: str = ""
 
 
 SISTER_CITIES = (
     CitySeed("Riga", "LV", SisterCityRelation.TWIN_TOWN),
     CitySeed("Esslingen am Neckar", "DE", SisterCityRelation.TWIN_TOWN),
     CitySeed("Linz", "AT", SisterCityRelation.TWIN_TOWN),
-    CitySeed("Kópavogur", "IS", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
-    CitySeed("Odense", "DK", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
-    CitySeed("Tampere", "FI", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
-    CitySeed("Trondheim", "NO", SisterCityRelation.TWIN_TOWN, "Nordisk vänort"),
-    CitySeed("Xuzhou", "CN", SisterCityRelation.PLANNED, "Framtida samarbete (Jiangsu, Kina)"),
+    CitySeed("Kópavogur", "IS", SisterCityRelation.TWIN_TOWN, "Nordisk vänort", "Nordic twin town"),
+    CitySeed("Odense", "DK", SisterCityRelation.TWIN_TOWN, "Nordisk vänort", "Nordic twin town"),
+    CitySeed("Tampere", "FI", SisterCityRelation.TWIN_TOWN, "Nordisk vänort", "Nordic twin town"),
+    CitySeed("Trondheim", "NO", SisterCityRelation.TWIN_TOWN, "Nordisk vänort", "Nordic twin town"),
+    CitySeed(
+        "Xuzhou",
+        "CN",
+        SisterCityRelation.PLANNED,
+        "Framtida samarbete (Jiangsu, Kina)",
+        "Future cooperation (Jiangsu, China)",
+    ),
 )
 
 PARTNERS = (
@@ -140,6 +162,12 @@ PARTNERS = (
         "https://www.regionostergotland.se",
     ),
 )
+
+# The partners' notes in English, for the English interface.
+PARTNER_NOTES_EN = {
+    "Campus Norrköping; partner i EUniverCities.": "Campus Norrköping; partner in EUniverCities.",
+    "Partner i EUniverCities.": "Partner in EUniverCities.",
+}
 
 
 @dataclass(frozen=True)
@@ -307,6 +335,60 @@ FUNDERS = (
         )
     ),
 )
+
+# The funders' rules in English, for the English interface, by funder.
+FUNDER_RULES_EN = {
+    "Norrköpings kommun – egen budget": "The municipality's own money (cash) and working "
+    "time (in kind). Needs a decision of the committee or board that owns the budget.",
+    "Tillväxtverket – Europeiska regionala utvecklingsfonden (ERUF)": "EU money: may not "
+    "co-finance costs that another EU programme already funds. The grant covers at most 40% "
+    "in more developed regions; the rest must be public or private co-financing.",
+    "ESF-rådet – Europeiska socialfonden+ (ESF+)": "EU money: may not co-finance costs that "
+    "another EU programme already funds.",
+    "Kulturrådet": "Mainly for cultural organisations and institutions; municipal "
+    "institutions may apply for some grants. Read the terms of each grant.",
+    "Nordplus": "The Nordic Council of Ministers' education programme; schools, "
+    "municipalities and organisations in at least three Nordic or Baltic countries.",
+    "Svenska institutet": "Support for cooperation in the Baltic Sea region and the "
+    "neighbouring area.",
+    "Region Östergötland – regionala utvecklingsmedel": "Co-finances development work, EU "
+    "projects too, but not the municipality's ordinary activities.",
+    "Allmänna arvsfonden": "The applicant is a non-profit association or another "
+    "civil-society organisation; the municipality may be a partner but cannot apply itself. "
+    "Does not fund ordinary municipal activities.",
+    "Sparbanksstiftelser": "Local savings-bank foundations support projects for the public "
+    "good in their area, but never what is the municipality's ordinary task.",
+    "Vinnova": "Sweden's innovation agency; the terms differ from call to call.",
+    "Nordisk kulturfond": "Supports Nordic cultural cooperation with participants from at "
+    "least three Nordic countries.",
+    "Interreg Baltic Sea Region": "EU money (ERDF): may not be combined with other EU money "
+    "for the same cost.",
+    "Interreg Europe": "EU money (ERDF): may not be combined with other EU money for the "
+    "same cost.",
+    "Kreativa Europa (EACEA)": "Cooperation projects: at most 80% (small), 70% (medium) or "
+    "60% (large) of the costs.",
+}
+
+
+@lru_cache(maxsize=1)
+def _seeded_english() -> dict[str, str]:
+    """Every Swedish text the defaults seed, with its English version."""
+    english = {n.description: n.description_en for n in NETWORKS}
+    english |= {c.topics: c.topics_en for c in SISTER_CITIES if c.topics}
+    english |= PARTNER_NOTES_EN
+    english |= {f.data.rules_text: FUNDER_RULES_EN[f.data.name] for f in FUNDERS}
+    return english
+
+
+def seeded_in_language(text: str | None, language: str) -> str:
+    """``text`` as the reader's ``language`` shows it: a text these defaults seeded (in
+    Swedish) in English for the English interface; any other text, and a seeded one that
+    staff have edited, as written."""
+    if not text:
+        return ""
+    if language == "en":
+        return _seeded_english().get(text.strip(), text)
+    return text
 
 
 def load_project_defaults(session: Session, settings: Settings, now: datetime) -> None:

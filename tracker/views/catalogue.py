@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tracker import web
@@ -16,13 +14,12 @@ from tracker.services.catalogue import (
     GATE_ANY_GATE,
     GATE_NONE,
     STATUSES,
-    CataloguePage,
     catalogue_options,
     catalogue_page,
     parse_catalogue_filters,
 )
-from tracker.services.inbox import UnknownFilterValue
 from tracker.views import labels
+from tracker.views.filtering import filter_url, load_known, redirect_to_used_fields
 
 bp = Blueprint("catalogue", __name__)
 bp.record_once(lambda state: labels.register(state.app))
@@ -42,30 +39,18 @@ def _server_timing(response: Response) -> Response:
     return response
 
 
-def _url(query: dict[str, str]) -> str:
-    return url_for("catalogue.index") + ("?" + urlencode(query) if query else "")
-
-
 @bp.route("/catalogue")
 @web.requires(Role.VIEWER)
 def index() -> Response | tuple[str, int]:
     now = web.now()
+    base = url_for("catalogue.index")
     filters, parse_errors = parse_catalogue_filters(request.args)
-    if not parse_errors and list(request.args.items(multi=True)) != list(
-        filters.to_query().items()
-    ):
-        # The form sends every field; the address names only those used.
-        return redirect(_url(filters.to_query()))
+    if not parse_errors and (moved := redirect_to_used_fields(filters, base)) is not None:
+        return moved
     errors: dict[str, Any] = dict(parse_errors)
-    page: CataloguePage
-    while True:
-        try:
-            page = catalogue_page(web.db(), filters, now=now)
-            break
-        except UnknownFilterValue as exc:
-            errors[exc.name] = exc.message
-            dropped: dict[str, Any] = {exc.name: None}
-            filters = replace(filters, **dropped)
+    filters, page = load_known(
+        lambda chosen: catalogue_page(web.db(), chosen, now=now), filters, errors
+    )
     return render_template(
         "catalogue/index.html",
         page=page,
@@ -75,6 +60,6 @@ def index() -> Response | tuple[str, int]:
         statuses=STATUSES,
         gate_any=GATE_ANY_GATE,
         gate_none=GATE_NONE,
-        page_url=lambda n: _url(filters.to_query(page=n)),
+        page_url=lambda n: filter_url(base, filters.to_query(page=n)),
         now=now,
     ), 400 if errors else 200

@@ -61,6 +61,7 @@ from tracker.spreadsheets import (
     xlsx_bytes,
 )
 from tracker.views import formatting, labels
+from tracker.views.filtering import load_known, redirect_to_used_fields
 from tracker.views.partners import call_panel
 
 bp = Blueprint("inbox", __name__)
@@ -88,13 +89,10 @@ def _load_inbox(
     filters: InboxFilters, errors: dict[str, Any], now: datetime
 ) -> tuple[InboxFilters, InboxPage]:
     """The page for ``filters``; values that name nothing are dropped and reported."""
-    while True:
-        try:
-            return filters, inbox_page(web.db(), filters, now=now, viewer=web.require_user())
-        except UnknownFilterValue as exc:
-            errors[exc.name] = exc.message
-            dropped: dict[str, Any] = {exc.name: None}
-            filters = replace(filters, **dropped)
+    viewer = web.require_user()
+    return load_known(
+        lambda chosen: inbox_page(web.db(), chosen, now=now, viewer=viewer), filters, errors
+    )
 
 
 @bp.route("/calls")
@@ -104,11 +102,8 @@ def index() -> Response | tuple[str, int]:
     user = web.require_user()
     now = web.now()
     filters, parse_errors = parse_filters(request.args)
-    if not parse_errors and list(request.args.items(multi=True)) != list(
-        filters.to_query().items()
-    ):
-        # The filter form sends every field; the address to bookmark names only those used.
-        return redirect(_inbox_url(filters.to_query()))
+    if not parse_errors and (moved := redirect_to_used_fields(filters, _inbox_url({}))) is not None:
+        return moved
     errors: dict[str, Any] = dict(parse_errors)
     filters, page = _load_inbox(filters, errors, now)
     query = filters.to_query(page=1)

@@ -20,6 +20,7 @@ from tracker.i18n import Message
 from tracker.matching.engine import Evidence
 from tracker.matching.regions import REGION_GATE, REGION_REASON
 from tracker.models import DismissReason, TriageState
+from tracker.services.project_seeds import seeded_in_language
 from tracker.services.strategy.evidence import evidence_line
 
 # Contexts keep these apart from the same English words elsewhere ("Awarded" is "Beviljad"
@@ -178,6 +179,13 @@ def evidence_text(kind: str, text: str, code: str | None = None, call: Any = Non
     return evidence_line(Evidence(kind=kind, text=text, weight=0.0, code=code), gettext)
 
 
+def seeded_text(text: str | None) -> str:
+    """A text the projects area's defaults seeded (a funder's rules, a network's
+    description, a partner's notes) in the reader's language; texts staff wrote or edited
+    stay as written."""
+    return seeded_in_language(text, web.current_language())
+
+
 def profile_text(text: str | None) -> str:
     """A text of the default strategy profile (its name, a note) in the reader's language;
     texts staff wrote themselves stay as written."""
@@ -255,6 +263,7 @@ def register(app: App) -> None:
     app.add_template_global(gate_text)
     app.add_template_global(gate_label)
     app.add_template_global(profile_text)
+    app.add_template_global(seeded_text)
     app.add_template_global(user_role_label)
     app.add_template_global(stage_label)
     app.add_template_global(field_label)

@@ -2,7 +2,9 @@
 
 ``refresh_inbox_entries`` rebuilds those entries and must run whenever calls, their deadlines
 or their matches change: matching calls it for the calls it matched, and every change of
-calls goes through matching (``tracker.services.pipeline``).
+calls goes through matching (``tracker.services.pipeline``). It rebuilds the catalogue
+entries (``tracker.services.catalogue_entries``) of the calls it is given too: matching sets
+their gates.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tracker.models import (
     InboxEntry,
     TriageState,
 )
+from tracker.services.catalogue_entries import refresh_catalogue_entries
 from tracker.services.inbox.listing import active_areas, score_band
 
 __all__ = [
@@ -54,9 +57,14 @@ def refresh_inbox_entries(
     A call is in the inbox when it matched at least one focus area of the active profile that
     is not retired, was not excluded by a gate, and was not withdrawn. Matching calls this
     after storing matches; ingestion does not: what it stores reaches the inbox through
-    matching (``tracker.services.pipeline``)."""
+    matching (``tracker.services.pipeline``). The catalogue entries of ``call_ids`` are
+    rebuilt too; with None they are not (a profile change rebuilds the inbox, not the calls'
+    dates): ``tracker inbox refresh`` rebuilds both."""
+    chosen = None if call_ids is None else sorted(set(call_ids))
+    if chosen is not None:
+        refresh_catalogue_entries(session, chosen)
     area_ids = [a.id for a in active_areas(session)]
-    if call_ids is None:
+    if chosen is None:
         session.execute(delete(InboxEntry))
         ids = list(
             session.scalars(
@@ -67,11 +75,11 @@ def refresh_inbox_entries(
             )
         )
     else:
-        ids = sorted(set(call_ids))
+        ids = chosen
     inserted = 0
     for start in range(0, len(ids), REFRESH_CHUNK):
         chunk = ids[start : start + REFRESH_CHUNK]
-        if call_ids is not None:
+        if chosen is not None:
             session.execute(delete(InboxEntry).where(InboxEntry.call_id.in_(chunk)))
         rows = _entry_rows(session, chunk, area_ids, now)
         if rows:

@@ -5,7 +5,7 @@ values the filter panel offers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -30,10 +30,12 @@ __all__ = [
     "STATUSES",
     "AreaOption",
     "AreaScore",
+    "FilterReader",
     "InboxFilters",
     "InboxPage",
     "InboxRow",
     "UnknownFilterValue",
+    "filter_query",
     "parse_filters",
     "read_page",
 ]
@@ -84,16 +86,7 @@ class InboxFilters:
 
     def to_query(self, **changes: Any) -> dict[str, str]:
         """The non-default parameters as strings, for links and saved filters."""
-        values = replace(self, **changes) if changes else self
-        out: dict[str, str] = {}
-        for name in PARAMETERS:
-            value = getattr(values, name)
-            if value in (None, "") or (name == "page" and value == 1):
-                continue
-            if isinstance(value, float):
-                value = f"{value:g}"
-            out[name] = str(value)
-        return out
+        return filter_query(self, **changes)
 
     @property
     def is_default(self) -> bool:
@@ -107,53 +100,89 @@ PARAMETERS = tuple(InboxFilters.__dataclass_fields__)
 MAX_PAGE = 100_000
 
 
+def filter_query(filters: Any, **changes: Any) -> dict[str, str]:
+    """A filter's non-default parameters as strings, for links and saved filters: those of
+    the dataclass ``filters`` (the inbox's or the catalogue's) with ``changes`` made."""
+    values = replace(filters, **changes) if changes else filters
+    out: dict[str, str] = {}
+    for name in values.__dataclass_fields__:
+        value = getattr(values, name)
+        if value in (None, "") or (name == "page" and value == 1):
+            continue
+        if isinstance(value, float):
+            value = f"{value:g}"
+        out[name] = str(value)
+    return out
+
+
+class FilterReader:
+    """Reads a filter's query parameters as the inbox and the catalogue do: values trimmed
+    and cut to a length; an invalid value is dropped and reported under its parameter, so
+    that the page can still show the rest of the filter."""
+
+    def __init__(self, args: Mapping[str, str]) -> None:
+        self.args = args
+        self.values: dict[str, Any] = {}
+        self.errors: dict[str, Message] = {}
+
+    def text(self, name: str, limit: int = 300) -> str:
+        return (self.args.get(name) or "").strip()[:limit]
+
+    def name(self, *names: str) -> None:
+        """Parameters naming something (an area, a source): looked up later, None if empty."""
+        for name in names:
+            self.values[name] = self.text(name) or None
+
+    def choice(self, name: str, allowed: Iterable[str], message: Message) -> None:
+        """One of ``allowed``, or empty."""
+        value = self.text(name)
+        if value and value not in allowed:
+            self.errors[name] = message
+        else:
+            self.values[name] = value
+
+    def query(self) -> None:
+        """The searched text ``q``: spaces collapsed, at most MAX_QUERY_LENGTH characters."""
+        self.values["q"] = " ".join(self.text("q", 1000).split())[:MAX_QUERY_LENGTH]
+
+    def page(self) -> None:
+        """The page number: decimal digits, 1 to MAX_PAGE."""
+        read_page(self.text("page"), self.values, self.errors)
+
+
 def parse_filters(args: Mapping[str, str]) -> tuple[InboxFilters, dict[str, Message]]:
     """Validate query parameters. Invalid values are dropped and reported per parameter, so
     the page can still show the rest of the filter."""
-    errors: dict[str, Message] = {}
-    values: dict[str, Any] = {}
-
-    def text(name: str, limit: int = 300) -> str:
-        return (args.get(name) or "").strip()[:limit]
-
-    for name in ("area", "office", "programme", "source"):
-        values[name] = text(name) or None
-    status = text("status")
-    if status and status not in STATUSES:
-        errors["status"] = msg("choose open, forthcoming, closed or all")
-    else:
-        values["status"] = status
-    state = text("state")
+    read = FilterReader(args)
+    read.name("area", "office", "programme", "source")
+    read.choice("status", STATUSES, msg("choose open, forthcoming, closed or all"))
+    state = read.text("state")
     if state and state != STATE_ALL and state not in TriageState.__members__.values():
-        errors["state"] = msg("unknown triage state %(state)s", state=state)
+        read.errors["state"] = msg("unknown triage state %(state)s", state=state)
     else:
-        values["state"] = state
-    within = text("deadline_within")
+        read.values["state"] = state
+    within = read.text("deadline_within")
     if within:
         if len(within) <= 6 and within.isdecimal() and 0 < int(within) <= MAX_DEADLINE_WINDOW_DAYS:
-            values["deadline_within"] = int(within)
+            read.values["deadline_within"] = int(within)
         else:
-            errors["deadline_within"] = msg(
+            read.errors["deadline_within"] = msg(
                 "give a number of days between 1 and %(max)d", max=MAX_DEADLINE_WINDOW_DAYS
             )
-    min_score = text("min_score").replace(",", ".")
+    min_score = read.text("min_score").replace(",", ".")
     if min_score:
         try:
             score = float(min_score)
         except ValueError:
             score = math.nan
         if 0 <= score <= 100:
-            values["min_score"] = score
+            read.values["min_score"] = score
         else:
-            errors["min_score"] = msg("give a score between 0 and 100")
-    values["q"] = " ".join(text("q", 1000).split())[:MAX_QUERY_LENGTH]
-    mine = text("mine")
-    if mine and mine not in MINE:
-        errors["mine"] = msg("Choose assigned to me, my office or mentioned.")
-    else:
-        values["mine"] = mine
-    read_page(text("page"), values, errors)
-    return InboxFilters(**values), errors
+            read.errors["min_score"] = msg("give a score between 0 and 100")
+    read.query()
+    read.choice("mine", MINE, msg("Choose assigned to me, my office or mentioned."))
+    read.page()
+    return InboxFilters(**read.values), read.errors
 
 
 def read_page(page: str, values: dict[str, Any], errors: dict[str, Message]) -> None:

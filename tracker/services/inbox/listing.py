@@ -19,10 +19,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Integer,
     Select,
     SQLColumnExpression,
     String,
+    TextualSelect,
     and_,
     any_,
     bindparam,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -67,7 +70,13 @@ from tracker.services.inbox.filters import (
     InboxRow,
     UnknownFilterValue,
 )
-from tracker.services.search import SearchQuery, found_condition, parse_query, vocabulary
+from tracker.services.search import (
+    SearchQuery,
+    found_condition,
+    matching_ids,
+    parse_query,
+    vocabulary,
+)
 
 __all__ = [
     "CALL_SEARCH_COLUMN",
@@ -80,8 +89,8 @@ __all__ = [
     "score_band",
     "source_call_ids",
     "sources_for_filter",
-    "substring_condition",
-    "text_condition",
+    "substring_ids",
+    "text_hits",
 ]
 
 
@@ -192,29 +201,23 @@ def _resolve(session: Session, filters: InboxFilters, viewer: User | None = None
         source_ids = source_call_ids(source)
     dialect = session.get_bind().dialect.name
     query = parse_query(filters.q, vocabulary(session)) if filters.q else SearchQuery(())
-    text_hits = stem_hits = title_hits = None
+    found: list[int] | None = None
+    stem_hits: list[int] | None = None
+    title_hits: list[int] | None = None
     if filters.q and dialect == "postgresql":
-        # Checking the trigram index's candidates is the costly part of a search on
-        # PostgreSQL: do it once, not once for the counts and again for the page.
-        text_hits = list(
-            session.scalars(
-                select(InboxEntry.call_id)
-                .join(FundingCall, FundingCall.id == InboxEntry.call_id)
-                .where(text_condition(filters.q, query, dialect))
+        # Checking the indexes' candidates is the costly part of a search on PostgreSQL: do
+        # it once, not once for the counts and again for the page; and look up the stems and
+        # the text as typed each through its own index, then join them here.
+        def entries(found: Select[int] | TextualSelect) -> list[int]:
+            return list(
+                session.scalars(select(InboxEntry.call_id).where(InboxEntry.call_id.in_(found)))
             )
-        )
+
         stem_hits, title_hits = [], []
         if query:
-            stem_hits, title_hits = (
-                list(
-                    session.scalars(
-                        select(InboxEntry.call_id).where(
-                            found_condition(InboxEntry.call_id, query, dialect, title_only=title)
-                        )
-                    )
-                )
-                for title in (False, True)
-            )
+            stem_hits = entries(matching_ids(query, dialect))
+            title_hits = entries(matching_ids(query, dialect, title_only=True))
+        found = sorted(set(entries(substring_ids(filters.q, dialect))).union(stem_hits))
     return _Resolved(
         area,
         areas,
@@ -223,7 +226,7 @@ def _resolve(session: Session, filters: InboxFilters, viewer: User | None = None
         dialect,
         query,
         mine_call_ids(filters.mine, viewer),
-        text_hits,
+        found,
         stem_hits,
         title_hits,
     )
@@ -271,7 +274,8 @@ def _conditions(
             hits = bindparam("text_hits", resolved.text_hits, type_=ARRAY(Integer))
             conditions.append(InboxEntry.call_id == any_(hits))
         else:
-            conditions.append(text_condition(filters.q, resolved.query, resolved.dialect))
+            found = text_hits(filters.q, resolved.query, resolved.dialect)
+            conditions.append(InboxEntry.call_id.in_(found))
     return conditions
 
 
@@ -285,37 +289,44 @@ CALL_SEARCH_COLUMN = "funding_calls.call_search_text"
 MIN_INDEXED_QUERY = 3
 
 
-def _uses_search_join(q: str, dialect: str) -> bool:
-    return bool(q) and not (dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY)
-
-
-def text_condition(q: str, query: SearchQuery, dialect: str) -> ColumnElement[bool]:
-    """Calls that the search finds (``query``: every word, in Swedish or English, as stems
-    or translated), or whose texts contain ``q`` as typed."""
-    substring = substring_condition(q, dialect, InboxEntry.call_id)
+def text_hits(q: str, query: SearchQuery, dialect: str) -> CompoundSelect[int] | Select[int]:
+    """The ids of the calls that the search finds (``query``: every word, in Swedish or
+    English, as stems or translated) or whose texts contain ``q`` as typed, for
+    ``column.in_(...)``. A UNION of the two lookups, so that each reads its own index: an OR
+    across the stems and the calls' texts made PostgreSQL test every call's text."""
+    typed = substring_ids(q, dialect)
     if not query:
-        return substring
-    return or_(substring, found_condition(InboxEntry.call_id, query, dialect))
+        return typed
+    stems = matching_ids(query, dialect).subquery()
+    return union(typed, select(stems.c.call_id))
 
 
-def substring_condition(
-    q: str, dialect: str, call_id: SQLColumnExpression[int]
-) -> ColumnElement[bool]:
-    """Calls whose title, Swedish title, identifier or description contains ``q``, whatever
-    the case (Ö and ö alike). ``call_id`` is the call's id in the statement; on PostgreSQL
-    and for short texts the statement must also read ``funding_calls``."""
+def substring_ids(q: str, dialect: str) -> Select[int]:
+    """The ids of the calls whose title, Swedish title, identifier or description contains
+    ``q``, whatever the case (Ö and ö alike): through the trigram index on PostgreSQL and the
+    FTS5 trigram table on SQLite (strings shorter than three characters are looked for in
+    the texts themselves)."""
     if dialect == "sqlite" and len(q) >= MIN_INDEXED_QUERY:
         phrase = '"' + q.replace('"', '""') + '"'
-        found = text("SELECT rowid FROM call_search WHERE call_search MATCH :phrase")
-        return call_id.in_(found.bindparams(phrase=phrase).columns(rowid=Integer))
+        found = (
+            text("SELECT rowid AS call_id FROM call_search WHERE call_search MATCH :phrase")
+            .bindparams(bindparam("phrase", phrase, unique=True))
+            .columns(call_id=Integer)
+            .subquery()
+        )
+        return select(found.c.call_id)
     if dialect == "postgresql":
         escaped = q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
-        return literal_column(CALL_SEARCH_COLUMN, String).like(f"%{escaped}%", escape="/")
-    return or_(
-        FundingCall.title.icontains(q, autoescape=True),
-        FundingCall.description_text.icontains(q, autoescape=True),
-        FundingCall.title_sv.icontains(q, autoescape=True),
-        FundingCall.identifier.icontains(q, autoescape=True),
+        return select(FundingCall.id.label("call_id")).where(
+            literal_column(CALL_SEARCH_COLUMN, String).like(f"%{escaped}%", escape="/")
+        )
+    return select(FundingCall.id.label("call_id")).where(
+        or_(
+            FundingCall.title.icontains(q, autoescape=True),
+            FundingCall.description_text.icontains(q, autoescape=True),
+            FundingCall.title_sv.icontains(q, autoescape=True),
+            FundingCall.identifier.icontains(q, autoescape=True),
+        )
     )
 
 
@@ -335,8 +346,6 @@ def _filtered(
                 CallMatch.focus_area_id == resolved.area.id,
             ),
         )
-    if resolved.text_hits is None and _uses_search_join(filters.q, resolved.dialect):
-        statement = statement.join(FundingCall, FundingCall.id == InboxEntry.call_id)
     return statement.where(*_conditions(filters, resolved, now))
 
 
