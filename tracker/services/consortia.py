@@ -5,7 +5,8 @@ against the call's rules, handed over to the project once it is submitted, and t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import replace as dataclass_replace
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -13,19 +14,22 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.models import (
+    CallReview,
     ConsortiumDraft,
     ConsortiumMember,
     FundingCall,
+    Office,
     Organisation,
     Project,
     ProjectRole,
     ProjectStatus,
     User,
 )
+from tracker.models.projects import NOT_YET_SUBMITTED
 from tracker.partners.consortium import ConsortiumCheck, Participant, check_consortium
 from tracker.partners.rules import PartnerRules
 from tracker.services.audit import record_event
-from tracker.services.projects import add_partner
+from tracker.services.projects import ProjectData, add_partner, create_project, update_project
 
 # The municipality itself, as it counts in a consortium.
 OUR_NAME = "Norrköpings kommun"
@@ -170,6 +174,90 @@ def hand_over(
     draft.updated_at = now
     session.flush()
     return len({p.organisation_id for p in project.partners} - before)
+
+
+def _project_for_submission(session: Session, draft: ConsortiumDraft) -> Project | None:
+    """The project that applies to the draft's call: the one the draft was handed to, else
+    the latest of the call's projects that is not withdrawn."""
+    if draft.project is not None:
+        return draft.project
+    candidates = [
+        p for p in projects_for_call(session, draft.call) if p.status is not ProjectStatus.WITHDRAWN
+    ]
+    return candidates[-1] if candidates else None
+
+
+def _lead_office(session: Session, call: FundingCall, actor: User | None) -> Office:
+    """Who leads the new project: the office the call is assigned to, else the submitter's
+    office, else the first open office."""
+    review = session.scalar(select(CallReview).where(CallReview.call_id == call.id))
+    for office in (
+        review.office if review is not None else None,
+        actor.office if actor is not None else None,
+    ):
+        if office is not None and office.is_active:
+            return office
+    office = session.scalar(select(Office).where(Office.is_active).order_by(Office.id).limit(1))
+    if office is None:
+        message = msg("the project needs a lead office: add an office first")
+        raise ValidationFailed(message, {"office": message})
+    return office
+
+
+def _programme(call: FundingCall) -> str:
+    return (call.programme_label or call.programme_code or call.title)[:200]
+
+
+def submit_consortium(
+    session: Session,
+    call: FundingCall,
+    *,
+    actor: User | None,
+    now: datetime,
+    today: date,
+) -> Project | None:
+    """The call's application was submitted: its consortium draft becomes the project's
+    partner list. The project is the one the draft was handed to or that applies to the call
+    (marked submitted on ``today`` if it was still being prepared), or a new one made from
+    the call and the draft. Doing it again changes nothing. None when there is no draft."""
+    draft = get_draft(session, call)
+    if draft is None:
+        return None
+    project = _project_for_submission(session, draft)
+    if project is None:
+        project = create_project(
+            session,
+            ProjectData(
+                title=call.title[:500],
+                lead_office_id=_lead_office(session, call, actor).id,
+                status=ProjectStatus.SUBMITTED,
+                role=draft.our_role,
+                programme=_programme(call),
+                call_id=call.id,
+                submitted_on=today,
+            ),
+            actor=actor,
+            now=now,
+            source="submission",
+        )
+    elif project.status in NOT_YET_SUBMITTED:
+        data = ProjectData.from_project(project)
+        update_project(
+            session,
+            project,
+            dataclass_replace(
+                data,
+                status=ProjectStatus.SUBMITTED,
+                role=draft.our_role,
+                submitted_on=data.submitted_on or today,
+                programme=data.programme or _programme(call),
+            ),
+            actor=actor,
+            now=now,
+            source="submission",
+        )
+    hand_over(session, draft, project, actor=actor, now=now)
+    return project
 
 
 @dataclass(frozen=True)
