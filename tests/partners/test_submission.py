@@ -3,6 +3,9 @@ project's partner list, without anyone typing the partners again."""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +15,7 @@ from tests.factories.partners import build_world, culture_call
 from tests.factories.projects import make_project
 from tracker.models import (
     ConsortiumDraft,
+    ConsortiumMember,
     FundingCall,
     Project,
     ProjectRole,
@@ -147,3 +151,90 @@ def test_submitting_a_call_without_a_draft_creates_no_project(
     assert "partner list" not in page
     session.expire_all()
     assert _projects(session, call) == []
+
+
+def test_the_draft_partners_and_budget_shares_show_in_the_co_financing_plan(
+    session: Session, client: FlaskClient, csrf: str
+) -> None:
+    world = build_world(session)
+    call = culture_call(session)
+    project = make_project(
+        session,
+        title="Music Cities",
+        call_id=call.id,
+        status=ProjectStatus.PREPARING,
+        total_budget=Decimal("200000"),
+        municipality_budget=Decimal("50000"),
+    )
+    login(client, make_user(session, Role.EDITOR, language="en"))
+    client.post(
+        f"/calls/{call.id}/consortium",
+        data={"csrf_token": csrf, "idea": "Music", "our_role": "lead", "our_budget_share": "40"},
+    )
+    for organisation, role, share in (
+        (world.aarhus, "partner", "35"),
+        (world.bologna, "associated", "12,5"),
+    ):
+        client.post(
+            f"/calls/{call.id}/consortium/members",
+            data={
+                "csrf_token": csrf,
+                "organisation_id": str(organisation.id),
+                "role": role,
+                "budget_share": share,
+            },
+        )
+    consortium_page = client.get(f"/calls/{call.id}/consortium").get_data(as_text=True)
+    assert "12.5 %" in consortium_page
+
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    plan = page[page.index('id="h-financing"') :]
+    shares = plan[
+        plan.index('id="consortium-shares"') : plan.index(
+            "</table>", plan.index('id="consortium-shares"')
+        )
+    ]
+    rows = [" ".join(row.split()) for row in re.findall(r"<tr>(.*?)</tr>", shares, re.S)]
+    texts = [re.sub(r"<[^>]+>", " ", row) for row in rows]
+    assert any(
+        "Norrköpings kommun" in t and "Lead" in t and "40.0 %" in t and "80,000.00" in t
+        for t in texts
+    )
+    assert any(
+        "Aarhus Musikhus" in t and "Partner" in t and "35.0 %" in t and "70,000.00" in t
+        for t in texts
+    )
+    assert any(
+        "Comune di Bologna" in t and "Associated" in t and "12.5 %" in t and "25,000.00" in t
+        for t in texts
+    )
+    # 40 + 35 + 12.5 leaves 12.5 per cent unshared, and our 40 per cent is more than our budget.
+    assert "12.5 per cent of the total budget is not yet shared out" in plan
+    assert "gives the municipality 40 per cent of the total budget" in plan
+
+    client.post(
+        f"/calls/{call.id}/consortium",
+        data={"csrf_token": csrf, "idea": "Music", "our_role": "lead", "our_budget_share": "60"},
+    )
+    plan = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "budget shares add up to 107.5 per cent" in plan
+
+
+def test_a_budget_share_over_100_is_refused(
+    session: Session, client: FlaskClient, csrf: str
+) -> None:
+    world = build_world(session)
+    call = culture_call(session)
+    login(client, make_user(session, Role.EDITOR, language="en"))
+    page = client.post(
+        f"/calls/{call.id}/consortium/members",
+        data={
+            "csrf_token": csrf,
+            "organisation_id": str(world.aarhus.id),
+            "role": "partner",
+            "budget_share": "120",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "a rate is a percentage between 0 and 100" in page
+    assert session.scalars(select(ConsortiumMember)).all() == []

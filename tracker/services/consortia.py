@@ -4,15 +4,17 @@ against the call's rules, handed over to the project once it is submitted, and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.errors import NotFound, ValidationFailed
-from tracker.i18n import msg
+from tracker.i18n import Message, msg
 from tracker.models import (
     CallReview,
     ConsortiumDraft,
@@ -53,14 +55,17 @@ def save_draft(
     our_role: ProjectRole,
     actor: User | None,
     now: datetime,
+    our_budget_share: Decimal | None = None,
 ) -> ConsortiumDraft:
-    """Create or update the call's consortium draft (our idea and our role)."""
+    """Create or update the call's consortium draft (our idea, our role and our share of
+    the project's total budget, in percent)."""
     draft = get_draft(session, call)
     if draft is None:
         draft = ConsortiumDraft(call_id=call.id, created_at=now, our_role=our_role)
         session.add(draft)
     draft.idea = idea.strip()
     draft.our_role = our_role
+    draft.our_budget_share = our_budget_share
     draft.updated_at = now
     session.flush()
     record_event(
@@ -82,16 +87,19 @@ def add_member(
     role: ProjectRole,
     *,
     task: str = "",
+    budget_share: Decimal | None = None,
     actor: User | None,
     now: datetime,
 ) -> ConsortiumMember:
-    """Put ``organisation`` in the draft with a role (or change its role and task)."""
+    """Put ``organisation`` in the draft with a role, a task and its share of the project's
+    total budget in percent (or change them)."""
     member = next((m for m in draft.members if m.organisation_id == organisation.id), None)
     if member is None:
         member = ConsortiumMember(organisation=organisation, role=role)
         draft.members.append(member)
     member.role = role
     member.task = task.strip()
+    member.budget_share = budget_share
     draft.updated_at = now
     session.flush()
     record_event(
@@ -142,6 +150,123 @@ def participants(draft: ConsortiumDraft) -> list[Participant]:
 
 def check_draft(draft: ConsortiumDraft, rules: PartnerRules) -> ConsortiumCheck:
     return check_consortium(rules, participants(draft))
+
+
+# --- the draft in the co-financing plan -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedShare:
+    """One participant's planned part of the project's total budget."""
+
+    name: str
+    country_code: str | None
+    role: ProjectRole
+    percent: Decimal | None
+    amount: Decimal | None  # in the project's currency, when its total budget is known
+    is_us: bool = False
+
+
+@dataclass(frozen=True)
+class ShareFinding:
+    severity: Literal["breach", "warning"]
+    code: str
+    message: Message
+
+
+@dataclass(frozen=True)
+class ConsortiumBudget:
+    """The draft's partners, roles and budget shares as the co-financing plan shows them."""
+
+    shares: tuple[PlannedShare, ...]
+    findings: tuple[ShareFinding, ...] = field(default=())
+
+    @property
+    def percent_total(self) -> Decimal:
+        return sum((s.percent for s in self.shares if s.percent is not None), Decimal(0))
+
+
+def _percent(value: Decimal) -> str:
+    """40.00 as "40", 12.50 as "12.5"."""
+    return f"{value.normalize():f}"
+
+
+def consortium_budget(draft: ConsortiumDraft, project: Project) -> ConsortiumBudget:
+    """Who takes what part of ``project``'s total budget according to the draft, and what
+    does not add up: shares over 100 %, a part not shared out, or our share not matching
+    the municipality's budget."""
+    total = project.total_budget
+    cent = Decimal("0.01")
+
+    def amount(percent: Decimal | None) -> Decimal | None:
+        if percent is None or total is None:
+            return None
+        return (total * percent / 100).quantize(cent, ROUND_HALF_UP)
+
+    ours = PlannedShare(
+        OUR_NAME,
+        OUR_COUNTRY,
+        draft.our_role,
+        draft.our_budget_share,
+        amount(draft.our_budget_share),
+        is_us=True,
+    )
+    partners = [
+        PlannedShare(
+            m.organisation.name,
+            m.organisation.country_code,
+            m.role,
+            m.budget_share,
+            amount(m.budget_share),
+        )
+        for m in draft.members
+    ]
+    shares = (ours, *partners)
+    budget = ConsortiumBudget(shares)
+    findings: list[ShareFinding] = []
+    given = budget.percent_total
+    if given > 100:
+        findings.append(
+            ShareFinding(
+                "warning",
+                "consortium_shares_over",
+                msg(
+                    "the consortium's budget shares add up to %(percent)s per cent",
+                    percent=_percent(given),
+                ),
+            )
+        )
+    elif any(s.percent is not None for s in shares) and given < 100:
+        findings.append(
+            ShareFinding(
+                "warning",
+                "consortium_shares_open",
+                msg(
+                    "%(percent)s per cent of the total budget is not yet shared out in the "
+                    "consortium draft",
+                    percent=_percent(100 - given),
+                ),
+            )
+        )
+    our_amount = ours.amount
+    municipal = project.municipality_budget
+    if our_amount is not None and municipal is not None and abs(our_amount - municipal) >= 1:
+        findings.append(
+            ShareFinding(
+                "warning",
+                "consortium_share_ours",
+                msg(
+                    "the consortium draft gives the municipality %(percent)s per cent of the "
+                    "total budget, %(amount)s %(currency)s, but the municipality's budget is "
+                    "%(budget)s %(currency)s",
+                    percent=_percent(ours.percent or Decimal(0)),
+                    amount=our_amount,
+                    budget=municipal,
+                    currency=project.currency.value,
+                ),
+            )
+        )
+    return ConsortiumBudget(shares, tuple(findings))
 
 
 def projects_for_call(session: Session, call: FundingCall) -> list[Project]:
