@@ -14,6 +14,7 @@ from tests.factories import NOW, login, make_office, make_user
 from tests.factories.partners import build_world, culture_call
 from tests.factories.projects import make_project
 from tracker.models import (
+    CallReview,
     ConsortiumDraft,
     ConsortiumMember,
     FundingCall,
@@ -21,6 +22,7 @@ from tracker.models import (
     ProjectRole,
     ProjectStatus,
     Role,
+    TriageState,
 )
 
 
@@ -238,3 +240,32 @@ def test_a_budget_share_over_100_is_refused(
     ).get_data(as_text=True)
     assert "a rate is a percentage between 0 and 100" in page
     assert session.scalars(select(ConsortiumMember)).all() == []
+
+
+def test_a_project_that_cannot_be_submitted_stops_the_submission_with_the_reason(
+    session: Session, client: FlaskClient, csrf: str
+) -> None:
+    world = build_world(session)
+    call = culture_call(session)
+    # A project whose figures do not hold cannot be marked submitted as it stands.
+    project = make_project(
+        session,
+        call_id=call.id,
+        status=ProjectStatus.PREPARING,
+        total_budget=Decimal("1000"),
+        municipality_budget=Decimal("5000"),
+    )
+    login(client, make_user(session, Role.EDITOR, language="en"))
+    _draft(client, csrf, call, {world.aarhus.id: "partner"})
+    _triage(client, csrf, call, "preparing")
+    response = client.post(
+        f"/calls/{call.id}/triage", data={"csrf_token": csrf, "state": "submitted"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "could not be marked submitted" in page
+    assert "cannot exceed the total budget" in page
+    session.expire_all()
+    assert project.status is ProjectStatus.PREPARING and project.partners == []
+    review = session.scalars(select(CallReview).where(CallReview.call_id == call.id)).one()
+    assert review.state is TriageState.PREPARING

@@ -333,21 +333,15 @@ def _programme(call: FundingCall) -> str:
     return (call.programme_label or call.programme_code or call.title)[:200]
 
 
-def submit_consortium(
+def _submitted_project(
     session: Session,
     call: FundingCall,
+    draft: ConsortiumDraft,
     *,
     actor: User | None,
     now: datetime,
     today: date,
-) -> Project | None:
-    """The call's application was submitted: its consortium draft becomes the project's
-    partner list. The project is the one the draft was handed to or that applies to the call
-    (marked submitted on ``today`` if it was still being prepared), or a new one made from
-    the call and the draft. Doing it again changes nothing. None when there is no draft."""
-    draft = get_draft(session, call)
-    if draft is None:
-        return None
+) -> Project:
     project = _project_for_submission(session, draft)
     if project is None:
         project = create_project(
@@ -381,6 +375,34 @@ def submit_consortium(
             now=now,
             source="submission",
         )
+    return project
+
+
+def submit_consortium(
+    session: Session,
+    call: FundingCall,
+    *,
+    actor: User | None,
+    now: datetime,
+    today: date,
+) -> Project | None:
+    """The call's application was submitted: its consortium draft becomes the project's
+    partner list. The project is the one the draft was handed to or that applies to the call
+    (marked submitted on ``today`` if it was still being prepared), or a new one made from
+    the call and the draft. Doing it again changes nothing. None when there is no draft."""
+    draft = get_draft(session, call)
+    if draft is None:
+        return None
+    try:
+        project = _submitted_project(session, call, draft, actor=actor, now=now, today=today)
+    except ValidationFailed as exc:
+        # Said on the call page's triage form, whichever field of the project it was.
+        problems = "; ".join(str(v) for v in exc.errors.values()) or str(exc)
+        message = msg(
+            "the application's project could not be marked submitted: %(problems)s",
+            problems=problems,
+        )
+        raise ValidationFailed(message, {"form": message}) from exc
     hand_over(session, draft, project, actor=actor, now=now)
     return project
 
