@@ -15,14 +15,15 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     or_,
     select,
+    type_coerce,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.models import (
@@ -196,25 +197,28 @@ class _ProjectTerms:
     when: ColumnElement[date]
 
 
-def _project_terms(call: FundingCall, wanted: list[str]) -> _ProjectTerms:
+_PROJECT_CALL = aliased(FundingCall, name="project_call")
+
+
+def _has_area(slug: str, dialect: str) -> ColumnElement[bool]:
+    """Whether a project serves the focus area, without reading its JSON in Python:
+    PostgreSQL's JSONB containment, else a search of the JSON text."""
+    if dialect == "postgresql":
+        return type_coerce(Project.focus_areas, JSONB).contains([slug])
+    return cast(Project.focus_areas, String).like(f'%"{slug}"%')
+
+
+def _project_terms(call: FundingCall, wanted: list[str], dialect: str) -> _ProjectTerms:
     names = programme_names(call)
     same_programme: list[ColumnElement[bool]] = (
         [func.lower(Project.programme).in_(names)] if names else []
     )
     if call.programme_code:
-        # One look-up by primary key per project, not the ids of every call in the programme.
-        same_programme.append(
-            exists().where(
-                FundingCall.id == Project.call_id,
-                FundingCall.programme_code == call.programme_code,
-            )
-        )
+        # The project's own call, joined by its primary key: PostgreSQL turned a subquery
+        # here into a scan of every call in the programme.
+        same_programme.append(_PROJECT_CALL.programme_code == call.programme_code)
     in_programme = or_(*same_programme) if same_programme else literal(False)
-    # The areas searched in the JSON text (the same way on SQLite and PostgreSQL), so that
-    # no project's JSON is read here.
-    shares_area: list[ColumnElement[bool]] = [
-        cast(Project.focus_areas, String).like(f'%"{slug}"%') for slug in wanted
-    ]
+    shares_area = [_has_area(slug, dialect) for slug in wanted]
     shared_count: ColumnElement[Any] = literal(0)
     for hit in shares_area:
         shared_count = shared_count + case((hit, 1), else_=0)
@@ -267,14 +271,24 @@ def _ranked(
                 SisterCity.last_contact_on.label("last"),
             )
         )
+    # Each relevant project's points worked out once, then given to each of its partners.
+    projects = (
+        select(
+            Project.id.label("project_id"),
+            terms.points.label("points"),
+            terms.when.label("last"),
+        )
+        .outerjoin(_PROJECT_CALL, _PROJECT_CALL.id == Project.call_id)
+        .where(terms.relevant)
+        .subquery("relevant_projects")
+    )
     best_project = (
         select(
             ProjectPartner.organisation_id.label("org_id"),
-            func.max(terms.points).label("points"),
-            func.max(terms.when).label("last"),
+            func.max(projects.c.points).label("points"),
+            func.max(projects.c.last).label("last"),
         )
-        .join(Project, Project.id == ProjectPartner.project_id)
-        .where(terms.relevant)
+        .join(projects, projects.c.project_id == ProjectPartner.project_id)
         .group_by(ProjectPartner.organisation_id)
     )
     parts.append(best_project)
@@ -392,6 +406,7 @@ def _reasons(
             *terms.shared_areas,
         )
         .join(Project, Project.id == ProjectPartner.project_id)
+        .outerjoin(_PROJECT_CALL, _PROJECT_CALL.id == Project.call_id)
         .where(ProjectPartner.organisation_id.in_(org_ids), terms.relevant)
         .order_by(Project.id)
     ):
@@ -436,7 +451,7 @@ def suggest_partners(
     wanted = matched_areas(session, call) if areas is None else areas
     networks = _networks(session, wanted)
     sisters = _sisters(session, wanted)
-    terms = _project_terms(call, wanted)
+    terms = _project_terms(call, wanted, session.get_bind().dialect.name)
     ranked = _ranked(session, networks, sisters, terms, today)
     eligible_codes = rules.codes(RuleKind.ELIGIBLE_COUNTRIES)
     # Without a country rule nobody is kept apart.
