@@ -11,13 +11,24 @@ partner panel alone
 reader alone on the call's text.
 
     .venv/bin/python bench/bench_partners.py [--calls 100000] [--organisations 5000] [--pages 200]
+        [--databases sqlite,postgresql] [--profile bench/results/partners_profile.txt]
+        [--label before]
+
+Every run works in a database of its own (a temporary SQLite file; a PostgreSQL database
+named with the process id and a random nonce), so runs side by side do not collide.
+gc_ms is the time the garbage collector spent during the measured pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
+import io
 import os
+import pstats
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -35,7 +46,7 @@ from _common import peak_rss_mb, report, summary_ms
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.app import create_app  # noqa: E402
+from tracker.app import create_app, settle_startup_heap  # noqa: E402
 from tracker.clock import FixedClock  # noqa: E402
 from tracker.config import settings_from_dict  # noqa: E402
 from tracker.db import make_engine, make_session_factory  # noqa: E402
@@ -314,8 +325,49 @@ def fill(engine: Engine, calls: int, organisations: int) -> dict[str, Any]:
     return {"call_ids": call_ids, "fill_s": round(time.perf_counter() - started, 1)}
 
 
+class _GcTimer:
+    """Adds up the time the garbage collector runs while ``active``."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.collections = 0
+        self.active = False
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if not self.active:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
+            self.collections += 1
+
+
+def _profile(client: Any, call_ids: list[int], path: Path) -> None:
+    """cProfile of the call page for ``call_ids``, the top of it by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for call_id in call_ids:
+        client.get(f"/calls/{call_id}")
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(30)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    print(f"profile -> {path}")
+
+
 def measure(
-    database_url: str, label: str, calls: int, organisations: int, pages: int
+    database_url: str,
+    label: str,
+    calls: int,
+    organisations: int,
+    pages: int,
+    profile: Path | None = None,
+    settle: bool = True,
 ) -> dict[str, Any]:
     upgrade(database_url, "head")
     engine = make_engine(database_url)
@@ -325,16 +377,23 @@ def measure(
         {"app": {"secret_key": "bench-secret"}, "database": {"url": database_url}}
     )
     app = create_app(settings, session_factory=factory, clock=FixedClock(NOW))
+    if settle:
+        settle_startup_heap()  # as tracker.wsgi does in production
     client = app.test_client()
     with factory() as session:
-        user_id = session.scalar(select(User.id))
+        user = session.scalars(select(User)).one()
+        user_id, nonce = user.id, user.session_nonce
     with client.session_transaction() as flask_session:
         flask_session["user_id"] = user_id
+        flask_session["session_nonce"] = nonce
     rng = random.Random(7)
     chosen = rng.sample(filled["call_ids"], pages)
     client.get(f"/calls/{chosen[0]}")  # warm the templates and the connection pool
     page_samples, page_cpu, panel_samples, reader_samples = [], [], [], []
     sizes = []
+    gc_timer = _GcTimer()
+    gc.callbacks.append(gc_timer)
+    gc_timer.active = True
     for call_id in chosen:
         t, cpu = time.perf_counter(), time.process_time()
         response = client.get(f"/calls/{call_id}")
@@ -342,6 +401,10 @@ def measure(
         page_cpu.append(time.process_time() - cpu)
         assert response.status_code == 200 and "partners-heading" in response.get_data(as_text=True)
         sizes.append(len(response.data))
+    gc_timer.active = False
+    gc.callbacks.remove(gc_timer)
+    if profile is not None:
+        _profile(client, chosen[:20], profile.with_name(f"{profile.stem}_{label}{profile.suffix}"))
     with factory() as session:
         for call_id in chosen:
             call = session.get(FundingCall, call_id)
@@ -364,6 +427,8 @@ def measure(
         **{f"page_cpu_{k}": v for k, v in summary_ms(page_cpu).items() if k != "n"},
         **{f"panel_{k}": v for k, v in summary_ms(panel_samples).items() if k != "n"},
         **{f"reader_{k}": v for k, v in summary_ms(reader_samples).items() if k != "n"},
+        "gc_ms": round(gc_timer.total * 1000, 1),
+        "gc_runs": gc_timer.collections,
         "page_kib": round(sum(sizes) / len(sizes) / 1024, 1),
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -371,7 +436,7 @@ def measure(
 
 def _own_postgres_database(server_url: str) -> tuple[str, Engine]:
     url = make_url(server_url)
-    name = f"tracker_bench_partners_{os.getpid()}"
+    name = f"tracker_bench_partners_{os.getpid()}_{secrets.token_hex(4)}"
     admin = make_engine(url.render_as_string(hide_password=False))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -383,25 +448,50 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--organisations", type=int, default=5_000)
     parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--label", default="", help="a suffix for the results file")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="leave the startup heap to the collector"
+    )
     args = parser.parse_args()
+    wanted = set(args.databases.split(","))
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows.append(
-            measure(
-                f"sqlite:///{tmp}/bench.db", "sqlite", args.calls, args.organisations, args.pages
+    if "sqlite" in wanted:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows.append(
+                measure(
+                    f"sqlite:///{tmp}/bench.db",
+                    "sqlite",
+                    args.calls,
+                    args.organisations,
+                    args.pages,
+                    args.profile,
+                    not args.no_settle,
+                )
             )
-        )
     server = os.environ.get("TRACKER_BENCH_DATABASE_URL")
-    if server:
+    if server and "postgresql" in wanted:
         url, admin = _own_postgres_database(server)
         try:
-            rows.append(measure(url, "postgresql", args.calls, args.organisations, args.pages))
+            rows.append(
+                measure(
+                    url,
+                    "postgresql",
+                    args.calls,
+                    args.organisations,
+                    args.pages,
+                    args.profile,
+                    not args.no_settle,
+                )
+            )
         finally:
             name = make_url(url).database
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-    report("partners", rows, {"target": "call page p95 < 150 ms"})
+    name = f"partners_{args.label}" if args.label else "partners"
+    report(name, rows, {"target": "call page p95 < 150 ms", "machine_note": "shared, 2 cores"})
 
 
 if __name__ == "__main__":

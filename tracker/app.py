@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from collections.abc import Callable
@@ -88,6 +89,17 @@ def create_app(
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
     return app
+
+
+def settle_startup_heap() -> None:
+    """Move everything the start left on the heap (modules, templates, the app) out of the
+    garbage collector's sight, once the app is made and before it serves.
+
+    The collector's oldest generation otherwise walks those hundreds of thousands of objects
+    again and again while a page builds its rows: on the call page that was tens of
+    milliseconds of a request. Objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 # Scripts and styles come from /static only (no inline code, no other origin); feed

@@ -130,6 +130,43 @@ def test_lead_and_required_types() -> None:
     assert rules.codes(RuleKind.PARTNER_TYPES) == ("civil_society",)
 
 
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        ("Lead partners may only be Finnish or Estonian project partners.", ("EE", "FI")),
+        # An alternative the reader does not know (a region): no half answer.
+        ("Lead partners may only be Finnish or Lapland project partners.", None),
+        # A lead chosen by an earlier selection is narrower than any type.
+        ("The lead partner must be an SME pre-selected in the first stage.", None),
+        ("The coordinator must be a Step 1-selected company.", None),
+        # The restriction in the next sentence, pointing back at the lead partner.
+        (
+            "The partners must appoint a lead partner. Only public authorities may assume "
+            "this function.",
+            ("public",),
+        ),
+        ("The partners must appoint a lead partner. Only few may assume this role.", None),
+        ("Only public authorities may assume this function.", None),
+    ],
+)
+def test_who_may_lead_is_read_whole_or_not_at_all(text: str, lead: tuple[str, ...] | None) -> None:
+    assert read_partner_rules(CallText(conditions=text)).codes(RuleKind.LEAD) == lead
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The company must be established in an EU Member State or a country associated with "
+        "Horizon Europe.",
+        "The entities must be established in two different European Member States and/or "
+        "third countries associated with Horizon Europe.",
+    ],
+)
+def test_member_states_and_a_country_associated_in_other_words(text: str) -> None:
+    rules = read_partner_rules(CallText(conditions=text))
+    assert rules.codes(RuleKind.ELIGIBLE_COUNTRIES) == (ASSOCIATED, EU)
+
+
 def test_nothing_stated_is_unknown() -> None:
     rules = read_partner_rules(CallText(description="Support for cultural festivals."))
     assert all(not rules.get(kind).is_known for kind in RuleKind)

@@ -207,9 +207,10 @@ def web(obj: CliContext, host: str | None, port: int | None) -> None:
 def _serve(obj: CliContext, host: str | None, port: int | None) -> None:
     from werkzeug.serving import run_simple
 
-    from tracker.app import create_app
+    from tracker.app import create_app, settle_startup_heap
 
     app = create_app(obj.settings)
+    settle_startup_heap()
     with _sigterm_as_interrupt(), contextlib.suppress(KeyboardInterrupt):
         run_simple(
             host or obj.settings.web.host,

@@ -4,9 +4,10 @@ networks the municipality belongs to, and consortium drafts for calls being prep
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, JSONType
@@ -72,6 +73,8 @@ class ConsortiumDraft(Base):
     )
     idea: Mapped[str] = mapped_column(Text, default="")
     our_role: Mapped[ProjectRole] = mapped_column(str_enum(ProjectRole))
+    # Percent of the project's total budget the municipality plans to take.
+    our_budget_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     # Set once the partners were handed over to the project that applied.
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True
@@ -102,6 +105,8 @@ class ConsortiumMember(Base):
     )
     role: Mapped[ProjectRole] = mapped_column(str_enum(ProjectRole))
     task: Mapped[str] = mapped_column(Text, default="")
+    # Percent of the project's total budget planned for this partner.
+    budget_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
     draft: Mapped[ConsortiumDraft] = relationship(back_populates="members")
     organisation: Mapped[Organisation] = relationship()

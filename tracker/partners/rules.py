@@ -263,12 +263,12 @@ _ELIGIBLE_TRIGGER = re.compile(
     re.I,
 )
 _EU = re.compile(
-    r"\b(?:EU\s+Member\s+States?|Member\s+States\s+of\s+the\s+European\s+Union|"
-    r"European\s+Union\s+Member\s+States|EU\s+countries|EU-länder|EU:s\s+medlemsländer)",
+    r"\b(?:EU\s+Member\s+States?|Member\s+States?\s+of\s+the\s+European\s+Union|"
+    r"European\s+(?:Union\s+)?Member\s+States?|EU\s+countries|EU-länder|EU:s\s+medlemsländer)",
     re.I,
 )
 _ASSOCIATED = re.compile(
-    r"\b(?:countries\s+associated\s+(?:to|with)|associated\s+countries|"
+    r"\b(?:countr(?:y|ies)\s+associated\s+(?:to|with)|associated\s+countries|"
     r"(?:third\s+)?countries\s+associated|associerade\s+länder)",
     re.I,
 )
@@ -586,14 +586,45 @@ def _types(sentence: str) -> list[str]:
     return [name for name, pattern in _TYPE_PATTERNS if pattern.search(sentence)]
 
 
-def _lead(sentence: str) -> list[str]:
+# A lead defined by an earlier selection or award is narrower than any organisation type.
+_NARROWER_THAN_A_TYPE = re.compile(
+    r"\b(?:pre-?)?selected\b|\bstep\s*(?:1|one)\b|\bfirst\s+stage\b|\bawarded\b", re.I
+)
+# "... may only be Polish or Saxon project partners": the alternatives the lead is chosen from.
+_LEAD_ALTERNATIVES = re.compile(
+    r"\b(?:may\s+only|can\s+only|must)\s+be\s+(.{1,160}?)"
+    r"(?=\s+(?:project\s+)?partners?\b|\s+organi[sz]ations?\b|\s+entit|[.;:(]|$)",
+    re.I,
+)
+# "The partners must nominate a lead partner. Only public bodies may assume this function."
+_THIS_FUNCTION = re.compile(
+    r"\bonly\b[^.]{0,80}?\b(?:may|can)\s+(?:assume|take\s+on|hold|perform|exercise|have)\s+"
+    r"(?:this|that|the\s+same)\s+(?:function|role|task)\b",
+    re.I,
+)
+
+
+def _lead(sentence: str, previous: str = "") -> list[str]:
+    """The types (or countries) the lead must be of, when the sentence restricts who may
+    lead. Whatever the reader cannot fully express (an alternative it does not know, a lead
+    chosen by an earlier selection) gives no reading: an unknown is better than a half
+    answer."""
+    if _THIS_FUNCTION.search(sentence) and _LEAD.search(previous) and not _LEAD.search(sentence):
+        return [] if _NARROWER_THAN_A_TYPE.search(sentence) else _types(sentence)
     if not _LEAD.search(sentence) or not _LEAD_RESTRICTION.search(sentence):
         return []
     if re.search(r"\b(?:may\s+not|cannot|can\s+not)\s+be\s+lead", sentence, re.I):
         return []
+    if _NARROWER_THAN_A_TYPE.search(sentence):
+        return []
     codes = _types(sentence)
     if re.search(r"\b(?:may\s+only|can\s+only|must)\s+be\b", sentence, re.I):
         codes += _countries_in(sentence)
+    for match in _LEAD_ALTERNATIVES.finditer(sentence):
+        alternatives = [a.strip() for a in re.split(r",|\bor\b|\band\b", match.group(1))]
+        named = [a for a in alternatives if a and (_countries_in(a) or _types(a))]
+        if named and len(named) < len([a for a in alternatives if a]):
+            return []
     return codes
 
 
@@ -614,7 +645,7 @@ def _required_types(sentence: str) -> list[str]:
 _RELEVANT = re.compile(
     r"partner|parter|consorti|konsorti|countr|länder|member\s+state|applicant|sökande|entit|"
     r"organi[sz]ation|beneficiar|participant|lead|coordinator|eligible|established|headquarter|"
-    r"SMEs?\b|bodies|högst|minst",
+    r"SMEs?\b|bodies|authorit|this\s+(?:function|role)|högst|minst",
     re.I,
 )
 
@@ -643,7 +674,9 @@ def read_partner_rules(call: CallText) -> PartnerRules:
             best[kind] = _Found(values, sentence, origin)
 
     for origin, text in _fields(call):
+        previous = ""
         for sentence in sentences(text):
+            before, previous = previous, sentence
             if not _RELEVANT.search(sentence):
                 continue
             partners, countries = _minimums(sentence)
@@ -655,7 +688,7 @@ def read_partner_rules(call: CallText) -> PartnerRules:
                 keep_number(RuleKind.MAX_PARTNERS, n, sentence, origin, larger=False)
             sides = _two_sides(sentence) if _consortium_sentence(sentence) else None
             keep_codes(RuleKind.ELIGIBLE_COUNTRIES, sides or _eligible(sentence), sentence, origin)
-            keep_codes(RuleKind.LEAD, _lead(sentence), sentence, origin)
+            keep_codes(RuleKind.LEAD, _lead(sentence, before), sentence, origin)
             if origin != "eligible_applicants":
                 keep_codes(RuleKind.PARTNER_TYPES, _required_types(sentence), sentence, origin)
     if RuleKind.ELIGIBLE_COUNTRIES not in best and call.eligible_countries:

@@ -24,6 +24,7 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import Message, msg
 from tracker.models import (
     CoFinancingLine,
+    ConsortiumDraft,
     Contribution,
     Currency,
     Funder,
@@ -35,6 +36,7 @@ from tracker.models import (
     User,
 )
 from tracker.services.audit import record_event
+from tracker.services.consortia import ConsortiumBudget, consortium_budget
 from tracker.services.fields import (
     FieldError,
     clean,
@@ -442,6 +444,7 @@ class Coverage:
 class FinancingPlan:
     coverage: Coverage
     findings: tuple[Finding, ...]
+    consortium: ConsortiumBudget | None = None  # the call's consortium draft, with shares
 
     @property
     def breaches(self) -> list[Finding]:
@@ -470,9 +473,11 @@ def check_financing_plan(
     sek_per_eur: Decimal,
     now: datetime,
     tz: ZoneInfo,
+    draft: ConsortiumDraft | None = None,
 ) -> FinancingPlan:
     """Coverage of the municipality's budget, each funder's rules checked against the
-    project, and decisions that come too late for the call's deadline."""
+    project, decisions that come too late for the call's deadline, and the partners and
+    budget shares of the call's consortium ``draft``."""
     currency = project.currency
     eu_grant = project.eu_grant or Decimal(0)
     # The project's own contribution is money towards the budget like any funder's line:
@@ -505,7 +510,10 @@ def check_financing_plan(
     for line in project.lines:
         findings.extend(_rule_findings(project, line, sek_per_eur))
     findings.extend(_deadline_findings(project, now=now, tz=tz))
-    return FinancingPlan(coverage=coverage, findings=tuple(findings))
+    consortium = consortium_budget(draft, project) if draft is not None else None
+    if consortium is not None:
+        findings.extend(Finding(f.severity, f.code, f.message) for f in consortium.findings)
+    return FinancingPlan(coverage=coverage, findings=tuple(findings), consortium=consortium)
 
 
 def _coverage_findings(coverage: Coverage) -> list[Finding]:

@@ -3,6 +3,7 @@ any value a staff member set in its place (kept when the source changes the call
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -75,9 +76,14 @@ def _as_value(kind: RuleKind, stored: Any) -> int | tuple[str, ...] | None:
     return tuple(sorted(str(v) for v in stored))
 
 
+# The reading of the texts most recently shown, so a call's page opened again (or its
+# consortium page after it) does not read the same text again; a changed text is a new key.
+_read_cached = functools.lru_cache(maxsize=256)(read_partner_rules)
+
+
 def call_partner_rules(session: Session, call: FundingCall) -> PartnerRules:
     """The call's rules: the reading, with every staff value in its place."""
-    read = read_partner_rules(call_text(call))
+    read = _read_cached(call_text(call))
     rules = dict(read.rules)
     for kind, row in overrides(session, call).items():
         rules[kind] = Rule(kind, _as_value(kind, row.value), row.note, STAFF)

@@ -4,13 +4,26 @@ the call's country rules are kept apart with the reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.models import (
@@ -26,7 +39,16 @@ from tracker.models import (
     SisterCity,
 )
 from tracker.models.projects import AWARDED
-from tracker.partners.rules import PartnerRules, RuleKind, country_is_eligible
+from tracker.partners.rules import (
+    ASSOCIATED,
+    EEA,
+    EEA_MEMBERS,
+    EU,
+    EU_MEMBERS,
+    PartnerRules,
+    RuleKind,
+    country_is_eligible,
+)
 from tracker.services.inbox import programme_names
 
 # What each kind of evidence adds to an organisation's fit.
@@ -41,8 +63,6 @@ SUBMITTED_TOGETHER = 1.0
 RECENT_CONTACT = 2.0  # within a year
 CONTACT_WITHIN_3_YEARS = 1.0
 MAX_COUNTED_AREAS = 2
-# How far down the ranking to look for organisations to list apart once the list is full.
-APART_SCAN = 300
 
 
 @dataclass(frozen=True)
@@ -82,33 +102,6 @@ def matched_areas(session: Session, call: FundingCall) -> list[str]:
     )
 
 
-@dataclass(slots=True)
-class _Evidence:
-    score: float = 0.0
-    # Reasons are shared between the organisations they hold for (every member of a network
-    # has the same); the person we know is kept apart and put in at the end.
-    reasons: list[Reason] = field(default_factory=list)
-    last_contact_on: date | None = None
-    contacts: dict[str, str] = field(default_factory=dict)
-
-    def add(self, points: float, code: str, **params: Any) -> None:
-        self.score += points
-        self.reasons.append(Reason(code, params))
-
-    def add_shared(self, points: float, reason: Reason) -> None:
-        self.score += points
-        self.reasons.append(reason)
-
-    def contact(self, when: date | None) -> None:
-        if when is not None and (self.last_contact_on is None or when > self.last_contact_on):
-            self.last_contact_on = when
-
-
-def _overlap(areas: Iterable[str], wanted: list[str]) -> list[str]:
-    own = set(areas)
-    return [a for a in wanted if a in own]
-
-
 def _theme_names(themes: Any, wanted: list[str]) -> list[str]:
     names: list[str] = []
     for theme in themes or []:
@@ -117,8 +110,19 @@ def _theme_names(themes: Any, wanted: list[str]) -> list[str]:
     return names
 
 
-def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evidence]) -> None:
-    # The few memberships first (their JSON read once), then the members as plain values.
+def _overlap(areas: Iterable[str], wanted: list[str]) -> list[str]:
+    own = set(areas)
+    return [a for a in wanted if a in own]
+
+
+# The ranking is done by the database: each kind of evidence gives rows of (organisation,
+# points, last contact), summed per organisation and ordered there, so a page reads the
+# dozen organisations it shows, not the thousands we know. The reasons are then read for
+# those few only.
+
+
+def _networks(session: Session, wanted: list[str]) -> dict[int, tuple[float, Reason]]:
+    """Each active network's points and reason for the call's areas (a few rows)."""
     networks: dict[int, tuple[float, Reason]] = {}
     for network_id, name, focus, themes in session.execute(
         select(
@@ -142,31 +146,21 @@ def _network_evidence(session: Session, wanted: list[str], found: dict[int, _Evi
                 {"network": name, "areas": shared, "themes": _theme_names(themes, wanted)},
             ),
         )
-    if not networks:
-        return
-    rows = session.execute(
-        select(
-            NetworkMember.organisation_id,
-            NetworkMember.network_id,
-            NetworkMember.contact_name,
-            NetworkMember.last_contact_on,
-        )
-    )
-    for org_id, network_id, contact, last_contact in rows:
-        entry = networks.get(network_id)
-        if entry is None:
-            continue
-        evidence = found.get(org_id)
-        if evidence is None:
-            evidence = found[org_id] = _Evidence()
-        evidence.add_shared(*entry)
-        if contact:
-            evidence.contacts[entry[1].params["network"]] = contact
-        evidence.contact(last_contact)
+    return networks
 
 
-def _sister_evidence(session: Session, wanted: list[str], found: dict[int, _Evidence]) -> None:
-    rows = session.execute(
+@dataclass(frozen=True)
+class _SisterRow:
+    organisation_id: int
+    points: float
+    reason: Reason
+    last_contact_on: date | None
+
+
+def _sisters(session: Session, wanted: list[str]) -> list[_SisterRow]:
+    """Our sister cities with their points and reasons (a few rows)."""
+    rows: list[_SisterRow] = []
+    for org_id, relation, since, focus, contact, last_contact in session.execute(
         select(
             SisterCity.organisation_id,
             SisterCity.relation,
@@ -174,96 +168,269 @@ def _sister_evidence(session: Session, wanted: list[str], found: dict[int, _Evid
             SisterCity.focus_areas,
             SisterCity.contact_name,
             SisterCity.last_contact_on,
-        )
-    )
-    for org_id, relation, since, focus, contact, last_contact in rows:
-        evidence = found.setdefault(org_id, _Evidence())
+        ).order_by(SisterCity.id)
+    ):
         shared = _overlap(focus or [], wanted)[:MAX_COUNTED_AREAS]
-        evidence.add(
-            SISTER_CITY + SISTER_AREA * len(shared),
+        reason = Reason(
             "sister_city",
-            relation=relation.value,
-            since=since,
-            areas=shared,
-            contact=contact or "",
+            {
+                "relation": relation.value,
+                "since": since,
+                "areas": shared,
+                "contact": contact or "",
+            },
         )
-        evidence.contact(last_contact)
+        rows.append(
+            _SisterRow(org_id, SISTER_CITY + SISTER_AREA * len(shared), reason, last_contact)
+        )
+    return rows
 
 
-def _project_evidence(
-    session: Session, call: FundingCall, wanted: list[str], found: dict[int, _Evidence]
-) -> None:
+@dataclass(frozen=True)
+class _ProjectTerms:
+    """The SQL that says which past projects count for the call, and how much."""
+
+    relevant: ColumnElement[bool]
+    same_programme: ColumnElement[bool]
+    shared_areas: list[ColumnElement[bool]]
+    points: ColumnElement[float]
+    when: ColumnElement[date]
+
+
+_PROJECT_CALL = aliased(FundingCall, name="project_call")
+
+
+def _has_area(slug: str, dialect: str) -> ColumnElement[bool]:
+    """Whether a project serves the focus area, without reading its JSON in Python:
+    PostgreSQL's JSONB containment, else a search of the JSON text."""
+    if dialect == "postgresql":
+        return type_coerce(Project.focus_areas, JSONB).contains([slug])
+    return cast(Project.focus_areas, String).like(f'%"{slug}"%')
+
+
+def _project_terms(call: FundingCall, wanted: list[str], dialect: str) -> _ProjectTerms:
     names = programme_names(call)
     same_programme: list[ColumnElement[bool]] = (
         [func.lower(Project.programme).in_(names)] if names else []
     )
     if call.programme_code:
-        # Through the index of the calls' programme codes, not the calls' rows.
-        same_programme.append(
-            Project.call_id.in_(
-                select(FundingCall.id).where(FundingCall.programme_code == call.programme_code)
+        # The project's own call, joined by its primary key: PostgreSQL turned a subquery
+        # here into a scan of every call in the programme.
+        same_programme.append(_PROJECT_CALL.programme_code == call.programme_code)
+    in_programme = or_(*same_programme) if same_programme else literal(False)
+    shares_area = [_has_area(slug, dialect) for slug in wanted]
+    shared_count: ColumnElement[Any] = literal(0)
+    for hit in shares_area:
+        shared_count = shared_count + case((hit, 1), else_=0)
+    counted = case((shared_count > MAX_COUNTED_AREAS, MAX_COUNTED_AREAS), else_=shared_count)
+    points = (
+        case((in_programme, SAME_PROGRAMME), else_=0.0)
+        + counted * PROJECT_AREA
+        + case(
+            (Project.status.in_(sorted(AWARDED)), AWARDED_TOGETHER),
+            (Project.status == ProjectStatus.SUBMITTED, SUBMITTED_TOGETHER),
+            else_=0.0,
+        )
+    )
+    # The latest thing we know happened in the project: it started, was decided, was sent.
+    when = func.coalesce(Project.start_on, Project.decision_on, Project.submitted_on)
+    return _ProjectTerms(or_(in_programme, *shares_area), in_programme, shares_area, points, when)
+
+
+def _ranked(
+    session: Session,
+    networks: dict[int, tuple[float, Reason]],
+    sisters: list[_SisterRow],
+    terms: _ProjectTerms,
+    today: date,
+) -> Select[int, float, date | None]:
+    """Organisation id, score and last contact, best first, as one query (without a limit
+    or a condition on the country; the caller adds them)."""
+    parts: list[Select[int, float, date | None]] = []
+    if networks:
+        parts.append(
+            select(
+                NetworkMember.organisation_id.label("org_id"),
+                case(
+                    {nid: points for nid, (points, _) in networks.items()},
+                    value=NetworkMember.network_id,
+                    else_=0.0,
+                ).label("points"),
+                NetworkMember.last_contact_on.label("last"),
+            ).where(NetworkMember.network_id.in_(list(networks)))
+        )
+    if sisters:
+        parts.append(
+            select(
+                SisterCity.organisation_id.label("org_id"),
+                case(
+                    {row.organisation_id: row.points for row in sisters},
+                    value=SisterCity.organisation_id,
+                    else_=0.0,
+                ).label("points"),
+                SisterCity.last_contact_on.label("last"),
             )
         )
-    in_programme = or_(*same_programme) if same_programme else literal(False)
-    # Only projects in the programme or sharing an area, the areas searched in the JSON text
-    # (the same way on SQLite and PostgreSQL) so that no project's JSON is read here.
-    shares_area = [cast(Project.focus_areas, String).like(f'%"{slug}"%') for slug in wanted]
-    relevant_filter = or_(in_programme, *shares_area)
-    relevant: dict[int, tuple[float, Reason, date | None]] = {}
+    # Each relevant project's points worked out once, then given to each of its partners.
+    projects = (
+        select(
+            Project.id.label("project_id"),
+            terms.points.label("points"),
+            terms.when.label("last"),
+        )
+        .outerjoin(_PROJECT_CALL, _PROJECT_CALL.id == Project.call_id)
+        .where(terms.relevant)
+        .subquery("relevant_projects")
+    )
+    best_project = (
+        select(
+            ProjectPartner.organisation_id.label("org_id"),
+            func.max(projects.c.points).label("points"),
+            func.max(projects.c.last).label("last"),
+        )
+        .join(projects, projects.c.project_id == ProjectPartner.project_id)
+        .group_by(ProjectPartner.organisation_id)
+    )
+    parts.append(best_project)
+    evidence = union_all(*parts).subquery("evidence")
+    last = func.max(evidence.c.last)
+    recency = case(
+        (last >= today - timedelta(days=365), RECENT_CONTACT),
+        (last >= today - timedelta(days=3 * 365), CONTACT_WITHIN_3_YEARS),
+        else_=0.0,
+    )
+    per_org = (
+        select(
+            evidence.c.org_id,
+            (func.sum(evidence.c.points) + recency).label("score"),
+            last.label("last"),
+        )
+        .group_by(evidence.c.org_id)
+        .subquery("per_org")
+    )
+    return select(per_org.c.org_id, per_org.c.score, per_org.c.last).join(
+        Organisation, Organisation.id == per_org.c.org_id
+    )
+
+
+def _best_of_each_side(
+    ranked: Select[int, float, date | None], excluded: ColumnElement[bool], limit: int
+) -> Select[int, float, date | None, bool]:
+    """The ``limit`` best organisations the call's countries allow and the ``limit`` best it
+    excludes, in one pass over the ranking (ties: the more recent contact, then the name)."""
+    side = case((excluded, 1), else_=0)
+    numbered = ranked.add_columns(
+        side.label("side"),
+        func.row_number()
+        .over(
+            partition_by=side,
+            order_by=(
+                ranked.selected_columns.score.desc(),
+                ranked.selected_columns.last.desc().nulls_last(),
+                func.lower(Organisation.name),
+                Organisation.id,
+            ),
+        )
+        .label("place"),
+    ).subquery("numbered")
+    return (
+        select(
+            numbered.c.org_id,
+            numbered.c.score,
+            numbered.c.last,
+            numbered.c.side == 1,
+        )
+        .where(numbered.c.place <= limit)
+        .order_by(numbered.c.side, numbered.c.place)
+    )
+
+
+def _not_eligible(eligible: tuple[str, ...]) -> ColumnElement[bool]:
+    """Organisations whose country the call's rule excludes (``country_is_eligible`` is
+    False), in SQL."""
+    allowed = {code for code in eligible if len(code) == 2}
+    if EU in eligible:
+        allowed |= EU_MEMBERS
+    if EEA in eligible:
+        allowed |= EEA_MEMBERS
+    country = func.upper(Organisation.country_code)
+    excluded = and_(Organisation.country_code.is_not(None), country.not_in(sorted(allowed)))
+    if ASSOCIATED in eligible:
+        # A non-EU country may be associated: not ruled out.
+        excluded = and_(excluded, country.in_(sorted(EU_MEMBERS)))
+    return excluded
+
+
+def _reasons(
+    session: Session,
+    org_ids: list[int],
+    networks: dict[int, tuple[float, Reason]],
+    sisters: list[_SisterRow],
+    terms: _ProjectTerms,
+    wanted: list[str],
+) -> dict[int, list[Reason]]:
+    """Why each of the few organisations shown is suggested: its networks (with the person
+    we know there), its sister-city relation, its best past project with us."""
+    reasons: dict[int, list[Reason]] = {org_id: [] for org_id in org_ids}
+    if networks:
+        for org_id, network_id, contact in session.execute(
+            select(
+                NetworkMember.organisation_id,
+                NetworkMember.network_id,
+                NetworkMember.contact_name,
+            )
+            .where(
+                NetworkMember.organisation_id.in_(org_ids),
+                NetworkMember.network_id.in_(list(networks)),
+            )
+            .order_by(NetworkMember.id)
+        ):
+            reason = networks[network_id][1]
+            if contact:
+                reason = Reason(reason.code, {**reason.params, "contact": contact})
+            reasons[org_id].append(reason)
+    for sister in sisters:
+        if sister.organisation_id in reasons:
+            reasons[sister.organisation_id].append(sister.reason)
+    best: dict[int, tuple[float, Reason]] = {}
     for row in session.execute(
         select(
+            ProjectPartner.organisation_id,
             Project.id,
             Project.title,
             Project.acronym,
             Project.programme,
             Project.status,
-            Project.submitted_on,
-            Project.start_on,
-            Project.decision_on,
-            in_programme,
-            *shares_area,
-        ).where(relevant_filter)
-    ):
-        project_id, title, acronym, programme, status, submitted, started, decided, same = row[:9]
-        shared = [slug for slug, hit in zip(wanted, row[9:], strict=True) if hit]
-        shared = shared[:MAX_COUNTED_AREAS]
-        same = bool(same)
-        if not same and not shared:
-            continue
-        points = (SAME_PROGRAMME if same else 0.0) + PROJECT_AREA * len(shared)
-        if status in AWARDED:
-            points += AWARDED_TOGETHER
-        elif status is ProjectStatus.SUBMITTED:
-            points += SUBMITTED_TOGETHER
-        when = max((d for d in (submitted, started, decided) if d is not None), default=None)
-        reason = Reason(
-            "past_project",
-            {
-                "project": acronym or title,
-                "project_id": project_id,
-                "programme": programme or "",
-                "status": status.value,
-                "same_programme": same,
-                "areas": shared,
-            },
+            terms.same_programme,
+            terms.points,
+            *terms.shared_areas,
         )
-        relevant[project_id] = (points, reason, when)
-    if not relevant:
-        return
-    best: dict[int, tuple[float, Reason, date | None]] = {}
-    for org_id, project_id in session.execute(
-        select(ProjectPartner.organisation_id, ProjectPartner.project_id)
         .join(Project, Project.id == ProjectPartner.project_id)
-        .where(relevant_filter)
+        .outerjoin(_PROJECT_CALL, _PROJECT_CALL.id == Project.call_id)
+        .where(ProjectPartner.organisation_id.in_(org_ids), terms.relevant)
+        .order_by(Project.id)
     ):
-        entry = relevant.get(project_id)
-        if entry is not None and (org_id not in best or entry[0] > best[org_id][0]):
-            best[org_id] = entry
-    for org_id, (points, reason, when) in best.items():
-        evidence = found.setdefault(org_id, _Evidence())
-        evidence.score += points
-        evidence.reasons.append(reason)
-        evidence.contact(when)
+        org_id, project_id, title, acronym, programme, status, same, points = row[:8]
+        if org_id in best and best[org_id][0] >= points:
+            continue
+        shared = [slug for slug, hit in zip(wanted, row[8:], strict=True) if hit]
+        best[org_id] = (
+            points,
+            Reason(
+                "past_project",
+                {
+                    "project": acronym or title,
+                    "project_id": project_id,
+                    "programme": programme or "",
+                    "status": status.value,
+                    "same_programme": bool(same),
+                    "areas": shared[:MAX_COUNTED_AREAS],
+                },
+            ),
+        )
+    for org_id, (_, reason) in best.items():
+        reasons[org_id].append(reason)
+    return reasons
 
 
 def suggest_partners(
@@ -282,122 +449,51 @@ def suggest_partners(
     recent the contact is. An organisation in a country the call does not accept goes to
     ``apart`` with that reason."""
     wanted = matched_areas(session, call) if areas is None else areas
-    found: dict[int, _Evidence] = {}
-    _network_evidence(session, wanted, found)
-    _sister_evidence(session, wanted, found)
-    _project_evidence(session, call, wanted, found)
-    if not found:
-        return Suggestions([], [], wanted)
+    networks = _networks(session, wanted)
+    sisters = _sisters(session, wanted)
+    terms = _project_terms(call, wanted, session.get_bind().dialect.name)
+    ranked = _ranked(session, networks, sisters, terms, today)
     eligible_codes = rules.codes(RuleKind.ELIGIBLE_COUNTRIES)
-    for evidence in found.values():
-        if evidence.last_contact_on is not None:
-            age = (today - evidence.last_contact_on).days
-            if age <= 365:
-                evidence.score += RECENT_CONTACT
-            elif age <= 3 * 365:
-                evidence.score += CONTACT_WITHIN_3_YEARS
-    fitting_ids: list[int] = []
-    apart_ids: list[int] = []
-    eligibility: dict[int, bool | None] = {}
-    for scanned, (org_id, country) in enumerate(_in_rank_order(session, found), start=1):
-        eligible = country_is_eligible(country, eligible_codes)
-        eligibility[org_id] = eligible
-        chosen = apart_ids if eligible is False else fitting_ids
-        if len(chosen) < limit:
-            chosen.append(org_id)
-        if len(fitting_ids) >= limit and (
-            # Without a country rule nobody is kept apart; with one, those apart are shown
-            # for the best-known organisations only.
-            eligible_codes is None or len(apart_ids) >= limit or scanned >= APART_SCAN
-        ):
-            break
+    # Without a country rule nobody is kept apart.
+    excluded = literal(False) if eligible_codes is None else _not_eligible(eligible_codes)
+    best = list(session.execute(_best_of_each_side(ranked, excluded, limit)))
+    fitting_rows = [(org_id, score, last) for org_id, score, last, out in best if not out]
+    apart_rows = [(org_id, score, last) for org_id, score, last, out in best if out]
+    if not fitting_rows and not apart_rows:
+        return Suggestions([], [], wanted)
+    org_ids = [row[0] for row in fitting_rows + apart_rows]
     organisations = {
-        o.id: o
-        for o in session.scalars(
-            select(Organisation).where(Organisation.id.in_(fitting_ids + apart_ids))
-        )
+        o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))
     }
+    reasons = _reasons(session, org_ids, networks, sisters, terms, wanted)
     fitting: list[Suggestion] = []
     apart: list[Suggestion] = []
-    for org_id in fitting_ids + apart_ids:
-        organisation = organisations[org_id]
-        evidence = found[org_id]
-        suggestion = Suggestion(
-            organisation,
-            evidence.score,
-            _reasons_shown(evidence, today),
-            eligibility[org_id],
-            evidence.last_contact_on,
-        )
-        if eligibility[org_id] is False:
-            suggestion.reasons = [
-                Reason(
-                    "not_eligible",
-                    {"country": organisation.country_code, "eligible": list(eligible_codes or [])},
-                ),
-                *suggestion.reasons,
-            ]
-            apart.append(suggestion)
-        else:
-            fitting.append(suggestion)
+    for rows, target in ((fitting_rows, fitting), (apart_rows, apart)):
+        for org_id, score, last in rows:
+            organisation = organisations[org_id]
+            eligible = country_is_eligible(organisation.country_code, eligible_codes)
+            shown = reasons[org_id] + _contact_reasons(last, today)
+            if target is apart:
+                shown.insert(
+                    0,
+                    Reason(
+                        "not_eligible",
+                        {
+                            "country": organisation.country_code,
+                            "eligible": list(eligible_codes or []),
+                        },
+                    ),
+                )
+            target.append(Suggestion(organisation, float(score), shown, eligible, last))
     return Suggestions(fitting, apart, wanted)
 
 
-def _reasons_shown(evidence: _Evidence, today: date) -> list[Reason]:
-    """The organisation's reasons as the page shows them: with the person we know in each
-    network, and how recent the last contact is."""
-    reasons = [
-        Reason(r.code, {**r.params, "contact": evidence.contacts[r.params["network"]]})
-        if r.code == "network" and r.params["network"] in evidence.contacts
-        else r
-        for r in evidence.reasons
-    ]
-    last = evidence.last_contact_on
-    if last is not None:
-        age = (today - last).days
-        if age <= 365:
-            reasons.append(Reason("recent_contact", {"on": last}))
-        elif age <= 3 * 365:
-            reasons.append(Reason("contact", {"on": last}))
-    return reasons
-
-
-def _standing(evidence: _Evidence) -> tuple[float, int]:
-    last = evidence.last_contact_on
-    return (-evidence.score, -(last.toordinal()) if last else 0)
-
-
-_BATCH = 100
-
-
-def _in_rank_order(
-    session: Session, found: dict[int, _Evidence]
-) -> Iterator[tuple[int, str | None]]:
-    """Organisation ids and countries, best fit first (ties: the more recent contact, then
-    the name).
-
-    Names and countries are read a batch at a time, in rank order, so a page that shows the
-    best dozen does not read thousands; a batch never splits organisations that tie."""
-    ranked = sorted(found, key=lambda org_id: _standing(found[org_id]))
-    start = 0
-    while start < len(ranked):
-        end = min(start + _BATCH, len(ranked))
-        while end < len(ranked) and _standing(found[ranked[end]]) == _standing(
-            found[ranked[end - 1]]
-        ):
-            end += 1
-        batch = ranked[start:end]
-        facts = {
-            org_id: (name, country)
-            for org_id, name, country in session.execute(
-                select(Organisation.id, Organisation.name, Organisation.country_code).where(
-                    Organisation.id.in_(batch)
-                )
-            )
-        }
-        ordered = sorted(
-            (org_id for org_id in batch if org_id in facts),
-            key=lambda org_id: (*_standing(found[org_id]), facts[org_id][0].casefold()),
-        )
-        yield from ((org_id, facts[org_id][1]) for org_id in ordered)
-        start = end
+def _contact_reasons(last: date | None, today: date) -> list[Reason]:
+    if last is None:
+        return []
+    age = (today - last).days
+    if age <= 365:
+        return [Reason("recent_contact", {"on": last})]
+    if age <= 3 * 365:
+        return [Reason("contact", {"on": last})]
+    return []

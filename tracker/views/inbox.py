@@ -38,7 +38,16 @@ from tracker.errors import (
 )
 from tracker.feeds.text import safe_url, sanitize_html
 from tracker.i18n import msg
-from tracker.models import DismissReason, FundingCall, Office, Role, TriageState, User
+from tracker.models import (
+    DismissReason,
+    FundingCall,
+    Office,
+    Project,
+    Role,
+    TriageState,
+    User,
+)
+from tracker.services import consortia
 from tracker.services import inbox as inbox_service
 from tracker.services.inbox import (
     InboxFilters,
@@ -486,6 +495,7 @@ def _changed_meanwhile(call: FundingCall) -> str:
 def triage(call_id: int) -> Response | tuple[str, int]:
     session = web.db()
     call = _call_or_404(call_id)
+    project: Project | None = None
     try:
         state = inbox_service.parse_state(request.form.get("state", ""))
         reason = inbox_service.parse_reason(request.form.get("reason"))
@@ -501,6 +511,15 @@ def triage(call_id: int) -> Response | tuple[str, int]:
             now=web.now(),
             seen_event_id=_seen_event_id(),
         )
+        if state == TriageState.SUBMITTED:
+            # The consortium drafted for the call becomes the application's partner list.
+            project = consortia.submit_consortium(
+                session,
+                call,
+                actor=web.require_user(),
+                now=web.now(),
+                today=local_day(web.now(), web.settings().tz),
+            )
     except Conflict:
         return _failed(call, Conflict(_changed_meanwhile(call)), "triage")
     except InvalidTransition:
@@ -515,6 +534,14 @@ def triage(call_id: int) -> Response | tuple[str, int]:
         return _failed(call, exc, "triage")
     session.commit()
     flash(_("The call is now: %(state)s.", state=labels.state_label(state)), "info")
+    if project is not None:
+        flash(
+            _(
+                "The consortium draft is now the partner list of %(project)s.",
+                project=project.title,
+            ),
+            "info",
+        )
     return redirect(url_for("inbox.call_page", call_id=call.id))
 
 

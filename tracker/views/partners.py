@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -44,7 +45,14 @@ from tracker.partners.rules import (
 )
 from tracker.services import consortia
 from tracker.services import inbox as inbox_service
-from tracker.services.fields import FieldError, clean, parse_choice, parse_country, parse_date
+from tracker.services.fields import (
+    FieldError,
+    clean,
+    parse_choice,
+    parse_country,
+    parse_date,
+    parse_rate,
+)
 from tracker.services.networks import (
     MemberData,
     MemberImportError,
@@ -371,6 +379,14 @@ def _fail(exc: TrackerError) -> None:
     flash(str(message), "error")
 
 
+def _share(key: str) -> Decimal | None:
+    """A budget share in percent from the form, blank for not decided."""
+    try:
+        return parse_rate(request.form.get(key, ""))
+    except FieldError as exc:
+        raise ValidationFailed(exc.message, {key: exc.message}) from None
+
+
 def _role(value: str) -> ProjectRole:
     try:
         return parse_choice(value, ProjectRole)
@@ -389,6 +405,7 @@ def save_consortium(call_id: int) -> Response:
             call,
             idea=request.form.get("idea", ""),
             our_role=_role(request.form.get("our_role", "lead")),
+            our_budget_share=_share("our_budget_share"),
             actor=web.require_user(),
             now=web.now(),
         )
@@ -421,6 +438,7 @@ def add_consortium_member(call_id: int) -> Response:
             organisation,
             _role(request.form.get("role", "partner")),
             task=request.form.get("task", ""),
+            budget_share=_share("budget_share"),
             actor=actor,
             now=now,
         )

@@ -289,11 +289,13 @@ def _render_detail(
     session = web.db()
     settings = web.settings()
     now = web.now()
+    consortium = get_draft(session, project.call) if project.call is not None else None
     plan = check_financing_plan(
         project,
         sek_per_eur=rate_from_settings(settings.reports.sek_per_eur),
         now=now,
         tz=settings.tz,
+        draft=consortium,
     )
     history = project_history(session, project)
     actor_ids = {e.actor_id for e in history if e.actor_id is not None}
@@ -321,7 +323,7 @@ def _render_detail(
         line_form=line_form or _blank_line_form(project),
         line_errors=line_errors or {},
         partner_errors=partner_errors or {},
-        consortium=(get_draft(session, project.call) if project.call is not None else None),
+        consortium=consortium,
         roles=list(ProjectRole),
         currencies=list(Currency),
         contributions=list(Contribution),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from tracker.errors import NotFound
 from tracker.i18n import msg
@@ -187,17 +187,18 @@ def programme_projects(session: Session, call: FundingCall, *, limit: int = 20) 
     """The municipality's projects in the call's programme: those applying to a call of the
     same programme, and those whose programme is written as the call's."""
     conditions = [Project.call_id == call.id]
+    # Each project's own call, joined by its key: an IN over the programme's calls made
+    # PostgreSQL read every call of the programme (16,000 at 100,000 calls) on each page.
+    project_call = aliased(FundingCall, name="project_call")
     if call.programme_code:
-        same_programme = select(FundingCall.id).where(
-            FundingCall.programme_code == call.programme_code
-        )
-        conditions.append(Project.call_id.in_(same_programme))
+        conditions.append(project_call.programme_code == call.programme_code)
     names = programme_names(call)
     if names:
         conditions.append(func.lower(Project.programme).in_(names))
     return list(
         session.scalars(
             select(Project)
+            .outerjoin(project_call, project_call.id == Project.call_id)
             .where(or_(*conditions))
             .order_by(Project.start_on.desc().nulls_last(), Project.title)
             .limit(limit)
