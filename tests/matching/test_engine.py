@@ -195,3 +195,26 @@ def test_general_words_alone_do_not_carry_an_area(compiled: CompiledProfile) -> 
     assert "culture-music" not in {a.slug for a in result.matches}
     culture = result.area("culture-music")
     assert any(e.kind == "breadth" and "general words" in e.text for e in culture.evidence)
+
+
+def test_an_area_named_in_the_title_is_not_called_a_side_theme(
+    compiled: CompiledProfile,
+) -> None:
+    culture = (
+        "Museums, cultural heritage sites, artists and the cultural and creative sectors "
+        "take part in arts and culture programmes, festivals and creative industries. "
+    )
+    named = match_call(
+        compiled,
+        _call("Arts and culture for mental health", culture * 3 + "Mental health matters."),
+        snippets="all",
+    ).area("health-welfare")
+    unnamed = match_call(
+        compiled,
+        _call("Arts and culture in Europe", culture * 3 + "Mental health matters."),
+        snippets="all",
+    ).area("health-welfare")
+    side = "a side theme: another area dominates this call"
+    assert side in {e.text for e in unnamed.evidence}
+    assert side not in {e.text for e in named.evidence}
+    assert named.score > unnamed.score

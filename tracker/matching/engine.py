@@ -524,7 +524,10 @@ def match_call(
             breadth.append(
                 (msg("only general words, no term specific to the area"), -p.general_words_penalty)
             )
-        if topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic:
+        titled = any(
+            "title" in h.counts and ct.term.weight >= p.specific_weight for ct, h, _ in terms
+        )
+        if topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic and not titled:
             # Full penalty at half the ratio or below, easing in linearly above it.
             share = topic_sum / best_topic
             ramp = min(1.0, (p.dominance_ratio - share) / (p.dominance_ratio / 2))
