@@ -218,3 +218,22 @@ def test_an_area_named_in_the_title_is_not_called_a_side_theme(
     assert side in {e.text for e in unnamed.evidence}
     assert side not in {e.text for e in named.evidence}
     assert named.score > unnamed.score
+
+
+def test_municipal_care_and_welfare_work_is_health_and_welfare(compiled: CompiledProfile) -> None:
+    swedish = _call(
+        "Utveckling av hemsjukvård och äldreboenden",
+        "Kommuner kan söka stöd för att utveckla hemsjukvård, e-hälsa och personlig assistans "
+        "tillsammans med brukare och anhöriga.",
+        "Allmänna arvsfonden",
+    )
+    english = _call(
+        "Digital health services in nursing homes",
+        "Municipalities and care workers pilot digital health and care services with older "
+        "residents of nursing homes and their caregivers.",
+    )
+    for call, word in ((swedish, "hemsjukvård"), (english, "nursing homes")):
+        area = match_call(compiled, call).area("health-welfare")
+        assert area.is_match, call.title
+        in_title = {e.text for e in area.evidence if e.kind == "term" and e.field == "title"}
+        assert word in in_title
