@@ -237,3 +237,22 @@ def test_municipal_care_and_welfare_work_is_health_and_welfare(compiled: Compile
         assert area.is_match, call.title
         in_title = {e.text for e in area.evidence if e.kind == "term" and e.field == "title"}
         assert word in in_title
+
+
+def test_an_area_the_title_does_not_mention_says_so_and_scores_lower(
+    compiled: CompiledProfile,
+) -> None:
+    body = (
+        "The project assesses deep reservoirs. It considers biodiversity, circularity, "
+        "renewable energy and the clean energy transition, and engages local communities. "
+    )
+    silent = match_call(
+        compiled, _call("Assessment of deep reservoirs", body * 4), snippets="all"
+    ).area("energy-environment")
+    named = match_call(
+        compiled, _call("Renewable energy from deep reservoirs", body * 4), snippets="all"
+    ).area("energy-environment")
+    note = "no term of the area in the title"
+    assert note in {e.text for e in silent.evidence if e.kind == "breadth"}
+    assert note not in {e.text for e in named.evidence}
+    assert silent.score < named.score
