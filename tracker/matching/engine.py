@@ -111,7 +111,7 @@ class ScoringParams:
     # Who may apply (applicants.py): logit points for each signal.
     national_only_penalty: float = 3.0
     one_country_penalty: float = 4.0
-    local_actors_gain: float = 1.0
+    local_actors_gain: float = 1.5
     # A record with fewer description stems than this and no keywords is a short
     # record: its title is most of what there is, so title terms count more.
     short_record_tokens: int = 40
