@@ -256,3 +256,19 @@ def test_an_area_the_title_does_not_mention_says_so_and_scores_lower(
     assert note in {e.text for e in silent.evidence if e.kind == "breadth"}
     assert note not in {e.text for e in named.evidence}
     assert silent.score < named.score
+
+
+def test_farming_and_fisheries_count_against_energy_and_environment(
+    compiled: CompiledProfile,
+) -> None:
+    body = (
+        "The sea and marine biodiversity, coastal ecosystems and water quality are under "
+        "pressure from climate change and pollution. "
+    )
+    sectors = "Solutions serve fisheries and aquaculture, agri-food and food production. "
+    plain = match_call(compiled, _call("Marine ecosystems", body * 2), snippets="all")
+    sectoral = match_call(compiled, _call("Marine ecosystems", body * 2 + sectors), snippets="all")
+    area = sectoral.area("energy-environment")
+    negatives = {e.text for e in area.evidence if e.kind == "negative"}
+    assert {"fisheries", "aquaculture"} <= negatives
+    assert area.score < plain.area("energy-environment").score - 10
