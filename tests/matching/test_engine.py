@@ -272,3 +272,19 @@ def test_farming_and_fisheries_count_against_energy_and_environment(
     negatives = {e.text for e in area.evidence if e.kind == "negative"}
     assert {"fisheries", "aquaculture"} <= negatives
     assert area.score < plain.area("energy-environment").score - 10
+
+
+def test_pilot_projects_and_preparatory_actions_lean_away_with_a_stated_prior(
+    compiled: CompiledProfile,
+) -> None:
+    call = _call(
+        "Democracy and citizen participation in Europe",
+        "Civil society organisations and citizens take part in deliberative democracy.",
+    )
+    plain = match_call(compiled, call).area("participation-democracy")
+    pilot = match_call(
+        compiled, replace(call, programme="Pilot Projects & Preparation Actions (PPPA)")
+    ).area("participation-democracy")
+    priors = [e for e in pilot.evidence if e.kind == "prior"]
+    assert priors and all(e.weight < 0 and e.field == "programme" for e in priors)
+    assert pilot.features["rule"] < plain.features["rule"] - 1
