@@ -288,3 +288,18 @@ def test_pilot_projects_and_preparatory_actions_lean_away_with_a_stated_prior(
     priors = [e for e in pilot.evidence if e.kind == "prior"]
     assert priors and all(e.weight < 0 and e.field == "programme" for e in priors)
     assert pilot.features["rule"] < plain.features["rule"] - 1
+
+
+def test_eu_mission_names_are_not_topics(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Open call under the Climate-Neutral and Smart Cities Mission",
+        "Support for pilot activities.",
+    )
+    area = match_call(compiled, call, snippets="all").area("regional-development")
+    assert "smart cities" not in {e.text for e in area.evidence if e.kind == "term"}
+    named = match_call(
+        compiled,
+        _call("Smart cities for everyone", "Support for pilot activities."),
+        snippets="all",
+    ).area("regional-development")
+    assert "smart cities" in {e.text for e in named.evidence if e.kind == "term"}
