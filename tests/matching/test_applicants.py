@@ -85,6 +85,17 @@ def test_living_labs_with_local_authorities_raise_a_research_topic(
     )
     assert codes.get("local-actors") == "eligibility"
     assert with_labs > without
+    call = CallInput(
+        id="x",
+        title="Energy efficiency of buildings",
+        description=research + "Solutions are tested in living labs in three cities.",
+    )
+    area = match_call(compiled, call, snippets="all").area("energy-environment")
+    boost = next(e for e in area.evidence if e.code == "local-actors")
+    # Work in living labs or with local authorities is a municipality's way into a
+    # research call: the boost is worth more than any one applicant word.
+    assert boost.weight >= 1.5
+    assert all(boost.weight > e.weight for e in area.evidence if e.kind == "applicant")
 
 
 def test_a_short_record_rests_on_its_title_and_says_so(compiled: CompiledProfile) -> None:

@@ -195,3 +195,111 @@ def test_general_words_alone_do_not_carry_an_area(compiled: CompiledProfile) -> 
     assert "culture-music" not in {a.slug for a in result.matches}
     culture = result.area("culture-music")
     assert any(e.kind == "breadth" and "general words" in e.text for e in culture.evidence)
+
+
+def test_an_area_named_in_the_title_is_not_called_a_side_theme(
+    compiled: CompiledProfile,
+) -> None:
+    culture = (
+        "Museums, cultural heritage sites, artists and the cultural and creative sectors "
+        "take part in arts and culture programmes, festivals and creative industries. "
+    )
+    named = match_call(
+        compiled,
+        _call("Arts and culture for mental health", culture * 3 + "Mental health matters."),
+        snippets="all",
+    ).area("health-welfare")
+    unnamed = match_call(
+        compiled,
+        _call("Arts and culture in Europe", culture * 3 + "Mental health matters."),
+        snippets="all",
+    ).area("health-welfare")
+    side = "a side theme: another area dominates this call"
+    assert side in {e.text for e in unnamed.evidence}
+    assert side not in {e.text for e in named.evidence}
+    assert named.score > unnamed.score
+
+
+def test_municipal_care_and_welfare_work_is_health_and_welfare(compiled: CompiledProfile) -> None:
+    swedish = _call(
+        "Utveckling av hemsjukvård och äldreboenden",
+        "Kommuner kan söka stöd för att utveckla hemsjukvård, e-hälsa och personlig assistans "
+        "tillsammans med brukare och anhöriga.",
+        "Allmänna arvsfonden",
+    )
+    english = _call(
+        "Digital health services in nursing homes",
+        "Municipalities and care workers pilot digital health and care services with older "
+        "residents of nursing homes and their caregivers.",
+    )
+    for call, word in ((swedish, "hemsjukvård"), (english, "nursing homes")):
+        area = match_call(compiled, call).area("health-welfare")
+        assert area.is_match, call.title
+        in_title = {e.text for e in area.evidence if e.kind == "term" and e.field == "title"}
+        assert word in in_title
+
+
+def test_an_area_the_title_does_not_mention_says_so_and_scores_lower(
+    compiled: CompiledProfile,
+) -> None:
+    body = (
+        "The project assesses deep reservoirs. It considers biodiversity, circularity, "
+        "renewable energy and the clean energy transition, and engages local communities. "
+    )
+    silent = match_call(
+        compiled, _call("Assessment of deep reservoirs", body * 4), snippets="all"
+    ).area("energy-environment")
+    named = match_call(
+        compiled, _call("Renewable energy from deep reservoirs", body * 4), snippets="all"
+    ).area("energy-environment")
+    note = "no term of the area in the title"
+    assert note in {e.text for e in silent.evidence if e.kind == "breadth"}
+    assert note not in {e.text for e in named.evidence}
+    assert silent.score < named.score
+
+
+def test_farming_and_fisheries_count_against_energy_and_environment(
+    compiled: CompiledProfile,
+) -> None:
+    body = (
+        "The sea and marine biodiversity, coastal ecosystems and water quality are under "
+        "pressure from climate change and pollution. "
+    )
+    sectors = "Solutions serve fisheries and aquaculture, agri-food and food production. "
+    plain = match_call(compiled, _call("Marine ecosystems", body * 2), snippets="all")
+    sectoral = match_call(compiled, _call("Marine ecosystems", body * 2 + sectors), snippets="all")
+    area = sectoral.area("energy-environment")
+    negatives = {e.text for e in area.evidence if e.kind == "negative"}
+    assert {"fisheries", "aquaculture"} <= negatives
+    assert area.score < plain.area("energy-environment").score - 10
+
+
+def test_pilot_projects_and_preparatory_actions_lean_away_with_a_stated_prior(
+    compiled: CompiledProfile,
+) -> None:
+    call = _call(
+        "Democracy and citizen participation in Europe",
+        "Civil society organisations and citizens take part in deliberative democracy.",
+    )
+    plain = match_call(compiled, call).area("participation-democracy")
+    pilot = match_call(
+        compiled, replace(call, programme="Pilot Projects & Preparation Actions (PPPA)")
+    ).area("participation-democracy")
+    priors = [e for e in pilot.evidence if e.kind == "prior"]
+    assert priors and all(e.weight < 0 and e.field == "programme" for e in priors)
+    assert pilot.features["rule"] < plain.features["rule"] - 1
+
+
+def test_eu_mission_names_are_not_topics(compiled: CompiledProfile) -> None:
+    call = _call(
+        "Open call under the Climate-Neutral and Smart Cities Mission",
+        "Support for pilot activities.",
+    )
+    area = match_call(compiled, call, snippets="all").area("regional-development")
+    assert "smart cities" not in {e.text for e in area.evidence if e.kind == "term"}
+    named = match_call(
+        compiled,
+        _call("Smart cities for everyone", "Support for pilot activities."),
+        snippets="all",
+    ).area("regional-development")
+    assert "smart cities" in {e.text for e in named.evidence if e.kind == "term"}

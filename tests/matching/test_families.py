@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracker.matching.call import CallInput, programme_family
-from tracker.matching.evaluate import group_folds
+from tracker.matching.folds import group_folds
 
 
 def _call(call_id: str, programme: str = "") -> CallInput:

@@ -139,7 +139,7 @@ def test_a_learned_threshold_shift_decides_matches_and_is_explained(
 ) -> None:
     call = CallInput(
         id="x",
-        title="Open call 2026",
+        title="Open call 2026 on energy",
         description="Energy efficiency of public buildings and district heating." + FILLER,
     )
     rules = match_call(compiled, call).area("energy-environment")

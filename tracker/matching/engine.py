@@ -93,6 +93,7 @@ class ScoringParams:
     # they may support an area, but not carry it.
     specific_weight: float = 2.0
     general_words_penalty: float = 2.0
+    untitled_penalty: float = 1.0
     applicant_gain: float = 2.5
     applicant_scale: float = 3.0
     exclusion_gain: float = 4.0
@@ -110,7 +111,7 @@ class ScoringParams:
     # Who may apply (applicants.py): logit points for each signal.
     national_only_penalty: float = 3.0
     one_country_penalty: float = 4.0
-    local_actors_gain: float = 1.0
+    local_actors_gain: float = 1.5
     # A record with fewer description stems than this and no keywords is a short
     # record: its title is most of what there is, so title terms count more.
     short_record_tokens: int = 40
@@ -524,7 +525,12 @@ def match_call(
             breadth.append(
                 (msg("only general words, no term specific to the area"), -p.general_words_penalty)
             )
-        if topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic:
+        titled = any(
+            "title" in h.counts and ct.term.weight >= p.specific_weight for ct, h, _ in terms
+        )
+        if len(terms) > 1 and in_title == 0 and in_keywords == 0 and p.untitled_penalty:
+            breadth.append((msg("no term of the area in the title"), -p.untitled_penalty))
+        if topic_sum > 0 and topic_sum < p.dominance_ratio * best_topic and not titled:
             # Full penalty at half the ratio or below, easing in linearly above it.
             share = topic_sum / best_topic
             ramp = min(1.0, (p.dominance_ratio - share) / (p.dominance_ratio / 2))

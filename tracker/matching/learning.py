@@ -41,6 +41,7 @@ from tracker.matching.engine import (
     match_call,
     strongest_areas,
 )
+from tracker.matching.folds import group_folds
 from tracker.matching.text import wordset
 
 MODEL_FORMAT = 2
@@ -598,8 +599,6 @@ def _choose_blends(
             blends[slug] = 0.0
             status[slug] = "too few programmes to test learning"
         return blends, status, effect
-    from tracker.matching.evaluate import group_folds
-
     folds = group_folds(families, k)
     threshold = {a.slug: a.threshold + (shifts or {}).get(a.slug, 0.0) for a in compiled.areas}
     # Held-out inner calls: per decided area, the rule logit, the learned change, the truth.

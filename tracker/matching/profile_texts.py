@@ -85,6 +85,9 @@ PROFILE_TEXTS: tuple[Message, ...] = (
     msg("Innovation Fund: industrial decarbonisation projects"),
     msg("external action outside the EU"),
     msg("national contributions to renewables tenders"),
+    msg(
+        "pilot projects and preparatory actions: EU-level studies, monitoring and tests run by specialised organisations"
+    ),
     msg("Östergötland is part of the Central Baltic programme area."),
     msg("In Sweden it covers Skåne, Blekinge, Kalmar and Kronoberg."),
     msg("In Sweden it covers Skåne, Halland and Västra Götaland."),
