@@ -2,7 +2,7 @@
 index of the calls' title stems for ranking search results
 
 Revision ID: officer_02
-Revises: partners_01
+Revises: hostile_01
 Create Date: 2026-12-05 05:40:00
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import tracker.models.base
 
 revision: str = 'officer_02'
-down_revision: str | Sequence[str] | None = 'partners_01'
+down_revision: str | Sequence[str] | None = 'hostile_01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """partners: each consortium member's share of the project budget, and ours
 
 Revision ID: partners_02
-Revises: partners_01
+Revises: officer_02
 Create Date: 2026-12-05 05:30:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'partners_02'
-down_revision: str | Sequence[str] | None = 'partners_01'
+down_revision: str | Sequence[str] | None = 'officer_02'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
