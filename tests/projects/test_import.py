@@ -330,7 +330,7 @@ def test_a_focus_area_column_takes_names_or_short_names(session: Session) -> Non
     table = read_table(
         csv_bytes(
             "title,lead_office,focus_areas",
-            "Musik,kultur,\"Education and learning; CULTURE-MUSIC\"",
+            'Musik,kultur,"Education and learning; CULTURE-MUSIC"',
             "Fel,utb,space",
         ),
         "projekt.csv",
