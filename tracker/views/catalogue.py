@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tracker import web
@@ -19,24 +18,17 @@ from tracker.services.catalogue import (
     parse_catalogue_filters,
 )
 from tracker.views import labels
-from tracker.views.filtering import filter_url, load_known, redirect_to_used_fields
+from tracker.views.filtering import (
+    filter_url,
+    load_known,
+    redirect_to_used_fields,
+    report_server_timing,
+)
 
 bp = Blueprint("catalogue", __name__)
 bp.record_once(lambda state: labels.register(state.app))
 
-
-@bp.before_request
-def _start_timer() -> None:
-    g.catalogue_started = time.perf_counter()
-
-
-@bp.after_request
-def _server_timing(response: Response) -> Response:
-    # The server's own time for the request, read by bench/bench_inbox.py.
-    started = g.get("catalogue_started")
-    if started is not None:
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return response
+report_server_timing(bp)
 
 
 @bp.route("/catalogue")

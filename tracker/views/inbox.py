@@ -3,7 +3,6 @@ staff triage, assign, comment, watch and plan."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
@@ -15,7 +14,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -70,25 +68,13 @@ from tracker.spreadsheets import (
     xlsx_bytes,
 )
 from tracker.views import formatting, labels
-from tracker.views.filtering import load_known, redirect_to_used_fields
+from tracker.views.filtering import load_known, redirect_to_used_fields, report_server_timing
 from tracker.views.partners import call_panel
 
 bp = Blueprint("inbox", __name__)
 bp.record_once(lambda state: labels.register(state.app))
 
-
-@bp.before_request
-def _start_timer() -> None:
-    g.calls_started = time.perf_counter()
-
-
-@bp.after_request
-def _server_timing(response: Response) -> Response:
-    # The server's own time for the request, read by bench/bench_inbox.py.
-    started = g.get("calls_started")
-    if started is not None:
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return response
+report_server_timing(bp)
 
 
 # --- the inbox ----------------------------------------------------------------------------------
