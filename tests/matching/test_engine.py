@@ -303,3 +303,33 @@ def test_eu_mission_names_are_not_topics(compiled: CompiledProfile) -> None:
         snippets="all",
     ).area("regional-development")
     assert "smart cities" in {e.text for e in named.evidence if e.kind == "term"}
+
+
+def test_eu_neighbourhood_regions_are_not_town_neighbourhoods(compiled: CompiledProfile) -> None:
+    """ "Neighbourhood East" names the EU's eastern partner countries: it is neither a
+    topic of local development nor a sign that local actors may apply."""
+    abroad = match_call(
+        compiled,
+        _call(
+            "Online youth exchanges with the Neighbourhood East",
+            "Young people from the Neighbourhood East and the Member States meet online.",
+        ),
+        snippets="all",
+    ).area("regional-development")
+    assert not {e.text for e in abroad.evidence if e.kind in ("term", "applicant")} & {
+        "neighbourhoods",
+        "neighbourhood",
+    }
+    local = match_call(
+        compiled,
+        _call(
+            "Regeneration of deprived neighbourhoods",
+            "Residents and the municipality renew the neighbourhood together.",
+        ),
+        snippets="all",
+    ).area("regional-development")
+    assert {e.text for e in local.evidence if e.kind == "term"} & {
+        "neighbourhoods",
+        "neighbourhood",
+    }
+    assert local.score > abroad.score
