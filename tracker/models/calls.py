@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.calltime import CallDates, CallStatus, status_at
 from tracker.models.base import Base, JSONType
-
-if TYPE_CHECKING:
-    from tracker.models.sources import Source
+from tracker.models.sources import Source
 
 
 class FundingCall(Base):

@@ -6,21 +6,16 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base
+from tracker.models.base import Base, str_enum
 from tracker.models.users import Office, User
 
 if TYPE_CHECKING:
+    # Only for the annotation of the back-reference: projects imports this module, not the
+    # other way round.
     from tracker.models.projects import ProjectPartner
-
-
-def str_enum(cls: type[enum.StrEnum], length: int = 32) -> Enum:
-    """A portable enum column that stores the member's value (a CHECK-free VARCHAR)."""
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class OrganisationKind(enum.StrEnum):

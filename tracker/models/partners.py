@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, JSONType
+from tracker.models.base import Base, JSONType, str_enum
 from tracker.models.calls import FundingCall
-from tracker.models.organisations import Organisation, str_enum
+from tracker.models.organisations import Organisation
 from tracker.models.projects import Project, ProjectRole
 from tracker.models.users import User
 

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base
+from tracker.models.base import Base, str_enum
 from tracker.models.calls import FundingCall
-from tracker.models.organisations import Organisation, str_enum
+from tracker.models.organisations import Organisation
 from tracker.models.sources import Source
 from tracker.models.users import Office, User
 

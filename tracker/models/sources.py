@@ -13,6 +13,8 @@ from tracker.calltime import SourceKind as SourceKind
 from tracker.models.base import Base
 
 if TYPE_CHECKING:
+    # Only for the annotation of the back-reference: calls imports this module, not the
+    # other way round.
     from tracker.models.calls import CallSourceLink
 
 

@@ -4,9 +4,11 @@
 - ``feedback``: the "not relevant" answers given from a mail;
 - ``changes``: what changed about a call (deadline, opening, status, budget), old and new;
 - ``content``: what goes into one subscriber's digest (``build_digest``);
-- ``delivery``: claiming, sending and recording each digest exactly once;
+- ``delivery``: claiming, sending and recording each digest exactly once, and the preview
+  of what a send would produce (``preview_digest``);
 - ``follow_up``: unconfirmed deliveries, resending and the recent digests, for admins;
-- ``mail``: the digest as a MIME message in the subscriber's language;
+- ``mail``: the digest as a MIME message in the subscriber's language; it reads what
+  ``content`` built, and ``content`` knows nothing of mail;
 - ``links``: the signed one-click links in it.
 
 The names other layers use are re-exported here.
@@ -19,11 +21,11 @@ from tracker.services.digests.content import (
     build_digest,
     iso_week,
     parse_iso_week,
-    preview_digest,
 )
 from tracker.services.digests.delivery import (
     DigestOutcome,
     delivery_problem,
+    preview_digest,
     retry_due_digests,
     send_digest_now,
     send_weekly_digests,

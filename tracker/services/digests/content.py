@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from tracker.config import Settings
 from tracker.errors import ValidationFailed
 from tracker.feeds.text import safe_url
 from tracker.i18n import msg
@@ -41,10 +40,6 @@ from tracker.models import (
     Watch,
 )
 from tracker.services.digests.changes import QUERY_CHUNK, FieldChange, call_snapshot, changed_calls
-from tracker.services.digests.mail import (
-    RenderedDigest,
-    render_digest,
-)
 from tracker.services.digests.subscriptions import subscribed_areas
 from tracker.services.strategy.evidence import stored_evidence, strongest
 
@@ -59,7 +54,6 @@ __all__ = [
     "build_digest",
     "iso_week",
     "parse_iso_week",
-    "preview_digest",
 ]
 
 
@@ -516,21 +510,6 @@ def build_digest(
         assignments=tuple(assignments),
         pipeline=builder.pipeline(),
         snapshots=snapshots,
-    )
-
-
-def preview_digest(
-    session: Session,
-    settings: Settings,
-    subscription: DigestSubscription,
-    *,
-    now: datetime,
-    week: str | None = None,
-) -> tuple[DigestContent, RenderedDigest]:
-    """The digest ``subscription`` would get if it were sent now; nothing is stored."""
-    content = build_digest(session, subscription, now=now)
-    return content, render_digest(
-        content, settings, week=week or iso_week(now, settings.tz), now=now
     )
 
 

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DigestOutcome",
     "delivery_problem",
+    "preview_digest",
     "retry_due_digests",
     "send_digest_now",
     "send_weekly_digests",
@@ -109,6 +110,21 @@ class DigestOutcome:
     seconds: float = 0.0
     error: str | None = None
     subject: str | None = None
+
+
+def preview_digest(
+    session: Session,
+    settings: Settings,
+    subscription: DigestSubscription,
+    *,
+    now: datetime,
+    week: str | None = None,
+) -> tuple[DigestContent, RenderedDigest]:
+    """The digest ``subscription`` would get if it were sent now; nothing is stored."""
+    content = build_digest(session, subscription, now=now)
+    return content, render_digest(
+        content, settings, week=week or iso_week(now, settings.tz), now=now
+    )
 
 
 def claim_digest(

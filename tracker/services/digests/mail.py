@@ -27,6 +27,8 @@ from tracker.config import Settings
 from tracker.i18n import msg
 from tracker.matching.engine import Evidence
 from tracker.paths import TEMPLATES_DIR, TRANSLATIONS_DIR
+from tracker.services.digests.changes import FieldChange
+from tracker.services.digests.content import DigestContent, DigestEntry
 from tracker.services.digests.links import (
     Links,
     UndeliverableAddress,
@@ -37,8 +39,6 @@ from tracker.services.strategy.evidence import evidence_line
 
 if TYPE_CHECKING:
     from tracker.models import Digest
-    from tracker.services.digests.changes import FieldChange
-    from tracker.services.digests.content import DigestContent, DigestEntry
 
 __all__ = [
     "MAX_SECTION_ITEMS",
