@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base
 
-
 SHIPPED_DEFAULT = "default"
 
 
