@@ -3,10 +3,10 @@ default of a newer tracker, and its calls are matched with it; an edited profile
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -32,7 +32,7 @@ from tracker.services.strategy import (
 from tracker.services.strategy import profiles as profiles_module
 
 LATER = NOW + timedelta(days=30)
-HEATING = dict(
+HEATING: dict[str, Any] = dict(
     title="Local heating and cooling plans for municipalities",
     programme_label="Programme for the Environment and Climate Action (LIFE)",
     programme_code="43252405",
@@ -57,14 +57,13 @@ def older_default() -> Profile:
 
 
 @pytest.fixture()
-def older_default_stored(session: Session) -> Iterator[None]:
+def older_default_stored(session: Session) -> None:
     """The database as an earlier tracker left it: its default stored on first run, calls
     matched with it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(profiles_module, "default_profile", older_default)
         ensure_default_profile(session, now=NOW)
         match_calls(session, None, now=NOW)
-    yield
 
 
 def _is_energy_match(session: Session, call: FundingCall) -> bool:
@@ -269,12 +268,12 @@ def test_the_migration_marks_only_the_first_run_default_as_shipped(tmp_path: Pat
     upgrade(url, "upgrade_01")
 
     with engine.connect() as connection:
-        origins = dict(connection.execute(text("SELECT id, origin FROM strategy_profiles")).all())
+        rows = connection.execute(text("SELECT id, origin FROM strategy_profiles")).all()
+    origins: dict[int, str | None] = {id_: origin for id_, origin in rows}
     assert origins == {1: "default", 2: None, 3: None}
     with Session(engine) as session:
         done = upgrade_default_profile(session, now=LATER)
         assert done.outcome is DefaultUpgradeOutcome.UPGRADED
         assert done.row.name == "Norrköping" and done.row.version == 2
         assert profile_of(done.row).slugs == default_profile().slugs
-        session.commit()
     engine.dispose()
