@@ -171,6 +171,8 @@ def save_profile_version(
 
 
 class DefaultUpgradeOutcome(enum.StrEnum):
+    """Whether ``upgrade_default_profile`` replaced the active profile, and why not."""
+
     UPGRADED = "upgraded"
     # The active profile is the shipped default already.
     UP_TO_DATE = "up to date"
@@ -211,11 +213,8 @@ def upgrade_default_profile(session: Session, *, now: datetime) -> DefaultUpgrad
 
     old_areas = {a.slug: area_to_dict(a) for a in current.areas}
     new_areas = {a.slug: area_to_dict(a) for a in shipped.areas}
-    keep_retired = [
-        a
-        for a in [*(a for a in current.areas if a.slug not in new_areas), *retired_areas(row)]
-        if a.slug not in new_areas
-    ]
+    # The areas the new default drops join those retired before (unless it brings one back).
+    keep_retired = [a for a in (*current.areas, *retired_areas(row)) if a.slug not in new_areas]
     upgrade = DefaultUpgrade(
         DefaultUpgradeOutcome.UPGRADED,
         _store_next_version(session, shipped, keep_retired, None, now, origin=SHIPPED_DEFAULT),
