@@ -1,9 +1,10 @@
-"""`tracker match ...`: match stored calls, classify files, evaluate, learn from decisions.
+"""`tracker match ...`: match stored calls, classify files, evaluate, learn from decisions,
+upgrade an unedited default profile.
 
 The root CLI imports :data:`group`. ``classify`` and ``evaluate`` work on files, with the
 profile given by ``--profile``, else the database's active profile, else (an empty or
-no database) the default profile. ``run`` and ``learn`` work on the database;
-``learn --model-out FILE`` trains from the files only.
+no database) the default profile. ``run``, ``learn`` and ``upgrade-default`` work on the
+database; ``learn --model-out FILE`` trains from the files only.
 """
 
 from __future__ import annotations
@@ -312,6 +313,42 @@ def run(everything: bool) -> None:
         f"matched {done.calls} calls in {done.seconds:.1f} s: "
         f"{done.matched} match an area, {done.gated} gated"
     )
+
+
+@group.command(name="upgrade-default")
+@expected_failures
+def upgrade_default() -> None:
+    """Replace an unedited default profile by the one this tracker ships (never an edited one)."""
+    from tracker.services.strategy import DefaultUpgradeOutcome, upgrade_default_profile
+
+    obj = _require_cli_context()
+    with session_scope(obj.session_factory) as session:
+        done = upgrade_default_profile(session, now=obj.clock())
+        version = done.row.version
+    if done.outcome is DefaultUpgradeOutcome.EDITED:
+        click.echo(
+            f"left the strategy profile as it is: version {version} was edited, so a newer "
+            "shipped default does not replace it"
+        )
+    elif done.outcome is DefaultUpgradeOutcome.UP_TO_DATE:
+        click.echo(f"the strategy profile (version {version}) is the shipped default already")
+    else:
+        changes = [
+            f"{label}: {', '.join(slugs)}"
+            for label, slugs in (
+                ("areas added", done.added),
+                ("areas changed", done.changed),
+                ("areas retired", done.retired),
+            )
+            if slugs
+        ]
+        if done.settings_changed:
+            changes.append("gates and context changed")
+        click.echo(
+            f"upgraded the shipped default strategy profile from version {done.previous_version} "
+            f"to {version} ({'; '.join(changes)}); the next `tracker match run` re-matches "
+            "every call with it"
+        )
 
 
 @group.command()

@@ -61,6 +61,7 @@ from tracker.models.review import (
 from tracker.models.search import CallSearchTerms, CatalogueEntry
 from tracker.models.sources import FetchRun, FetchStatus, QuarantinedItem, Source, SourceKind
 from tracker.models.strategy import (
+    SHIPPED_DEFAULT,
     DecisionSource,
     FocusArea,
     MatchDecision,
@@ -70,6 +71,7 @@ from tracker.models.strategy import (
 from tracker.models.users import LoginAttempt, Office, PasswordToken, Role, TokenPurpose, User
 
 __all__ = [
+    "SHIPPED_DEFAULT",
     "AuditEvent",
     "Base",
     "CallChange",

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base
 
+SHIPPED_DEFAULT = "default"
+
 
 class StrategyProfile(Base):
     __tablename__ = "strategy_profiles"
@@ -27,6 +29,10 @@ class StrategyProfile(Base):
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # "default" for a version stored from the profile shipped with tracker (tracker/data), on
+    # first run or by an upgrade to a newer shipped default; None for a version someone saved.
+    # Only an active version of origin "default" is ever replaced by a newer shipped default.
+    origin: Mapped[str | None] = mapped_column(String(16))
 
     areas: Mapped[list[FocusArea]] = relationship(
         back_populates="profile",

@@ -21,6 +21,8 @@ from tracker.services.strategy.decisions import (
 )
 from tracker.services.strategy.learning import MODELS_KEPT, AreaLearning, learning_by_area, retrain
 from tracker.services.strategy.profiles import (
+    DefaultUpgrade,
+    DefaultUpgradeOutcome,
     active_profile,
     compiled_profile,
     current_model_row,
@@ -37,6 +39,7 @@ from tracker.services.strategy.profiles import (
     save_profile_settings,
     save_profile_version,
     set_home_region,
+    upgrade_default_profile,
 )
 from tracker.services.strategy.runs import (
     BATCH_SIZE,
@@ -56,6 +59,8 @@ __all__ = [
     "NOT_RELEVANT_REASONS",
     "RELEVANT_REASONS",
     "AreaLearning",
+    "DefaultUpgrade",
+    "DefaultUpgradeOutcome",
     "MatchRun",
     "MatchedCall",
     "active_profile",
@@ -85,4 +90,5 @@ __all__ = [
     "save_profile_settings",
     "save_profile_version",
     "set_home_region",
+    "upgrade_default_profile",
 ]

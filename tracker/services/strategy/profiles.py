@@ -4,17 +4,19 @@ the engine matches with: the compiled profile and the current learned model.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker.db import take_turns
 from tracker.errors import NotFound, ValidationFailed
 from tracker.i18n import msg
 from tracker.matching.engine import CompiledProfile, compile_profile
@@ -34,6 +36,7 @@ from tracker.matching.profile import (
 )
 from tracker.matching.regions import is_nuts_code
 from tracker.models import (
+    SHIPPED_DEFAULT,
     FocusArea,
     MatchModel,
     StrategyProfile,
@@ -44,6 +47,8 @@ from tracker.services.audit import record_event
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "DefaultUpgrade",
+    "DefaultUpgradeOutcome",
     "active_profile",
     "compiled_profile",
     "current_model_row",
@@ -60,6 +65,7 @@ __all__ = [
     "save_profile_settings",
     "save_profile_version",
     "set_home_region",
+    "upgrade_default_profile",
 ]
 
 
@@ -125,7 +131,15 @@ def ensure_default_profile(session: Session, *, now: datetime) -> StrategyProfil
         latest.is_active = True
         session.flush()
         return latest
-    return _store_profile(session, default_profile(), version=1, retired=(), actor=None, now=now)
+    return _store_profile(
+        session,
+        default_profile(),
+        version=1,
+        retired=(),
+        actor=None,
+        now=now,
+        origin=SHIPPED_DEFAULT,
+    )
 
 
 def save_profile_version(
@@ -141,7 +155,111 @@ def save_profile_version(
     Earlier versions stay for the record. Every call is re-matched by the next matching
     run, since the profile is newer than every match. `retired` areas are kept in the
     new version, marked retired (they are not matched but their history stays readable).
+    The version counts as edited: a newer shipped default never replaces it.
     """
+    row = _store_next_version(session, profile, retired, actor, now, origin=None)
+    record_event(
+        session,
+        "strategy.profile_saved",
+        "strategy_profile",
+        row.id,
+        actor=actor,
+        now=now,
+        details={"version": row.version, "areas": [a.slug for a in profile.areas]},
+    )
+    return row
+
+
+class DefaultUpgradeOutcome(enum.StrEnum):
+    """Whether ``upgrade_default_profile`` replaced the active profile, and why not."""
+
+    UPGRADED = "upgraded"
+    # The active profile is the shipped default already.
+    UP_TO_DATE = "up to date"
+    # Someone saved the active profile (or one before it): it is theirs, not ours to replace.
+    EDITED = "edited"
+
+
+@dataclass(frozen=True)
+class DefaultUpgrade:
+    """What ``upgrade_default_profile`` did. `row` is the active profile afterwards; the
+    slugs say how the new default differs from the one it replaced (empty unless upgraded)."""
+
+    outcome: DefaultUpgradeOutcome
+    row: StrategyProfile
+    previous_version: int | None = None
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+    settings_changed: bool = False
+
+
+def upgrade_default_profile(session: Session, *, now: datetime) -> DefaultUpgrade:
+    """Replace an unedited shipped default by the profile this tracker ships, when they differ.
+
+    The new default becomes the next version (origin "default", no actor) and the next
+    matching run re-matches every call, as after an edit. Areas the new default drops are
+    kept retired, as ``retire_area`` keeps them, so their decisions and matches stay
+    readable. A profile anyone saved is never touched (outcome EDITED).
+    """
+    take_turns(session, "matching")  # the matching job and the CLI may upgrade at once
+    row = ensure_default_profile(session, now=now)
+    if row.origin != SHIPPED_DEFAULT:
+        return DefaultUpgrade(DefaultUpgradeOutcome.EDITED, row)
+    current = profile_of(row)
+    shipped = replace(default_profile(), name=current.name, version=current.version)
+    if profile_to_dict(shipped) == profile_to_dict(current):
+        return DefaultUpgrade(DefaultUpgradeOutcome.UP_TO_DATE, row)
+
+    old_areas = {a.slug: area_to_dict(a) for a in current.areas}
+    new_areas = {a.slug: area_to_dict(a) for a in shipped.areas}
+    # The areas the new default drops join those retired before (unless it brings one back).
+    keep_retired = [a for a in (*current.areas, *retired_areas(row)) if a.slug not in new_areas]
+    upgrade = DefaultUpgrade(
+        DefaultUpgradeOutcome.UPGRADED,
+        _store_next_version(session, shipped, keep_retired, None, now, origin=SHIPPED_DEFAULT),
+        previous_version=row.version,
+        added=tuple(slug for slug in new_areas if slug not in old_areas),
+        changed=tuple(
+            slug for slug, data in new_areas.items() if old_areas.get(slug, data) != data
+        ),
+        retired=tuple(slug for slug in old_areas if slug not in new_areas),
+        settings_changed=(shipped.gates, shipped.context) != (current.gates, current.context),
+    )
+    record_event(
+        session,
+        "strategy.default_upgraded",
+        "strategy_profile",
+        upgrade.row.id,
+        actor=None,
+        now=now,
+        details={
+            "from_version": upgrade.previous_version,
+            "version": upgrade.row.version,
+            "added": list(upgrade.added),
+            "changed": list(upgrade.changed),
+            "retired": list(upgrade.retired),
+            "settings_changed": upgrade.settings_changed,
+        },
+    )
+    log.info(
+        "upgraded the shipped default strategy profile from version %d to %d",
+        row.version,
+        upgrade.row.version,
+    )
+    return upgrade
+
+
+def _store_next_version(
+    session: Session,
+    profile: Profile,
+    retired: Sequence[AreaSpec],
+    actor: User | None,
+    now: datetime,
+    *,
+    origin: str | None,
+) -> StrategyProfile:
+    """Store `profile` as the next version of the active profile's name, and activate it."""
     current = active_profile(session)
     name = current.name if current is not None else profile.name
     latest = session.scalar(
@@ -150,19 +268,15 @@ def save_profile_version(
     version = (latest or 0) + 1
     if current is not None:
         current.is_active = False
-    row = _store_profile(
-        session, replace(profile, name=name, version=version), version, retired, actor, now
-    )
-    record_event(
+    return _store_profile(
         session,
-        "strategy.profile_saved",
-        "strategy_profile",
-        row.id,
-        actor=actor,
-        now=now,
-        details={"version": version, "areas": [a.slug for a in profile.areas]},
+        replace(profile, name=name, version=version),
+        version,
+        retired,
+        actor,
+        now,
+        origin=origin,
     )
-    return row
 
 
 def _store_profile(
@@ -172,6 +286,8 @@ def _store_profile(
     retired: Sequence[AreaSpec],
     actor: User | None,
     now: datetime,
+    *,
+    origin: str | None,
 ) -> StrategyProfile:
     data = profile_to_dict(profile)
     row = StrategyProfile(
@@ -182,6 +298,7 @@ def _store_profile(
         context=data["context"],
         created_at=now,
         created_by_id=actor.id if actor is not None else None,
+        origin=origin,
     )
     for position, (area, is_retired) in enumerate(
         [(a, False) for a in profile.areas] + [(a, True) for a in retired]

@@ -34,6 +34,7 @@ from tracker.services.strategy.profiles import (
     current_model_row,
     ensure_default_profile,
     load_model,
+    upgrade_default_profile,
 )
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,16 @@ def match_calls(
     means every call that needs it: never matched, changed since, or matched before the
     active profile or the current model existed. `everything` re-matches all calls.
     A stored match keeps the time it was first found while it stays a match.
+
+    A run over every call that needs it (None) first upgrades an unedited shipped default
+    to the one this tracker ships, so that the same run re-matches every call with it. A
+    run over named calls (after a fetch) leaves the profile alone, since it would re-match
+    only those calls with the new one.
     """
     started = time.perf_counter()
     take_turns(session, "matching")  # the job, a fetch and a profile edit may match at once
+    if call_ids is None:
+        upgrade_default_profile(session, now=now)
     row = ensure_default_profile(session, now=now)
     compiled = compiled_profile(session, row)
     model_row = current_model_row(session)
