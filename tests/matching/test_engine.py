@@ -333,3 +333,19 @@ def test_eu_neighbourhood_regions_are_not_town_neighbourhoods(compiled: Compiled
         "neighbourhood",
     }
     assert local.score > abroad.score
+
+
+def test_support_to_victims_of_violence_is_health_and_welfare(compiled: CompiledProfile) -> None:
+    """Support to victims of violence in close relationships is the social services' work."""
+    english = _call(
+        "Preventing domestic violence and supporting its victims",
+        "Projects set up shelters and counselling for women and children.",
+    )
+    swedish = _call(
+        "Stöd till våldsutsatta kvinnor och barn",
+        "Kommunens socialtjänst utvecklar arbetet mot våld i nära relationer.",
+    )
+    for call in (english, swedish):
+        area = match_call(compiled, call).area("health-welfare")
+        assert area.is_match, call.title
+        assert any(e.kind == "term" and e.field == "title" for e in area.evidence)
