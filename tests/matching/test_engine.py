@@ -349,3 +349,18 @@ def test_support_to_victims_of_violence_is_health_and_welfare(compiled: Compiled
         area = match_call(compiled, call).area("health-welfare")
         assert area.is_match, call.title
         assert any(e.kind == "term" and e.field == "title" for e in area.evidence)
+
+
+def test_water_supply_and_quality_are_energy_and_environment(compiled: CompiledProfile) -> None:
+    """Water services are the municipality's own: a short record about them is enough."""
+    english = _call(
+        "Water supply and water quality in growing towns",
+        "Municipal utilities plan for water scarcity.",
+    )
+    swedish = _call(
+        "Vattenkvalitet och vattenbrist i kommunerna",
+        "Stöd till kommuner som planerar för torka.",
+    )
+    for call in (english, swedish):
+        area = match_call(compiled, call).area("energy-environment")
+        assert area.is_match, call.title
