@@ -68,6 +68,18 @@ def make_user(session: Session, role: Role = Role.EDITOR, **overrides: Any) -> U
     return user
 
 
+# A call that matches energy and environment, as `make_call(session, **HEATING)`.
+HEATING: dict[str, Any] = dict(
+    title="Local heating and cooling plans for municipalities",
+    programme_label="Programme for the Environment and Climate Action (LIFE)",
+    programme_code="43252405",
+    description_text=(
+        "Local authorities prepare heating and cooling plans, improve energy efficiency of "
+        "buildings and connect district heating networks. Citizens are involved."
+    ),
+)
+
+
 def make_call(
     session: Session, deadlines: list[datetime] | None = None, **overrides: Any
 ) -> FundingCall:

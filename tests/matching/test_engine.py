@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from tracker.matching.call import CallInput
 from tracker.matching.engine import CompiledProfile, compile_profile, match_call
 from tracker.matching.profile import FocusArea, Profile, Term
@@ -335,32 +337,30 @@ def test_eu_neighbourhood_regions_are_not_town_neighbourhoods(compiled: Compiled
     assert local.score > abroad.score
 
 
-def test_support_to_victims_of_violence_is_health_and_welfare(compiled: CompiledProfile) -> None:
-    """Support to victims of violence in close relationships is the social services' work."""
-    english = _call(
-        "Preventing domestic violence and supporting its victims",
-        "Projects set up shelters and counselling for women and children.",
-    )
-    swedish = _call(
-        "Stöd till våldsutsatta kvinnor och barn",
-        "Kommunens socialtjänst utvecklar arbetet mot våld i nära relationer.",
-    )
-    for call in (english, swedish):
-        area = match_call(compiled, call).area("health-welfare")
-        assert area.is_match, call.title
-        assert any(e.kind == "term" and e.field == "title" for e in area.evidence)
-
-
-def test_water_supply_and_quality_are_energy_and_environment(compiled: CompiledProfile) -> None:
-    """Water services are the municipality's own: a short record about them is enough."""
-    english = _call(
-        "Water supply and water quality in growing towns",
-        "Municipal utilities plan for water scarcity.",
-    )
-    swedish = _call(
-        "Vattenkvalitet och vattenbrist i kommunerna",
-        "Stöd till kommuner som planerar för torka.",
-    )
-    for call in (english, swedish):
-        area = match_call(compiled, call).area("energy-environment")
-        assert area.is_match, call.title
+@pytest.mark.parametrize(
+    ("slug", "english", "swedish"),
+    [
+        # Support to victims of violence in close relationships is the social services' work.
+        (
+            "health-welfare",
+            (
+                "Preventing domestic violence and supporting its victims",
+                "Shelters and counselling.",
+            ),
+            ("Stöd till våldsutsatta kvinnor och barn", "Arbetet mot våld i nära relationer."),
+        ),
+        # Water services are the municipality's own.
+        (
+            "energy-environment",
+            ("Water supply and water quality in growing towns", "Utilities plan for scarcity."),
+            ("Vattenkvalitet och vattenbrist i kommunerna", "Kommuner planerar för torka."),
+        ),
+    ],
+)
+def test_municipal_services_named_in_a_short_record_match_their_area(
+    compiled: CompiledProfile, slug: str, english: tuple[str, str], swedish: tuple[str, str]
+) -> None:
+    for title, description in (english, swedish):
+        area = match_call(compiled, _call(title, description)).area(slug)
+        assert area.is_match, title
+        assert any(e.kind == "term" and e.field == "title" for e in area.evidence), title

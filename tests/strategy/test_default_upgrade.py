@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import TrackerCli
-from tests.factories import NOW, login, make_call, make_user
+from tests.factories import HEATING, NOW, login, make_call, make_user
 from tracker.db import make_engine
 from tracker.matching.profile import Profile, default_profile
 from tracker.migrate import upgrade
@@ -32,15 +31,6 @@ from tracker.services.strategy import (
 from tracker.services.strategy import profiles as profiles_module
 
 LATER = NOW + timedelta(days=30)
-HEATING: dict[str, Any] = dict(
-    title="Local heating and cooling plans for municipalities",
-    programme_label="Programme for the Environment and Climate Action (LIFE)",
-    programme_code="43252405",
-    description_text=(
-        "Local authorities prepare heating and cooling plans, improve energy efficiency of "
-        "buildings and connect district heating networks. Citizens are involved."
-    ),
-)
 
 
 def older_default() -> Profile:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import NOW, make_call, make_user
+from tests.factories import HEATING, NOW, make_call, make_user
 from tracker.errors import NotFound, ValidationFailed
 from tracker.matching.call import CallInput
 from tracker.models import (
@@ -38,15 +38,6 @@ from tracker.services.strategy import (
     save_profile_settings,
 )
 
-HEATING: dict[str, Any] = dict(
-    title="Local heating and cooling plans for municipalities",
-    programme_label="Programme for the Environment and Climate Action (LIFE)",
-    programme_code="43252405",
-    description_text=(
-        "Local authorities prepare heating and cooling plans, improve energy efficiency of "
-        "buildings and connect district heating networks. Citizens are involved."
-    ),
-)
 DEFENCE: dict[str, Any] = dict(
     title="Armoured vehicle platform",
     programme_label="European Defence Fund (EDF)",
