@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 from tracker.matching.call import CallInput
-from tracker.matching.engine import CompiledProfile, match_call
+from tracker.matching.engine import AreaScore, CompiledProfile, MatchResult, match_call
 from tracker.matching.learning import Decision, LearnedModel, TrainingParams, train
 
 # Calls about local heating that staff keep marking not relevant (say, because the
@@ -159,3 +160,47 @@ def test_a_learned_threshold_shift_decides_matches_and_is_explained(
     assert any("raised the area's threshold" in n for n in notes)
     restored = LearnedModel.from_dict(json.loads(json.dumps(model.to_dict())))
     assert restored.threshold_shift == model.threshold_shift
+
+
+def _scored_decisions(
+    fp_programmes: tuple[str, ...],
+) -> tuple[dict[str, CallInput], dict[str, MatchResult], list[Decision]]:
+    """Four programmes; in each, calls staff found relevant score 85 and the rest 20,
+    except that in `fp_programmes` two more calls score 55 (above the threshold of 50)
+    and staff found them not relevant."""
+    calls: dict[str, CallInput] = {}
+    results: dict[str, MatchResult] = {}
+    decisions: list[Decision] = []
+    slug = "energy-environment"
+    for programme in ("LIFE", "Connecting Europe Facility (CEF)", "Creative Europe", "SMP"):
+        scores = [(85.0, True)] * 3 + [(20.0, False)] * 2
+        if programme in fp_programmes:
+            scores += [(55.0, False)] * 2
+        for n, (score, relevant) in enumerate(scores):
+            call = CallInput(id=f"{programme[:4]}-{n}", title=f"Call {n}", programme=programme)
+            z = math.log(score / (100 - score))
+            area = AreaScore(slug, score, score >= 50, score, 50.0, (), {"rule": z})
+            calls[call.id] = call
+            results[call.id] = MatchResult(call.id, None, (area,), "en")
+            decisions.append(Decision(call.id, slug, relevant))
+    return calls, results, decisions
+
+
+def test_a_threshold_shift_that_holds_across_programmes_is_learned(
+    compiled: CompiledProfile,
+) -> None:
+    calls, results, decisions = _scored_decisions(
+        ("LIFE", "Connecting Europe Facility (CEF)", "Creative Europe", "SMP")
+    )
+    model = train(compiled, calls, decisions, results=results)
+    assert model.threshold_shift == {"energy-environment": 10.0}
+
+
+def test_a_threshold_shift_that_only_fits_one_programme_is_not_kept(
+    compiled: CompiledProfile,
+) -> None:
+    """Raising the threshold fits every decision, but only because of one programme:
+    on programmes it was not fitted to, it changes nothing, so the rules stand."""
+    calls, results, decisions = _scored_decisions(("LIFE",))
+    model = train(compiled, calls, decisions, results=results)
+    assert model.threshold_shift == {}

@@ -19,6 +19,8 @@ score; and how much of the change each area keeps (its blend: 0, a quarter, a ha
 all of it) is chosen by inner cross-validation over the training decisions, with folds
 that keep programme families whole, the smaller blend winning ties. An area whose
 blend is 0 is scored by the rules alone, and the model says so (``area_status``).
+A per-area threshold shift is held to the same test: it is kept only where shifts
+fitted on some programme families improve the decisions on the others.
 
 Training is deterministic (fixed example order and seed) and pure Python; a model
 serialises to a JSON-able dict for the database.
@@ -414,7 +416,7 @@ def train(
     cache: dict[str, MatchResult] = dict(results or {})
     by_call = _usable_decisions(compiled, calls, decisions, cache)
     model = _train_on(compiled, calls, by_call, cache, params)
-    shifts = _fit_threshold_shifts(compiled, by_call, cache, params)
+    shifts = _fit_threshold_shifts(compiled, calls, by_call, cache, params)
     blends, status, effect = _choose_blends(compiled, calls, by_call, cache, params, shifts)
     for slug, shift in shifts.items():
         if shift and status.get(slug) != "learned":
@@ -430,6 +432,7 @@ def train(
 
 def _fit_threshold_shifts(
     compiled: CompiledProfile,
+    calls: Mapping[str, CallInput],
     by_call: Mapping[str, Mapping[str, bool]],
     cache: Mapping[str, MatchResult],
     params: TrainingParams,
@@ -438,32 +441,93 @@ def _fit_threshold_shifts(
 
     A shift is a single number per area, so it carries over to calls of programmes
     staff never decided on, unlike weights on words. Areas are taken one after the
-    other; a shift is kept only when it lifts micro-F1 over all decided calls by
+    other; a shift is chosen when it lifts micro-F1 over the decided calls by
     `min_gain`, and only for areas with `min_each_shift` decisions of both kinds.
+    A shift fitted on all decisions always looks good on them, so an area keeps its
+    shift only if inner cross-validation (folds of whole programme families, shifts
+    fitted on the other folds) also gains `min_gain` from shifting that area.
     """
     threshold = {a.slug: a.threshold for a in compiled.areas}
+    ids = sorted(by_call)
+    rows = {
+        cid: {
+            slug: (cache[cid].area(slug).rule_score, truth) for slug, truth in by_call[cid].items()
+        }
+        for cid in ids
+    }
+    shifts = _best_shifts(compiled, threshold, [rows[c] for c in ids], params)
+    if not shifts:
+        return shifts
+    families = {cid: programme_family(calls[cid]) for cid in ids}
+    k = min(params.inner_folds, len(set(families.values())))
+    if k < 2:
+        return {}
+    folds = group_folds(families, k)
+    # Per fold: the held-out rows, and the shifts fitted without them.
+    held_out = [
+        (
+            [rows[c] for c in ids if folds[c] == fold],
+            _best_shifts(compiled, threshold, [rows[c] for c in ids if folds[c] != fold], params),
+        )
+        for fold in range(k)
+    ]
+
+    def held_out_f1(areas: set[str]) -> float:
+        counts = [0, 0, 0]
+        for test, fitted in held_out:
+            used = {s: v for s, v in fitted.items() if s in areas}
+            for n, value in enumerate(_counts(compiled, threshold, test, used)):
+                counts[n] += value
+        tp, fp, fn = counts
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    base = held_out_f1(set())
+    kept: set[str] = set()
+    for slug in shifts:
+        f1 = held_out_f1(kept | {slug})
+        if f1 >= base + params.min_gain:
+            kept.add(slug)
+            base = f1
+    return {s: v for s, v in shifts.items() if s in kept}
+
+
+Rows = Sequence[Mapping[str, tuple[float, bool]]]
+
+
+def _counts(
+    compiled: CompiledProfile,
+    threshold: Mapping[str, float],
+    rows: Rows,
+    shift: Mapping[str, float],
+) -> tuple[int, int, int]:
+    """tp, fp, fn over decided (rule score, truth) rows with shifted thresholds,
+    deciding as the engine does (thresholds, then the strongest areas)."""
+    tp = fp = fn = 0
+    for row in rows:
+        limits = {s: threshold[s] + shift.get(s, 0.0) for s in row}
+        above = {s: v for s, (v, _) in row.items() if v >= limits[s]}
+        predicted = set(strongest_areas(above, limits, compiled.params))
+        for s, (_, truth) in row.items():
+            hit = s in predicted
+            tp += hit and truth
+            fp += hit and not truth
+            fn += truth and not hit
+    return tp, fp, fn
+
+
+def _best_shifts(
+    compiled: CompiledProfile, threshold: Mapping[str, float], rows: Rows, params: TrainingParams
+) -> dict[str, float]:
+    """Greedily, area by area, the threshold shifts that lift micro-F1 on `rows`."""
     eligible = []
     for slug in threshold:
-        kinds = [d[slug] for d in by_call.values() if slug in d]
+        kinds = [row[slug][1] for row in rows if slug in row]
         relevant = sum(kinds)
         if relevant >= params.min_each_shift and len(kinds) - relevant >= params.min_each_shift:
             eligible.append(slug)
-    rows = [
-        {slug: (cache[cid].area(slug).rule_score, truth) for slug, truth in d.items()}
-        for cid, d in sorted(by_call.items())
-    ]
 
     def micro_f1(shift: Mapping[str, float]) -> float:
-        tp = fp = fn = 0
-        for row in rows:
-            limits = {s: threshold[s] + shift.get(s, 0.0) for s in row}
-            above = {s: v for s, (v, _) in row.items() if v >= limits[s]}
-            predicted = set(strongest_areas(above, limits, compiled.params))
-            for s, (_, truth) in row.items():
-                hit = s in predicted
-                tp += hit and truth
-                fp += hit and not truth
-                fn += truth and not hit
+        tp, fp, fn = _counts(compiled, threshold, rows, shift)
         return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
     shifts: dict[str, float] = {}
