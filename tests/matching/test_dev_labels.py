@@ -16,6 +16,7 @@ from tests.conftest import samples_dir
 from tracker.matching.engine import CompiledProfile
 from tracker.matching.evaluate import cross_validate, evaluate_rules
 from tracker.matching.jsonl import read_calls, read_labels
+from tracker.matching.learning import decisions_from_labels, train
 
 
 def _paths() -> tuple[Path, list[Path]]:
@@ -40,20 +41,34 @@ def test_rules_meet_the_measured_floors(compiled: CompiledProfile) -> None:
     gold = _gold(compiled, labels)
     f = evaluate_rules(compiled, read_calls(calls_path), gold).figures
     assert f.calls == len(gold) == 322
-    # Measured 0.802 (any area: precision 0.871, recall 0.871).
+    # Measured 0.820 (any area: precision 0.875, recall 0.905).
     assert f.micro_f1 >= 0.78
     assert f.any_precision >= 0.85
     assert f.any_recall >= 0.85
 
 
-def test_learning_in_grouped_cross_validation_does_not_fall_below_the_rules(
-    compiled: CompiledProfile,
+@pytest.mark.parametrize("grouped", [True, False], ids=["folds-by-family", "random-folds"])
+def test_learning_in_cross_validation_does_not_fall_below_the_rules(
+    compiled: CompiledProfile, grouped: bool
 ) -> None:
     calls_path, labels = _paths()
     gold = _gold(compiled, labels)
     calls = read_calls(calls_path)
     rules = evaluate_rules(compiled, calls, gold).figures
-    learned = cross_validate(compiled, calls, gold, 5).figures
-    # Measured 0.802 (grouped 5-fold, rules 0.802 on the same calls).
-    assert learned.micro_f1 >= 0.78
-    assert learned.micro_f1 >= rules.micro_f1 - 0.01
+    learned = cross_validate(compiled, calls, gold, 5, grouped=grouped).figures
+    # Measured 0.820 by programme family and 0.821 in random folds (rules 0.820).
+    assert learned.micro_f1 >= 0.80
+    assert learned.micro_f1 >= rules.micro_f1
+
+
+def test_learning_from_one_label_set_does_not_lower_the_other(compiled: CompiledProfile) -> None:
+    """Trained on the first 200 labelled calls, scored on the 122 it never saw."""
+    calls_path, (first, second) = _paths()
+    calls = read_calls(calls_path)
+    by_id = {c.id: c for c in calls}
+    seen = _gold(compiled, [first])
+    unseen = _gold(compiled, [second])
+    model = train(compiled, by_id, decisions_from_labels(seen, compiled.profile.slugs))
+    rules = evaluate_rules(compiled, calls, unseen).figures
+    learned = evaluate_rules(compiled, calls, unseen, model=model).figures
+    assert learned.micro_f1 >= rules.micro_f1

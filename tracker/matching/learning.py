@@ -84,6 +84,9 @@ class TrainingParams:
     # The micro-F1 gain a blend (in inner cross-validation) or a threshold shift must
     # bring to be used.
     min_gain: float = 0.005
+    # A blend must also put right at least this many more held-out decisions than it
+    # makes wrong: one or two decisions either way are chance.
+    min_net_fixed: int = 3
     # A threshold shift is one number per area: it needs fewer decisions than weights.
     min_each_shift: int = 3
     threshold_shifts: tuple[float, ...] = (-15.0, -10.0, -5.0, 0.0, 5.0, 10.0, 15.0)
@@ -715,9 +718,10 @@ def _choose_blends(
                 continue
             f1, right = outcome({**chosen, slug: blend})
             fixed, broken = _changes(by_rules[slug], right[slug])
-            # A blend must do clearly better: a gain in F1 and twice as many decisions
-            # put right as made wrong; otherwise the rules stand.
-            if f1 >= best_f1 + params.min_gain and fixed >= 2 * broken:
+            # A blend must do clearly better: a gain in F1, twice as many decisions put
+            # right as made wrong, and `min_net_fixed` more; otherwise the rules stand.
+            clearly = fixed >= 2 * broken and fixed - broken >= params.min_net_fixed
+            if f1 >= best_f1 + params.min_gain and clearly:
                 best_blend, best_f1 = blend, f1
         chosen[slug] = best_blend
         if best_blend > 0:
