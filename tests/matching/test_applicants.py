@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracker.matching.applicants import applicant_types
 from tracker.matching.call import CallInput
-from tracker.matching.engine import CompiledProfile, match_call
+from tracker.matching.engine import AreaScore, CompiledProfile, match_call
 
 BODY = (
     "The action improves energy efficiency of public buildings and district heating, "
@@ -107,6 +107,26 @@ def test_a_short_record_rests_on_its_title_and_says_so(compiled: CompiledProfile
     area = match_call(compiled, short).area("energy-environment")
     assert area.is_match
     assert any(e.code == "short-record" and e.kind == "short-record" for e in area.evidence)
+
+
+def test_a_short_record_with_a_general_title_leans_on_its_programme(
+    compiled: CompiledProfile,
+) -> None:
+    """A title and a programme are all there is: the programme's pull decides, unless the
+    record itself says the call is for researchers."""
+    title = "Large integrated projects for the environment"
+    life = "Programme for the Environment and Climate Action (LIFE)"
+
+    def energy(title: str, programme: str) -> AreaScore:
+        call = CallInput(id="x", title=title, programme=programme)
+        return match_call(compiled, call).area("energy-environment")
+
+    area = energy(title, life)
+    assert area.is_match
+    assert any(e.kind == "short-record" for e in area.evidence)
+    assert any(e.kind == "prior" for e in area.evidence)
+    assert not energy(title, "Single Market Programme (SMP)").is_match
+    assert not energy("Doctoral network for researchers on the environment", life).is_match
 
 
 def test_a_national_body_that_only_recognises_applicants_is_no_restriction(

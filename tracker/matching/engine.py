@@ -116,6 +116,10 @@ class ScoringParams:
     # record: its title is most of what there is, so title terms count more.
     short_record_tokens: int = 40
     short_record_title_weight: float = 5.0
+    # In a short record the programme says much of what the call is about: unless the
+    # record names research or industry, an area's own positive programme priors count
+    # this many times, and a general word of the area in the title is then enough topic.
+    short_record_prior_factor: float = 2.0
     # Areas scoring below this carry no evidence unless all evidence is asked for:
     # nobody reads why a call is 3/100 for an area, and building it costs time.
     evidence_floor: float = 10.0
@@ -516,12 +520,25 @@ def match_call(
         topic_pts = p.topic_gain * _strength(topic_sum, p.topic_scale)
         in_title = sum(1 for _, h, _ in terms if "title" in h.counts)
         in_keywords = sum(1 for _, h, _ in terms if "keywords" in h.counts)
+        priors = area_priors[i]
+        own_prior_pts = sum(cp.prior.weight for cp in priors)
+        # A short record's programme speaks for it, unless the record names research or
+        # industry: its own priors count more, and a general word of the area in its title,
+        # backed by such a prior, is enough topic.
+        backed = short_record and own_prior_pts > 0 and not exclusion
+        if backed:
+            own_prior_pts *= p.short_record_prior_factor
+        prior_pts = own_prior_pts + context_prior_pts
         breadth: list[tuple[str, float]] = []
         if len(terms) == 1 and in_title == 0 and in_keywords == 0:
             breadth.append(
                 (msg("only one term, and only in the description"), -p.single_term_penalty)
             )
-        elif terms and max(ct.term.weight for ct, _, _ in terms) < p.specific_weight:
+        elif (
+            terms
+            and max(ct.term.weight for ct, _, _ in terms) < p.specific_weight
+            and not (backed and in_title)
+        ):
             breadth.append(
                 (msg("only general words, no term specific to the area"), -p.general_words_penalty)
             )
@@ -540,8 +557,6 @@ def match_call(
         breadth_pts = sum(pts for _, pts in breadth)
         negative_sum = sum(c for _, _, c in negatives)
         negative_pts = -p.negative_gain * _strength(negative_sum, p.negative_scale)
-        priors = area_priors[i]
-        prior_pts = sum(cp.prior.weight for cp in priors) + context_prior_pts
         # Who may apply modulates relevance but cannot create it: the applicant bonus
         # grows with the topical strength and is complete from half of it.
         topic_strength = _strength(topic_sum, p.topic_scale)
