@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tracker.matching.applicants import applicant_types
 from tracker.matching.call import CallInput
 from tracker.matching.engine import AreaScore, CompiledProfile, match_call
@@ -73,6 +75,10 @@ def test_re_granting_to_one_other_country_is_penalised(compiled: CompiledProfile
     area = match_call(compiled, call, snippets="all").area("energy-environment")
     against = [e for e in area.evidence if e.code == "one-country"]
     assert against and against[0].weight < 0 and against[0].snippet
+    # However well the topic fits, the municipality cannot apply: not a match.
+    assert not area.is_match
+    home = replace(call, title="Financial support to third parties for energy communities")
+    assert match_call(compiled, home).area("energy-environment").is_match
 
 
 def test_living_labs_with_local_authorities_raise_a_research_topic(

@@ -110,7 +110,9 @@ class ScoringParams:
     further_match_margin: float = 10.0
     # Who may apply (applicants.py): logit points for each signal.
     national_only_penalty: float = 3.0
-    one_country_penalty: float = 4.0
+    # Re-granting to one other country's organisations: the municipality cannot apply, so
+    # however well the topic fits, the call should not be shown as a match.
+    one_country_penalty: float = 8.0
     local_actors_gain: float = 1.5
     # A record with fewer description stems than this and no keywords is a short
     # record: its title is most of what there is, so title terms count more.
