@@ -364,3 +364,25 @@ def test_municipal_services_named_in_a_short_record_match_their_area(
         area = match_call(compiled, _call(title, description)).area(slug)
         assert area.is_match, title
         assert any(e.kind == "term" and e.field == "title" for e in area.evidence), title
+
+
+def test_a_firms_internationalisation_is_business_not_the_knowledge_city(
+    compiled: CompiledProfile,
+) -> None:
+    for title in (
+        "Internationalisation of SMEs",
+        "Export och internationalisering för små företag",
+    ):
+        result = match_call(compiled, _call(title, programme="Single Market Programme"))
+        assert [a.slug for a in result.matches] == ["business-trade"], title
+    own = match_call(compiled, _call("Internationalisation of local authorities"))
+    assert "knowledge-city" in {a.slug for a in own.matches}
+
+
+def test_swedish_compounds_with_a_common_head_match_their_topic(compiled: CompiledProfile) -> None:
+    """ "klimatinvesteringar" is klimat + investeringar: a climate call, even when the
+    head word is no term of any area."""
+    call = _call("Stöd till lokala klimatinvesteringar", programme="Naturvårdsverket")
+    area = match_call(compiled, call).area("energy-environment")
+    assert area.is_match
+    assert any(e.kind == "term" and e.field == "title" for e in area.evidence)

@@ -55,6 +55,8 @@ BASE_SWEDISH_LEXICON: frozenset[str] = wordset(
     omställning energieffektivisering förnybar sol vind laddning ladd lagring produktion
     hushåll folkhälsa funktionsnedsättning psykisk hemtjänst boende familj förskola
     vuxen yrke yrkes lärling språk nyanländ invandrare jämställdhet diskriminering
+    investering investeringar satsning satsningar åtgärd åtgärder strategi nätverk
+    program område frågor arbetet liv
     """
 )
 
