@@ -386,3 +386,8 @@ def test_swedish_compounds_with_a_common_head_match_their_topic(compiled: Compil
     area = match_call(compiled, call).area("energy-environment")
     assert area.is_match
     assert any(e.kind == "term" and e.field == "title" for e in area.evidence)
+
+
+def test_literature_is_culture(compiled: CompiledProfile) -> None:
+    call = _call("Translation of European literary works", programme="Creative Europe")
+    assert "culture-music" in {a.slug for a in match_call(compiled, call).matches}
