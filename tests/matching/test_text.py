@@ -59,6 +59,12 @@ def test_swedish_definite_forms_reach_the_lexicon_word() -> None:
     assert splitter.stem("forskarskolan") == splitter.stem("forskarskola")
 
 
+def test_swedish_neuter_adjectives_reach_the_lexicon_word() -> None:
+    splitter = CompoundSplitter({"cirkulär", "hållbar"})
+    assert splitter.stem("cirkulärt") == splitter.stem("cirkulär")
+    assert splitter.stem("hållbart") == splitter.stem("hållbar")
+
+
 def test_a_compound_in_the_text_contains_its_parts_as_a_phrase() -> None:
     splitter = CompoundSplitter(BASE_SWEDISH_LEXICON | {"anpassning"})
     stream = stem_stream("Kommunens klimatanpassningsarbete", "sv", splitter)
@@ -75,6 +81,12 @@ def test_language_detection() -> None:
         detect_language("Kommunen ska stärka arbetet med integration och att det blir bra") == "sv"
     )
     assert detect_language("The call supports cities and their partners in the transition") == "en"
+
+
+def test_a_short_swedish_record_without_function_words_is_read_as_swedish() -> None:
+    assert detect_language("Cirkulärt byggande. Bostadsbolag återbrukar byggmaterial.") == "sv"
+    # A place name alone does not make an English title Swedish.
+    assert detect_language("Malmö: sustainable mobility") == "en"
 
 
 def test_snippet_is_about_a_hundred_characters_around_the_hit() -> None:

@@ -89,8 +89,13 @@ def words_of(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+_SWEDISH_LETTER_RE = re.compile("[åäö]")
+
+
 def detect_language(text: str | Sequence[str]) -> Lang:
-    """Guess English or Swedish from function words; English when in doubt.
+    """Guess English or Swedish from function words; on a tie (a title and a line have
+    few of them), Swedish when a word in lower case has å, ä or ö (a capitalised one may
+    be a place, "Malmö"), else English.
 
     Takes a text or its words (as from `words_of`).
     """
@@ -98,6 +103,8 @@ def detect_language(text: str | Sequence[str]) -> Lang:
     lowered = [w.lower() for w in words]
     en = sum(1 for w in lowered if w in _EN_STOP)
     sv = sum(1 for w in lowered if w in _SV_STOP)
+    if sv == en:
+        return "sv" if any(w.islower() and _SWEDISH_LETTER_RE.search(w) for w in words) else "en"
     return "sv" if sv > en else "en"
 
 
@@ -172,6 +179,9 @@ class CompoundSplitter:
             c = self._canon.get(stem(word, "sv"))
         if c is None and word.endswith("an") and len(word) > 5:
             # Snowball leaves the definite -n of -a nouns: "skolan", "forskarskolan".
+            c = self._canon.get(word[:-1])
+        if c is None and word.endswith("t") and len(word) > 5:
+            # Nor the neuter -t of adjectives: "cirkulärt", "hållbart", "lokalt".
             c = self._canon.get(word[:-1])
         return c
 
