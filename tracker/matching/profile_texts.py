@@ -17,6 +17,7 @@ PROFILE_TEXTS: tuple[Message, ...] = (
     msg("Swedish education agencies"),
     msg("ESF+ funds skills and adult learning"),
     msg("Erasmus+ sport actions are rarely about schools"),
+    msg("Erasmus+ actions in education and training"),
     msg("LIFE funds environment, nature and the clean energy transition"),
     msg("the Swedish Energy Agency funds energy work"),
     msg("the Swedish EPA funds local climate and environment work"),
