@@ -47,6 +47,8 @@ from tracker.matching.folds import group_folds
 from tracker.matching.text import wordset
 
 MODEL_FORMAT = 2
+# Decided calls as the threshold fitting sees them: per area, the rule score and the truth.
+Rows = Sequence[Mapping[str, tuple[float, bool]]]
 _STOP = wordset(
     "the and of to in for with on is are be by this that from as an or will should which their "
     "at it its can have has not also such other these into more all new well and/or within "
@@ -481,8 +483,7 @@ def _fit_threshold_shifts(
             used = {s: v for s, v in fitted.items() if s in areas}
             for n, value in enumerate(_counts(compiled, threshold, test, used)):
                 counts[n] += value
-        tp, fp, fn = counts
-        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        return _micro_f1(*counts)
 
     base = held_out_f1(set())
     kept: set[str] = set()
@@ -494,7 +495,8 @@ def _fit_threshold_shifts(
     return {s: v for s, v in shifts.items() if s in kept}
 
 
-Rows = Sequence[Mapping[str, tuple[float, bool]]]
+def _micro_f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 def _counts(
@@ -530,8 +532,7 @@ def _best_shifts(
             eligible.append(slug)
 
     def micro_f1(shift: Mapping[str, float]) -> float:
-        tp, fp, fn = _counts(compiled, threshold, rows, shift)
-        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        return _micro_f1(*_counts(compiled, threshold, rows, shift))
 
     shifts: dict[str, float] = {}
     best = micro_f1(shifts)
@@ -707,7 +708,7 @@ def _choose_blends(
                 fn += truth and not hit
                 if slug in right:
                     right[slug].append(hit == truth)
-        return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), right
+        return _micro_f1(tp, fp, fn), right
 
     chosen: dict[str, float] = {}
     base_f1, by_rules = outcome(chosen)
